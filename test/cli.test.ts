@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { defineCommand, formatHelp, parseFlags } from "../src/cli/command.js";
+import { runCli } from "../src/cli/main.js";
+
+const echo = defineCommand({
+  name: "echo",
+  summary: "print the flags back",
+  flags: {
+    "model-id": { type: "string", description: "the model", aliases: ["model"] },
+    steps: { type: "number", description: "how many", default: 3 },
+    verbose: { type: "boolean", description: "talk more" },
+  },
+  run(flags, positionals, io) {
+    io.out(JSON.stringify({ flags, positionals }));
+    return 0;
+  },
+});
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t), interactive: false } };
+}
+
+test("the reference's underscore spellings and aliases reach the kebab-case flag", () => {
+  assert.equal(parseFlags(echo, ["--model_id", "a"]).flags["model-id"], "a");
+  assert.equal(parseFlags(echo, ["--model=b"]).flags["model-id"], "b");
+  assert.equal(parseFlags(echo, ["--model-id", "c", "x"]).positionals[0], "x");
+});
+
+test("numbers are parsed and defaults filled; a non-number is refused by name", () => {
+  assert.equal(parseFlags(echo, []).flags.steps, 3);
+  assert.equal(parseFlags(echo, ["--steps", "7"]).flags.steps, 7);
+  assert.throws(() => parseFlags(echo, ["--steps", "seven"]), /--steps takes a number/);
+});
+
+test("an unknown flag is a usage error with exit code 2 and a hint", async () => {
+  const c = capture();
+  const code = await runCli(["echo", "--nope"], c.io, [echo]);
+  assert.equal(code, 2);
+  assert.match(c.err.join(""), /--help/);
+});
+
+test("--help on a command lists every flag with its underscore alias", async () => {
+  const c = capture();
+  assert.equal(await runCli(["echo", "--help"], c.io, [echo]), 0);
+  assert.match(c.out.join(""), /--model-id <string>\s+the model \(also --model_id, --model\)/);
+  assert.equal(formatHelp(echo), c.out.join(""));
+});
+
+test("an unknown command says so and exits 2", async () => {
+  const c = capture();
+  assert.equal(await runCli(["fly"], c.io, [echo]), 2);
+  assert.match(c.err.join(""), /unknown command "fly"/);
+});
