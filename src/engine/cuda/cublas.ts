@@ -1,0 +1,114 @@
+import { CudaError, CudaUnavailableError } from "./errors.js";
+import { type DevicePtr, type KoffiLib, loadKoffi } from "./ffi.js";
+import { findCudaLibrary } from "./find-libraries.js";
+
+/** cudaDataType values for the element types the backend multiplies. */
+export const CudaDataType = { f32: 0, f16: 2, bf16: 14 } as const;
+export type GemmDtype = keyof typeof CudaDataType;
+
+const COMPUTE_32F = 68; // CUBLAS_COMPUTE_32F: fp32 accumulation whatever the operand type
+const GEMM_DEFAULT = -1; // CUBLAS_GEMM_DEFAULT (tensor cores are used for bf16/f16 operands)
+const STATUS_NAMES: Record<number, string> = {
+  0: "CUBLAS_STATUS_SUCCESS",
+  1: "CUBLAS_STATUS_NOT_INITIALIZED",
+  3: "CUBLAS_STATUS_ALLOC_FAILED",
+  7: "CUBLAS_STATUS_INVALID_VALUE",
+  8: "CUBLAS_STATUS_ARCH_MISMATCH",
+  11: "CUBLAS_STATUS_MAPPING_ERROR",
+  13: "CUBLAS_STATUS_EXECUTION_FAILED",
+  14: "CUBLAS_STATUS_INTERNAL_ERROR",
+  15: "CUBLAS_STATUS_NOT_SUPPORTED",
+  16: "CUBLAS_STATUS_LICENSE_ERROR",
+};
+
+/** One row-major matrix product C = alpha·op(A)·op(B) + beta·C, shapes after op: A [m,k], B [k,n], C [m,n]. */
+export interface GemmArgs {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  a: DevicePtr;
+  b: DevicePtr;
+  c: DevicePtr;
+  /** Element type of A and B; C is `cType` (default: the same). Accumulation is always fp32. */
+  dtype: GemmDtype;
+  cType?: GemmDtype;
+  alpha?: number;
+  beta?: number;
+  /** For batched products: elements between consecutive matrices, and the count. */
+  batch?: { count: number; strideA: number; strideB: number; strideC: number };
+}
+
+/** cuBLAS through koffi: a handle bound to a stream, and row-major GEMMs on top of the column-major API. */
+export class Cublas {
+  readonly path: string;
+  private readonly f: Record<string, (...args: unknown[]) => number>;
+  private handle: unknown = null;
+  private readonly alpha = new Float32Array(1);
+  private readonly beta = new Float32Array(1);
+
+  constructor(stream: unknown, path = findCudaLibrary("cublas")) {
+    this.path = path;
+    let lib: KoffiLib;
+    try {
+      lib = loadKoffi().load(path);
+    } catch (error) {
+      throw new CudaUnavailableError(`could not load cuBLAS ${path}: ${(error as Error).message}`);
+    }
+    const fn = (proto: string) => lib.func(proto);
+    this.f = {
+      create: fn("int cublasCreate_v2(_Out_ void **handle)"),
+      destroy: fn("int cublasDestroy_v2(void *handle)"),
+      setStream: fn("int cublasSetStream_v2(void *handle, void *stream)"),
+      gemmEx: fn(
+        "int cublasGemmEx(void *h, int transa, int transb, int m, int n, int k, const void *alpha, uint64_t A, int Atype, int lda, uint64_t B, int Btype, int ldb, const void *beta, uint64_t C, int Ctype, int ldc, int computeType, int algo)",
+      ),
+      gemmStridedBatchedEx: fn(
+        "int cublasGemmStridedBatchedEx(void *h, int transa, int transb, int m, int n, int k, const void *alpha, uint64_t A, int Atype, int lda, int64_t strideA, uint64_t B, int Btype, int ldb, int64_t strideB, const void *beta, uint64_t C, int Ctype, int ldc, int64_t strideC, int batchCount, int computeType, int algo)",
+      ),
+    };
+    const out: unknown[] = [null];
+    this.check(this.f.create(out), "cublasCreate_v2");
+    this.handle = out[0];
+    this.check(this.f.setStream(this.handle, stream), "cublasSetStream_v2");
+  }
+
+  private check(status: number, call: string): void {
+    if (status !== 0) throw new CudaError(call, status, STATUS_NAMES[status] ?? `cublasStatus ${status}`);
+  }
+
+  /**
+   * Row-major C[m,n] = alpha·op(A)·op(B) + beta·C. cuBLAS is column-major, and a row-major
+   * matrix is its transpose in column-major, so this computes Cᵀ = op(B)ᵀ·op(A)ᵀ: swap the
+   * operands and m/n, keep the transpose flags. Leading dimensions are the row-major row lengths.
+   */
+  gemm(args: GemmArgs): void {
+    const { transA, transB, m, n, k } = args;
+    this.alpha[0] = args.alpha ?? 1;
+    this.beta[0] = args.beta ?? 0;
+    const t = CudaDataType[args.dtype];
+    const ct = CudaDataType[args.cType ?? args.dtype];
+    const lda = transA ? m : k; // row length of A as stored
+    const ldb = transB ? k : n;
+    const opA = transA ? 1 : 0;
+    const opB = transB ? 1 : 0;
+    if (args.batch) {
+      const { count, strideA, strideB, strideC } = args.batch;
+      this.check(
+        this.f.gemmStridedBatchedEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, strideB, args.a, t, lda, strideA, this.beta, args.c, ct, n, strideC, count, COMPUTE_32F, GEMM_DEFAULT),
+        "cublasGemmStridedBatchedEx",
+      );
+    } else {
+      this.check(
+        this.f.gemmEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, args.a, t, lda, this.beta, args.c, ct, n, COMPUTE_32F, GEMM_DEFAULT),
+        "cublasGemmEx",
+      );
+    }
+  }
+
+  dispose(): void {
+    if (this.handle !== null) this.f.destroy(this.handle);
+    this.handle = null;
+  }
+}

@@ -1,0 +1,209 @@
+import { Cublas } from "./cublas.js";
+import { CudaDriver, DeviceAttribute, type Handle } from "./driver.js";
+import { CudaUnavailableError } from "./errors.js";
+import type { DevicePtr } from "./ffi.js";
+import { type CachingAllocator as Allocator, CachingAllocator, type DeviceBuffer } from "./memory.js";
+import { Nvrtc } from "./nvrtc.js";
+
+/** What a kernel parameter is, for packing the launch's argument block. */
+export type ParamType = "ptr" | "i32" | "u32" | "f32" | "i64";
+
+/** A compiled kernel bound to its parameter list: `launch(grid, block, ...args)`. */
+export interface Kernel {
+  readonly name: string;
+  launch(grid: [number, number?, number?], block: [number, number?, number?], sharedBytes: number, ...args: (DevicePtr | number)[]): void;
+}
+
+export interface DeviceInfo {
+  ordinal: number;
+  name: string;
+  computeCapability: [number, number];
+  multiprocessors: number;
+  totalMemory: number;
+  driverVersion: number;
+  nvrtcVersion: string;
+}
+
+/**
+ * One GPU: the driver, a primary context, one stream, the caching allocator, NVRTC and cuBLAS.
+ * All backend work is queued on `stream`; `synchronize()` waits for it.
+ */
+export class CudaDevice {
+  readonly driver: CudaDriver;
+  readonly nvrtc: Nvrtc;
+  readonly cublas: Cublas;
+  readonly memory: Allocator;
+  readonly info: DeviceInfo;
+  readonly stream: Handle;
+  private readonly device: number;
+  private readonly modules: Handle[] = [];
+  private disposed = false;
+
+  constructor(ordinal = 0) {
+    this.driver = new CudaDriver();
+    this.driver.init();
+    const count = this.driver.deviceCount();
+    if (ordinal >= count) throw new CudaUnavailableError(`GPU ${ordinal} asked for, but ${count} visible`);
+    const dev = [0];
+    this.driver.call("cuDeviceGet", dev, ordinal);
+    this.device = dev[0];
+    const ctx: Handle[] = [null];
+    this.driver.call("cuDevicePrimaryCtxRetain", ctx, this.device);
+    this.driver.call("cuCtxSetCurrent", ctx[0]);
+    const stream: Handle[] = [null];
+    this.driver.call("cuStreamCreate", stream, 1 /* CU_STREAM_NON_BLOCKING */);
+    this.stream = stream[0];
+    this.memory = new CachingAllocator(this.driver);
+    this.nvrtc = new Nvrtc();
+    this.cublas = new Cublas(this.stream);
+    const attr = (a: number) => {
+      const out = [0];
+      this.driver.call("cuDeviceGetAttribute", out, a, this.device);
+      return out[0];
+    };
+    const name = Buffer.alloc(256);
+    this.driver.call("cuDeviceGetName", name, 256, this.device);
+    const total = [0];
+    this.driver.call("cuDeviceTotalMem", total, this.device);
+    this.info = {
+      ordinal,
+      name: name.toString("utf8").replace(/\0.*$/s, ""),
+      computeCapability: [attr(DeviceAttribute.computeCapabilityMajor), attr(DeviceAttribute.computeCapabilityMinor)],
+      multiprocessors: attr(DeviceAttribute.multiprocessorCount),
+      totalMemory: Number(total[0]),
+      driverVersion: this.driver.driverVersion(),
+      nvrtcVersion: this.nvrtc.version,
+    };
+  }
+
+  /** "sm_90" for an H100. */
+  get arch(): string {
+    return `sm_${this.info.computeCapability[0]}${this.info.computeCapability[1]}`;
+  }
+
+  alloc(bytes: number): DeviceBuffer {
+    return this.memory.alloc(bytes);
+  }
+
+  upload(dst: DevicePtr, src: ArrayBufferView): void {
+    this.driver.call("cuMemcpyHtoD", dst, src, src.byteLength);
+  }
+
+  /** Copies device memory into `dst` (waits for the stream first, since the copy is synchronous to the host). */
+  download(dst: ArrayBufferView, src: DevicePtr): void {
+    this.synchronize();
+    this.driver.call("cuMemcpyDtoH", dst, src, dst.byteLength);
+  }
+
+  synchronize(): void {
+    this.driver.call("cuStreamSynchronize", this.stream);
+  }
+
+  /**
+   * Compiles a `.cu` source (cached on disk) and returns its kernels, each bound to the parameter
+   * types given, in declaration order.
+   */
+  compile<K extends string>(source: string, file: string, kernels: Record<K, ParamType[]>, options: string[] = []): Record<K, Kernel> {
+    const image = this.nvrtc.compile(source, file, this.arch, options);
+    const mod: Handle[] = [null];
+    this.driver.call("cuModuleLoadData", mod, image);
+    this.modules.push(mod[0]);
+    const out = {} as Record<K, Kernel>;
+    for (const name of Object.keys(kernels) as K[]) {
+      const fn: Handle[] = [null];
+      this.driver.call("cuModuleGetFunction", fn, mod[0], name);
+      out[name] = this.bindKernel(name, fn[0], kernels[name]);
+    }
+    return out;
+  }
+
+  private bindKernel(name: string, fn: Handle, params: ParamType[]): Kernel {
+    // One argument block per kernel, reused: cuLaunchKernel copies the values at the call.
+    const block = Buffer.alloc(8 * params.length);
+    const slots = params.map((_, i) => block.subarray(8 * i, 8 * i + 8));
+    const driver = this.driver;
+    const stream = this.stream;
+    return {
+      name,
+      launch(grid, blockDim, sharedBytes, ...args) {
+        if (args.length !== params.length) throw new Error(`kernel ${name} takes ${params.length} arguments, got ${args.length}`);
+        for (let i = 0; i < params.length; i++) {
+          const slot = slots[i];
+          const value = args[i];
+          switch (params[i]) {
+            case "ptr":
+            case "i64":
+              slot.writeBigUInt64LE(BigInt.asUintN(64, BigInt(value)));
+              break;
+            case "i32":
+              slot.writeInt32LE(Number(value));
+              break;
+            case "u32":
+              slot.writeUInt32LE(Number(value));
+              break;
+            case "f32":
+              slot.writeFloatLE(Number(value));
+              break;
+          }
+        }
+        driver.call(
+          "cuLaunchKernel",
+          fn,
+          grid[0],
+          grid[1] ?? 1,
+          grid[2] ?? 1,
+          blockDim[0],
+          blockDim[1] ?? 1,
+          blockDim[2] ?? 1,
+          sharedBytes,
+          stream,
+          slots,
+          null,
+        );
+      },
+    };
+  }
+
+  /** Times `work` on the stream with CUDA events; returns milliseconds. */
+  time(work: () => void): number {
+    const start: Handle[] = [null];
+    const end: Handle[] = [null];
+    this.driver.call("cuEventCreate", start, 0);
+    this.driver.call("cuEventCreate", end, 0);
+    try {
+      this.driver.call("cuEventRecord", start[0], this.stream);
+      work();
+      this.driver.call("cuEventRecord", end[0], this.stream);
+      this.driver.call("cuEventSynchronize", end[0]);
+      const ms = new Float32Array(1);
+      this.driver.call("cuEventElapsedTime", ms, start[0], end[0]);
+      return ms[0];
+    } finally {
+      this.driver.call("cuEventDestroy", start[0]);
+      this.driver.call("cuEventDestroy", end[0]);
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.synchronize();
+    this.cublas.dispose();
+    this.memory.releaseCached();
+    for (const mod of this.modules) this.driver.call("cuModuleUnload", mod);
+    this.driver.call("cuStreamDestroy", this.stream);
+    this.driver.call("cuDevicePrimaryCtxRelease", this.device);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** Opens GPU `ordinal`, or throws CudaUnavailableError saying why not. */
+export function openCudaDevice(ordinal = 0): CudaDevice {
+  return new CudaDevice(ordinal);
+}
+
+export type { DeviceBuffer };
+export { CachingAllocator };
