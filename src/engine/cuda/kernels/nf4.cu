@@ -1,0 +1,45 @@
+// NF4 with double quantisation → bf16 (src/quant/nf4.ts has the layout and the CPU reference).
+//
+// packed:        [n/2] bytes, two 4-bit codes a byte, the first element in the high nibble
+// absmax_codes:  [n/64] uint8 codes of the dynamic map
+// absmax_scales: [n/64/256] fp32
+// dynamic_map:   [256] fp32
+// out:           [n] bf16
+// Each thread expands 16 packed bytes (32 weights, half of one 64-block) with one 16-byte load
+// into four 16-byte stores. The 16 levels sit in shared memory: a __constant__ table indexed by
+// different codes across a warp would serialise.
+
+__constant__ float NF4_LEVELS[16] = {
+  -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
+  -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
+  0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
+  0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
+
+__device__ __forceinline__ uint32_t expand_byte(uint32_t byte, const float* levels, float absmax) {
+  return pack_bf16x2(__fmul_rn(levels[byte >> 4], absmax), __fmul_rn(levels[byte & 0xf], absmax));
+}
+
+__device__ __forceinline__ uint4 expand_word(uint32_t w, const float* levels, float absmax) {
+  return make_uint4(expand_byte(w & 0xff, levels, absmax), expand_byte((w >> 8) & 0xff, levels, absmax),
+                    expand_byte((w >> 16) & 0xff, levels, absmax), expand_byte(w >> 24, levels, absmax));
+}
+
+extern "C" __global__ void nf4_dequantize_bf16(const uint4* __restrict__ packed,
+                                               const uint8_t* __restrict__ absmax_codes,
+                                               const float* __restrict__ absmax_scales,
+                                               const float* __restrict__ dynamic_map,
+                                               float absmax_offset, int n32, uint4* __restrict__ out) {
+  __shared__ float levels[16];
+  if (threadIdx.x < 16) levels[threadIdx.x] = NF4_LEVELS[threadIdx.x];
+  __syncthreads();
+  int i = blockIdx.x * blockDim.x + threadIdx.x;  // index of 32 weights
+  if (i >= n32) return;
+  int block = i >> 1;                             // 64 weights = 2 groups of 32
+  float absmax = __fmul_rn(dynamic_map[absmax_codes[block]], absmax_scales[block >> 8]) + absmax_offset;
+  uint4 p = packed[i];
+  uint4* o = out + 4 * (size_t)i;
+  o[0] = expand_word(p.x, levels, absmax);
+  o[1] = expand_word(p.y, levels, absmax);
+  o[2] = expand_word(p.z, levels, absmax);
+  o[3] = expand_word(p.w, levels, absmax);
+}

@@ -1,0 +1,84 @@
+import { InvalidInputError } from "../../errors.js";
+import { DYNAMIC_MAP } from "../../quant/dynamic-map.js";
+import type { Nf4Tensor } from "../../quant/nf4.js";
+import type { CudaDevice, Kernel } from "./device.js";
+import { kernelSource } from "./kernel-source.js";
+import type { DeviceBuffer } from "./memory.js";
+
+const kernelsByDevice = new WeakMap<CudaDevice, { nf4_dequantize_bf16: Kernel; map: DeviceBuffer }>();
+
+function kernels(device: CudaDevice) {
+  let k = kernelsByDevice.get(device);
+  if (!k) {
+    const compiled = device.compile(kernelSource("nf4.cu"), "nf4.cu", {
+      nf4_dequantize_bf16: ["ptr", "ptr", "ptr", "ptr", "f32", "i32", "ptr"],
+    });
+    const map = device.alloc(256 * 4);
+    device.upload(map.ptr, DYNAMIC_MAP);
+    k = { ...compiled, map };
+    kernelsByDevice.set(device, k);
+  }
+  return k;
+}
+
+/**
+ * A frozen NF4 weight [rows, cols] on the GPU: ≈4.127 bits a weight resident, expanded to a bf16
+ * scratch tile right before the matrix product that uses it.
+ */
+export class CudaNf4Weight {
+  readonly rows: number;
+  readonly cols: number;
+  private readonly packed: DeviceBuffer;
+  private readonly absmaxCodes: DeviceBuffer;
+  private readonly absmaxScales: DeviceBuffer;
+  private readonly offset: number;
+
+  constructor(
+    private readonly device: CudaDevice,
+    t: Nf4Tensor,
+  ) {
+    if (t.blockSize !== 64 || t.absmaxBlockSize !== 256 || (t.rows * t.cols) % 64 !== 0) {
+      throw new InvalidInputError(
+        `the CUDA NF4 path needs blocks of 64 (absmax blocks of 256) and a weight count divisible by 64; got [${t.rows}, ${t.cols}] in blocks of ${t.blockSize}`,
+      );
+    }
+    this.rows = t.rows;
+    this.cols = t.cols;
+    this.offset = t.absmaxOffset;
+    this.packed = device.alloc(t.packed.byteLength);
+    this.absmaxCodes = device.alloc(t.absmaxCodes.byteLength);
+    this.absmaxScales = device.alloc(t.absmaxScales.byteLength);
+    device.upload(this.packed.ptr, t.packed);
+    device.upload(this.absmaxCodes.ptr, t.absmaxCodes);
+    device.upload(this.absmaxScales.ptr, t.absmaxScales);
+  }
+
+  /** Bytes resident on the device for this weight. */
+  get residentBytes(): number {
+    return this.packed.bytes + this.absmaxCodes.bytes + this.absmaxScales.bytes;
+  }
+
+  /** Writes the bf16 weights [rows, cols] into `out` (rows·cols·2 bytes), queued on the device's stream. */
+  dequantizeInto(out: DeviceBuffer): void {
+    const n32 = (this.rows * this.cols) / 32;
+    const k = kernels(this.device);
+    k.nf4_dequantize_bf16.launch(
+      [Math.ceil(n32 / 256)],
+      [256],
+      0,
+      this.packed.ptr,
+      this.absmaxCodes.ptr,
+      this.absmaxScales.ptr,
+      k.map.ptr,
+      this.offset,
+      n32,
+      out.ptr,
+    );
+  }
+
+  dispose(): void {
+    this.packed.free();
+    this.absmaxCodes.free();
+    this.absmaxScales.free();
+  }
+}
