@@ -1,0 +1,32 @@
+// Fused AdamW over fp32 parameters (LoRA A and B), one thread an element:
+//   m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²
+//   p −= lr · ( m/(1−β1^t) / (sqrt(v/(1−β2^t)) + eps) + wd · p )
+// grad_scale multiplies g first (1/accumulation steps and the clipping factor in one number).
+extern "C" __global__ void adamw_step(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
+                                      float* __restrict__ v, long long n, float lr, float beta1, float beta2,
+                                      float eps, float weight_decay, float bias1, float bias2, float grad_scale) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  float grad = g[i] * grad_scale;
+  float mi = beta1 * m[i] + (1.0f - beta1) * grad;
+  float vi = beta2 * v[i] + (1.0f - beta2) * grad * grad;
+  m[i] = mi;
+  v[i] = vi;
+  float mhat = mi / bias1, vhat = vi / bias2;
+  p[i] -= lr * (mhat / (sqrtf(vhat) + eps) + weight_decay * p[i]);
+}
+
+// Sum of squares of [n] fp32 into *out (atomic; *out zeroed by the caller) — for the gradient norm.
+extern "C" __global__ void sum_squares(const float* __restrict__ x, long long n, float* __restrict__ out) {
+  __shared__ float scratch[32];
+  float s = 0.0f;
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) s += x[i] * x[i];
+  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
+  if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = s;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    s = threadIdx.x < (blockDim.x >> 5) ? scratch[threadIdx.x] : 0.0f;
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
+    if (threadIdx.x == 0) atomicAdd(out, s);
+  }
+}

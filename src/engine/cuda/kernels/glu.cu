@@ -1,0 +1,38 @@
+// Gated MLP activations, elementwise over [n] (n = tokens · intermediate):
+//   SwiGLU: h = silu(gate) · up          GeGLU (Gemma): h = gelu_tanh(gate) · up
+// act: 0 = silu, 1 = gelu_tanh. All tensors bf16; math in fp32.
+
+__device__ __forceinline__ float gelu_tanh(float x, float* dgelu) {
+  const float k = 0.7978845608028654f;  // sqrt(2/pi)
+  float inner = k * (x + 0.044715f * x * x * x);
+  float t = tanhf(inner);
+  *dgelu = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * 0.044715f * x * x);
+  return 0.5f * x * (1.0f + t);
+}
+
+__device__ __forceinline__ float silu(float x, float* dsilu) {
+  float s = 1.0f / (1.0f + __expf(-x));
+  *dsilu = s * (1.0f + x * (1.0f - s));
+  return x * s;
+}
+
+extern "C" __global__ void glu_forward(const bf16_t* __restrict__ gate, const bf16_t* __restrict__ up,
+                                       bf16_t* __restrict__ h, long long n, int act) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  float g = bf16_to_f32(gate[i]), d;
+  float a = act == 0 ? silu(g, &d) : gelu_tanh(g, &d);
+  h[i] = f32_to_bf16(a * bf16_to_f32(up[i]));
+}
+
+// dh → dgate = dh · up · act'(gate), dup = dh · act(gate)
+extern "C" __global__ void glu_backward(const bf16_t* __restrict__ dh, const bf16_t* __restrict__ gate,
+                                        const bf16_t* __restrict__ up, bf16_t* __restrict__ dgate,
+                                        bf16_t* __restrict__ dup, long long n, int act) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  float g = bf16_to_f32(gate[i]), u = bf16_to_f32(up[i]), d = bf16_to_f32(dh[i]), da;
+  float a = act == 0 ? silu(g, &da) : gelu_tanh(g, &da);
+  dgate[i] = f32_to_bf16(d * u * da);
+  dup[i] = f32_to_bf16(d * a);
+}

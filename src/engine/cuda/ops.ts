@@ -1,0 +1,83 @@
+import type { CudaDevice, Kernel } from "./device.js";
+import type { DevicePtr } from "./ffi.js";
+import { kernelSource } from "./kernel-source.js";
+
+/** Activation of the gated MLP: SwiGLU (Llama, Qwen) or GeGLU with tanh GELU (Gemma). */
+export type GluActivation = "silu" | "gelu_tanh";
+
+const THREADS = 256;
+const blocksFor = (n: number) => Math.ceil(n / THREADS);
+
+/**
+ * The elementwise and row-wise layers of the CUDA backend, forward beside backward (llm.c style).
+ * Tensors are device pointers; shapes are in the comments; bf16 unless said otherwise.
+ */
+export class CudaOps {
+  private readonly k: Record<string, Kernel>;
+
+  constructor(device: CudaDevice) {
+    this.k = {
+      ...device.compile(kernelSource("rmsnorm.cu"), "rmsnorm.cu", {
+        rmsnorm_forward: ["ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32"],
+        rmsnorm_backward: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "i32"],
+      }),
+      ...device.compile(kernelSource("glu.cu"), "glu.cu", {
+        glu_forward: ["ptr", "ptr", "ptr", "i64", "i32"],
+        glu_backward: ["ptr", "ptr", "ptr", "ptr", "ptr", "i64", "i32"],
+      }),
+      ...device.compile(kernelSource("rope.cu"), "rope.cu", {
+        rope_apply: ["ptr", "ptr", "i32", "i32", "i32", "f32", "f32"],
+      }),
+      ...device.compile(kernelSource("adamw.cu"), "adamw.cu", {
+        adamw_step: ["ptr", "ptr", "ptr", "ptr", "i64", "f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"],
+        sum_squares: ["ptr", "i64", "ptr"],
+      }),
+      ...device.compile(kernelSource("cross_entropy.cu"), "cross_entropy.cu", {
+        cross_entropy_fused: ["ptr", "ptr", "ptr", "i32", "f32"],
+      }),
+    };
+  }
+
+  /** x: [rows, dim], weight: [dim] fp32 → y: [rows, dim], rstd: [rows] fp32. */
+  rmsnormForward(y: DevicePtr, rstd: DevicePtr, x: DevicePtr, weight: DevicePtr, rows: number, dim: number, eps: number, unitOffset: boolean): void {
+    this.k.rmsnorm_forward.launch([rows], [THREADS], 0, x, weight, y, rstd, dim, eps, unitOffset ? 1 : 0);
+  }
+
+  /** dy: [rows, dim] → dx: [rows, dim] (added to dx when accumulate). The weight is frozen: no dweight. */
+  rmsnormBackward(dx: DevicePtr, dy: DevicePtr, x: DevicePtr, weight: DevicePtr, rstd: DevicePtr, rows: number, dim: number, unitOffset: boolean, accumulate: boolean): void {
+    this.k.rmsnorm_backward.launch([rows], [THREADS], 0, dy, x, weight, rstd, dx, dim, unitOffset ? 1 : 0, accumulate ? 1 : 0);
+  }
+
+  /** gate, up: [n] → h = act(gate) · up: [n]. */
+  gluForward(h: DevicePtr, gate: DevicePtr, up: DevicePtr, n: number, act: GluActivation): void {
+    this.k.glu_forward.launch([blocksFor(n)], [THREADS], 0, gate, up, h, n, act === "silu" ? 0 : 1);
+  }
+
+  /** dh: [n] → dgate, dup: [n]. */
+  gluBackward(dgate: DevicePtr, dup: DevicePtr, dh: DevicePtr, gate: DevicePtr, up: DevicePtr, n: number, act: GluActivation): void {
+    this.k.glu_backward.launch([blocksFor(n)], [THREADS], 0, dh, gate, up, dgate, dup, n, act === "silu" ? 0 : 1);
+  }
+
+  /** x: [tokens, heads, headDim] rotated in place; positions: [tokens] int32. inverse = the backward pass. */
+  rope(x: DevicePtr, positions: DevicePtr, tokens: number, heads: number, headDim: number, theta: number, inverse = false): void {
+    const n = (tokens * heads * headDim) / 2;
+    this.k.rope_apply.launch([blocksFor(n)], [THREADS], 0, x, positions, tokens, heads, headDim, theta, inverse ? -1 : 1);
+  }
+
+  /** logits: [rows, vocab] → overwritten by dlogits·scale; targets: [rows] int32 (−100 ignored) → losses: [rows] fp32. */
+  crossEntropy(logits: DevicePtr, targets: DevicePtr, losses: DevicePtr, rows: number, vocab: number, scale: number): void {
+    this.k.cross_entropy_fused.launch([rows], [1024], 0, logits, targets, losses, vocab, scale);
+  }
+
+  /** Adds Σx² of x: [n] fp32 to *out (fp32). */
+  sumSquares(out: DevicePtr, x: DevicePtr, n: number): void {
+    this.k.sum_squares.launch([Math.min(blocksFor(n), 1024)], [THREADS], 0, x, n, out);
+  }
+
+  /** One AdamW step on fp32 p, g, m, v: [n]; `step` counts from 1. */
+  adamw(p: DevicePtr, g: DevicePtr, m: DevicePtr, v: DevicePtr, n: number, o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; gradScale: number }): void {
+    const bias1 = 1 - o.beta1 ** o.step;
+    const bias2 = 1 - o.beta2 ** o.step;
+    this.k.adamw_step.launch([blocksFor(n)], [THREADS], 0, p, g, m, v, n, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bias1, bias2, o.gradScale);
+  }
+}

@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { decodeBf16, encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
+import type { CudaDevice } from "../../../src/engine/cuda/device.js";
+import type { DeviceBuffer } from "../../../src/engine/cuda/memory.js";
+import { CudaOps } from "../../../src/engine/cuda/ops.js";
+import { openGpuOrSkip } from "./gpu.js";
+
+// float64 references written from the definitions, independent of both backends.
+
+function random(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return scale * (s / 2 ** 32 - 0.5) * 2;
+  });
+}
+const bf = (x: Float32Array) => decodeBf16(encodeBf16(x)); // the values as the GPU sees them
+
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < want.length; i++) {
+    num += (got[i] - want[i]) ** 2;
+    den += want[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+const BF16_TOL = 8e-3; // bf16 outputs: 8 bits of mantissa
+
+const gpu = openGpuOrSkip();
+after(() => gpu.device?.dispose());
+
+describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, () => {
+  const device = gpu.device as CudaDevice;
+  const ops = new CudaOps(device);
+  const held: DeviceBuffer[] = [];
+  after(() => {
+    for (const b of held) b.free();
+  });
+  const upBf16 = (x: Float32Array) => {
+    const b = device.alloc(x.length * 2);
+    held.push(b);
+    device.upload(b.ptr, encodeBf16(x));
+    return b.ptr;
+  };
+  const upRaw = (x: Float32Array | Int32Array) => {
+    const b = device.alloc(x.byteLength);
+    held.push(b);
+    device.upload(b.ptr, x);
+    return b.ptr;
+  };
+  const empty = (bytes: number) => {
+    const b = device.alloc(bytes);
+    held.push(b);
+    device.driver.call("cuMemsetD8", b.ptr, 0xff, bytes); // poison: every element must be written
+    return b.ptr;
+  };
+  const downBf16 = (ptr: unknown, n: number) => {
+    const bits = new Uint16Array(n);
+    device.download(bits, ptr as never);
+    return decodeBf16(bits);
+  };
+  const downF32 = (ptr: unknown, n: number) => {
+    const out = new Float32Array(n);
+    device.download(out, ptr as never);
+    return out;
+  };
+
+  for (const unitOffset of [false, true]) {
+    test(`RMSNorm forward and backward${unitOffset ? " with Gemma's (1 + w)" : ""}`, () => {
+      const rows = 37;
+      const dim = 896;
+      const eps = 1e-6;
+      const x = bf(random(rows * dim, 1, 2));
+      const w = random(dim, 2);
+      const dy = bf(random(rows * dim, 3));
+      const y = empty(rows * dim * 2);
+      const rstd = empty(rows * 4);
+      const dx = empty(rows * dim * 2);
+      const px = upBf16(x);
+      const pw = upRaw(w);
+      ops.rmsnormForward(y, rstd, px, pw, rows, dim, eps, unitOffset);
+      ops.rmsnormBackward(dx, upBf16(dy), px, pw, rstd, rows, dim, unitOffset, false);
+      const wantY = new Float64Array(rows * dim);
+      const wantDx = new Float64Array(rows * dim);
+      for (let r = 0; r < rows; r++) {
+        let ss = 0;
+        for (let i = 0; i < dim; i++) ss += x[r * dim + i] ** 2;
+        const rs = 1 / Math.sqrt(ss / dim + eps);
+        let dot = 0;
+        for (let i = 0; i < dim; i++) dot += x[r * dim + i] * (w[i] + (unitOffset ? 1 : 0)) * dy[r * dim + i];
+        for (let i = 0; i < dim; i++) {
+          const g = w[i] + (unitOffset ? 1 : 0);
+          wantY[r * dim + i] = x[r * dim + i] * rs * g;
+          wantDx[r * dim + i] = rs * g * dy[r * dim + i] - (x[r * dim + i] * rs ** 3 * dot) / dim;
+        }
+      }
+      assert.ok(relErr(downBf16(y, rows * dim), wantY) < BF16_TOL);
+      assert.ok(relErr(downBf16(dx, rows * dim), wantDx) < BF16_TOL);
+    });
+  }
+
+  for (const act of ["silu", "gelu_tanh"] as const) {
+    test(`${act} gated MLP forward and backward`, () => {
+      const n = 10_007;
+      const gate = bf(random(n, 4, 4));
+      const up = bf(random(n, 5, 2));
+      const dh = bf(random(n, 6));
+      const h = empty(n * 2);
+      const dgate = empty(n * 2);
+      const dup = empty(n * 2);
+      const pg = upBf16(gate);
+      const pu = upBf16(up);
+      ops.gluForward(h, pg, pu, n, act);
+      ops.gluBackward(dgate, dup, upBf16(dh), pg, pu, n, act);
+      const f = (x: number) =>
+        act === "silu" ? x / (1 + Math.exp(-x)) : 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+      const df = (x: number) => (f(x + 1e-6) - f(x - 1e-6)) / 2e-6; // the derivative, numerically
+      assert.ok(relErr(downBf16(h, n), Array.from(gate, (g, i) => f(g) * up[i])) < BF16_TOL);
+      assert.ok(relErr(downBf16(dgate, n), Array.from(gate, (g, i) => dh[i] * up[i] * df(g))) < BF16_TOL);
+      assert.ok(relErr(downBf16(dup, n), Array.from(gate, (g, i) => dh[i] * f(g))) < BF16_TOL);
+    });
+  }
+
+  test("RoPE rotates pairs (i, i + d/2) and its inverse undoes it", () => {
+    const tokens = 19;
+    const heads = 3;
+    const headDim = 64;
+    const theta = 1e6;
+    const x = bf(random(tokens * heads * headDim, 7));
+    const positions = Int32Array.from({ length: tokens }, (_, t) => t * 7 + 3);
+    const px = upBf16(x);
+    const pp = upRaw(positions);
+    ops.rope(px, pp, tokens, heads, headDim, theta);
+    const want = new Float64Array(x.length);
+    const half = headDim / 2;
+    for (let t = 0; t < tokens; t++) {
+      for (let h = 0; h < heads; h++) {
+        const base = (t * heads + h) * headDim;
+        for (let i = 0; i < half; i++) {
+          const angle = positions[t] / theta ** ((2 * i) / headDim);
+          want[base + i] = x[base + i] * Math.cos(angle) - x[base + i + half] * Math.sin(angle);
+          want[base + i + half] = x[base + i + half] * Math.cos(angle) + x[base + i] * Math.sin(angle);
+        }
+      }
+    }
+    assert.ok(relErr(downBf16(px, x.length), want) < BF16_TOL);
+    ops.rope(px, pp, tokens, heads, headDim, theta, true);
+    assert.ok(relErr(downBf16(px, x.length), x) < 2 * BF16_TOL);
+  });
+
+  test("fused cross-entropy gives the loss and (softmax − onehot)·scale, ignoring −100", () => {
+    const rows = 6;
+    const vocab = 49_152;
+    const logits = bf(random(rows * vocab, 8, 6));
+    const targets = Int32Array.from([5, 49_151, -100, 0, 1234, 777]);
+    const pl = upBf16(logits);
+    const losses = empty(rows * 4);
+    const scale = 1 / 5;
+    ops.crossEntropy(pl, upRaw(targets), losses, rows, vocab, scale);
+    const gotLoss = downF32(losses, rows);
+    const gotGrad = downBf16(pl, rows * vocab);
+    for (let r = 0; r < rows; r++) {
+      const row = logits.subarray(r * vocab, (r + 1) * vocab);
+      if (targets[r] < 0) {
+        assert.equal(gotLoss[r], 0);
+        assert.ok(gotGrad.subarray(r * vocab, (r + 1) * vocab).every((v) => v === 0));
+        continue;
+      }
+      const max = Math.max(...row);
+      let sum = 0;
+      for (const v of row) sum += Math.exp(v - max);
+      const lse = max + Math.log(sum);
+      assert.ok(Math.abs(gotLoss[r] - (lse - row[targets[r]])) < 1e-3);
+      const want = Array.from(row, (v, i) => (Math.exp(v - lse) - (i === targets[r] ? 1 : 0)) * scale);
+      assert.ok(relErr(gotGrad.subarray(r * vocab, (r + 1) * vocab), want) < BF16_TOL);
+    }
+  });
+
+  test("fused AdamW matches the textbook update, and Σx² reduces across blocks", () => {
+    const n = 300_001;
+    const p = random(n, 9);
+    const g = random(n, 10);
+    const m = random(n, 11, 0.1);
+    const v = random(n, 12, 0.1).map(Math.abs);
+    const pp = upRaw(p);
+    const pm = upRaw(m);
+    const pv = upRaw(v);
+    const pg = upRaw(g);
+    const o = { lr: 2e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 3, gradScale: 0.5 };
+    ops.adamw(pp, pg, pm, pv, n, o);
+    const got = downF32(pp, n);
+    const want = Array.from(p, (pi, i) => {
+      const gi = g[i] * o.gradScale;
+      const mi = o.beta1 * m[i] + (1 - o.beta1) * gi;
+      const vi = o.beta2 * v[i] + (1 - o.beta2) * gi * gi;
+      const mhat = mi / (1 - o.beta1 ** o.step);
+      const vhat = vi / (1 - o.beta2 ** o.step);
+      return pi - o.lr * (mhat / (Math.sqrt(vhat) + o.eps) + o.weightDecay * pi);
+    });
+    assert.ok(relErr(got, want) < 1e-6);
+    const out = upRaw(new Float32Array(1));
+    ops.sumSquares(out, pg, n);
+    const sumSq = g.reduce((s, x) => s + x * x, 0);
+    assert.ok(Math.abs(downF32(out, 1)[0] - sumSq) / sumSq < 1e-5);
+  });
+});
