@@ -33,9 +33,35 @@ export class CudaNf4Weight {
   private readonly absmaxScales: DeviceBuffer;
   private readonly offset: number;
 
+  /**
+   * An NF4 weight of random codes, made on the device (speed benchmarks use random weights;
+   * quantising billions of host weights would only time the host). Scales put the weights
+   * near ±0.02.
+   */
+  static random(device: CudaDevice, rows: number, cols: number, fill: (ptr: DeviceBuffer, bytes: number) => void): CudaNf4Weight {
+    const n = rows * cols;
+    const blocks = n / 64;
+    const stub: Nf4Tensor = {
+      rows,
+      cols,
+      blockSize: 64,
+      absmaxBlockSize: 256,
+      packed: new Uint8Array(0),
+      absmaxCodes: new Uint8Array(0),
+      absmaxScales: new Float32Array(0),
+      absmaxOffset: 0.02,
+    };
+    const w = new CudaNf4Weight(device, stub, { packed: n / 2, codes: blocks, scales: Math.ceil(blocks / 256) });
+    fill(w.packed, n / 2);
+    fill(w.absmaxCodes, blocks);
+    device.upload(w.absmaxScales.ptr, new Float32Array(Math.ceil(blocks / 256)).fill(0.005));
+    return w;
+  }
+
   constructor(
     private readonly device: CudaDevice,
     t: Nf4Tensor,
+    sizes?: { packed: number; codes: number; scales: number },
   ) {
     if (t.blockSize !== 64 || t.absmaxBlockSize !== 256 || (t.rows * t.cols) % 64 !== 0) {
       throw new InvalidInputError(
@@ -45,9 +71,10 @@ export class CudaNf4Weight {
     this.rows = t.rows;
     this.cols = t.cols;
     this.offset = t.absmaxOffset;
-    this.packed = device.alloc(t.packed.byteLength);
-    this.absmaxCodes = device.alloc(t.absmaxCodes.byteLength);
-    this.absmaxScales = device.alloc(t.absmaxScales.byteLength);
+    this.packed = device.alloc(sizes?.packed ?? t.packed.byteLength);
+    this.absmaxCodes = device.alloc(sizes?.codes ?? t.absmaxCodes.byteLength);
+    this.absmaxScales = device.alloc(4 * (sizes?.scales ?? t.absmaxScales.length));
+    if (sizes) return;
     device.upload(this.packed.ptr, t.packed);
     device.upload(this.absmaxCodes.ptr, t.absmaxCodes);
     device.upload(this.absmaxScales.ptr, t.absmaxScales);

@@ -35,6 +35,14 @@ export class CudaOps {
       ...device.compile(kernelSource("cross_entropy.cu"), "cross_entropy.cu", {
         cross_entropy_fused: ["ptr", "ptr", "ptr", "i32", "f32"],
       }),
+      ...device.compile(kernelSource("elementwise.cu"), "elementwise.cu", {
+        add_inplace: ["ptr", "ptr", "i64"],
+        add_bias: ["ptr", "ptr", "i64", "i32"],
+        f32_to_bf16_copy: ["ptr", "ptr", "i64"],
+        embedding_gather: ["ptr", "ptr", "ptr", "i32", "i32", "f32"],
+        fill_random_bf16: ["ptr", "i64", "f32", "u32"],
+        fill_random_u8: ["ptr", "i64", "u32"],
+      }),
     };
   }
 
@@ -67,6 +75,36 @@ export class CudaOps {
   /** logits: [rows, vocab] → overwritten by dlogits·scale; targets: [rows] int32 (−100 ignored) → losses: [rows] fp32. */
   crossEntropy(logits: DevicePtr, targets: DevicePtr, losses: DevicePtr, rows: number, vocab: number, scale: number): void {
     this.k.cross_entropy_fused.launch([rows], [1024], 0, logits, targets, losses, vocab, scale);
+  }
+
+  /** y: [n] += x: [n]. */
+  addInPlace(y: DevicePtr, x: DevicePtr, n: number): void {
+    this.k.add_inplace.launch([blocksFor(n)], [THREADS], 0, y, x, n);
+  }
+
+  /** y: [rows, cols] += bias: [cols] fp32. */
+  addBias(y: DevicePtr, bias: DevicePtr, rows: number, cols: number): void {
+    this.k.add_bias.launch([blocksFor(rows * cols)], [THREADS], 0, y, bias, rows * cols, cols);
+  }
+
+  /** dst: [n] bf16 = src: [n] fp32. */
+  toBf16(dst: DevicePtr, src: DevicePtr, n: number): void {
+    this.k.f32_to_bf16_copy.launch([blocksFor(n)], [THREADS], 0, dst, src, n);
+  }
+
+  /** ids: [tokens] int32, table: [vocab, dim] → out: [tokens, dim] = table[ids] · scale. */
+  embedding(out: DevicePtr, table: DevicePtr, ids: DevicePtr, tokens: number, dim: number, scale: number): void {
+    this.k.embedding_gather.launch([blocksFor(tokens * dim)], [THREADS], 0, out, table, ids, tokens, dim, scale);
+  }
+
+  /** Fills [n] bf16 with uniform values in [-scale, scale) from a hash of (seed, index): random weights for benchmarks. */
+  fillRandomBf16(out: DevicePtr, n: number, scale: number, seed: number): void {
+    this.k.fill_random_bf16.launch([blocksFor(n)], [THREADS], 0, out, n, scale, seed >>> 0);
+  }
+
+  /** Fills [n] bytes from a hash of (seed, index). */
+  fillRandomBytes(out: DevicePtr, n: number, seed: number): void {
+    this.k.fill_random_u8.launch([blocksFor(n)], [THREADS], 0, out, n, seed >>> 0);
   }
 
   /** Adds Σx² of x: [n] fp32 to *out (fp32). */

@@ -1,0 +1,477 @@
+import { InvalidInputError } from "../../errors.js";
+import type { ModelConfig } from "../../model/config.js";
+import { type AttentionSaved, type AttentionShape, CudaAttention } from "./attention.js";
+import type { CudaDevice } from "./device.js";
+import type { DevicePtr } from "./ffi.js";
+import { CudaLoraLinear, type LoraParam, allocLoraParam, freeLoraParam } from "./lora-linear.js";
+import type { DeviceBuffer } from "./memory.js";
+import { CudaNf4Weight } from "./nf4-weight.js";
+import { CudaOps } from "./ops.js";
+
+/** The seven projections LoRA may target, by their Hugging Face names. */
+export type LoraTarget = "q_proj" | "k_proj" | "v_proj" | "o_proj" | "gate_proj" | "up_proj" | "down_proj";
+export const ALL_LORA_TARGETS: LoraTarget[] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+export interface LoraOptions {
+  rank: number;
+  alpha: number;
+  targets: LoraTarget[];
+  /** Keep only each layer's input between the passes and recompute the rest in the backward pass. */
+  recompute: boolean;
+  seed: number;
+}
+
+/** One decoder layer's frozen weights on the device. Norm weights and biases are fp32. */
+export interface CudaLayerWeights {
+  attnNorm: DeviceBuffer;
+  mlpNorm: DeviceBuffer;
+  postAttnNorm?: DeviceBuffer;
+  postMlpNorm?: DeviceBuffer;
+  qNorm?: DeviceBuffer;
+  kNorm?: DeviceBuffer;
+  proj: Record<LoraTarget, CudaNf4Weight>;
+  bias: Partial<Record<"q_proj" | "k_proj" | "v_proj" | "o_proj", DeviceBuffer>>;
+}
+
+export interface CudaDecoderWeights {
+  /** [vocab, hidden] bf16; also the output head when embeddings are tied. */
+  embed: DeviceBuffer;
+  /** [vocab, hidden] bf16 when the head is not tied. */
+  lmHead?: DeviceBuffer;
+  finalNorm: DeviceBuffer;
+  layers: CudaLayerWeights[];
+}
+
+/** Everything one layer's forward pass keeps for its backward pass. */
+interface LayerActivations {
+  x: DevicePtr; // [N, d] layer input (owned by the caller)
+  h1: DeviceBuffer;
+  rstd1: DeviceBuffer;
+  qRaw: DeviceBuffer; // pre-qk-norm q (= q when there is no qk-norm)
+  kRaw: DeviceBuffer;
+  qkRstd: DeviceBuffer | null; // [N·H] then [N·Hkv]
+  q: DeviceBuffer;
+  k: DeviceBuffer;
+  v: DeviceBuffer;
+  attn: AttentionSaved;
+  a: DeviceBuffer;
+  oRaw: DeviceBuffer | null; // sandwich: o before its post-norm
+  oRstd: DeviceBuffer | null;
+  x2: DeviceBuffer;
+  h2: DeviceBuffer;
+  rstd2: DeviceBuffer;
+  g: DeviceBuffer;
+  u: DeviceBuffer;
+  m: DeviceBuffer;
+  dnRaw: DeviceBuffer | null;
+  dnRstd: DeviceBuffer | null;
+  xa: Partial<Record<LoraTarget, DeviceBuffer>>;
+  out: DeviceBuffer; // [N, d] layer output
+}
+
+const bf16 = 2;
+const f32 = 4;
+/** Rows of logits materialised at once by the loss head. */
+const LOSS_CHUNK_ROWS = 1024;
+
+function kaimingUniform(rows: number, cols: number, seed: number): Float32Array {
+  // PEFT initialises A with kaiming_uniform_(a=√5): bound = 1/√fan_in
+  const bound = 1 / Math.sqrt(cols);
+  let s = seed >>> 0 || 1;
+  return Float32Array.from({ length: rows * cols }, () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return ((s >>> 0) / 2 ** 32) * 2 * bound - bound;
+  });
+}
+
+/**
+ * QLoRA training of a decoder (Qwen2/2.5, Qwen3, Llama/SmolLM2, Gemma 3 flags) on one GPU:
+ * NF4 base, bf16 activations, LoRA A/B and AdamW state in fp32. `step` runs forward and backward
+ * over one micro-batch and accumulates the LoRA gradients; `optimizerStep` clips and applies them.
+ */
+export class CudaDecoderTrainer {
+  readonly ops: CudaOps;
+  readonly attention: CudaAttention;
+  readonly params: LoraParam[] = [];
+  private readonly linears: Record<LoraTarget, CudaLoraLinear>[] = [];
+  private readonly scratch: DeviceBuffer;
+  private step_ = 0;
+
+  constructor(
+    readonly device: CudaDevice,
+    readonly config: ModelConfig,
+    readonly weights: CudaDecoderWeights,
+    readonly lora: LoraOptions,
+  ) {
+    if (config.ropeScaling) throw new InvalidInputError("the CUDA trainer does not apply RoPE scaling yet");
+    this.ops = new CudaOps(device);
+    this.attention = new CudaAttention(device);
+    const largest = Math.max(...weights.layers.flatMap((l) => ALL_LORA_TARGETS.map((t) => l.proj[t].rows * l.proj[t].cols)));
+    this.scratch = device.alloc(largest * bf16);
+    let seed = lora.seed;
+    for (const layer of weights.layers) {
+      const linears = {} as Record<LoraTarget, CudaLoraLinear>;
+      for (const target of ALL_LORA_TARGETS) {
+        const w = layer.proj[target];
+        let adapter: CudaLoraLinear["lora"] = null;
+        if (lora.targets.includes(target)) {
+          const a = allocLoraParam(device, lora.rank * w.cols, kaimingUniform(lora.rank, w.cols, ++seed));
+          const b = allocLoraParam(device, w.rows * lora.rank, null);
+          this.params.push(a, b);
+          adapter = { a, b, rank: lora.rank, scale: lora.alpha / lora.rank };
+        }
+        const bias = (layer.bias as Record<string, DeviceBuffer | undefined>)[target] ?? null;
+        linears[target] = new CudaLoraLinear(device, this.ops, w, bias, adapter, this.scratch);
+      }
+      this.linears.push(linears);
+    }
+    this.refreshShadows();
+  }
+
+  /**
+   * The LoRA matrices in a fixed order — for each layer, for each target in ALL_LORA_TARGETS order
+   * that is trained: A [r, in] then B [out, r] — with their names in PEFT's adapter layout.
+   */
+  loraNames(): string[] {
+    const names: string[] = [];
+    for (let l = 0; l < this.config.numLayers; l++) {
+      for (const t of ALL_LORA_TARGETS) {
+        if (!this.lora.targets.includes(t)) continue;
+        const module = t.endsWith("_proj") && ["gate_proj", "up_proj", "down_proj"].includes(t) ? "mlp" : "self_attn";
+        names.push(`base_model.model.model.layers.${l}.${module}.${t}.lora_A.weight`, `base_model.model.model.layers.${l}.${module}.${t}.lora_B.weight`);
+      }
+    }
+    return names;
+  }
+
+  /** Sets LoRA matrices (fp32 host values, in `loraNames()` order) — to resume or to test. */
+  setLoraParams(values: Float32Array[]): void {
+    if (values.length !== this.params.length) throw new InvalidInputError(`${values.length} LoRA matrices given, ${this.params.length} expected`);
+    this.params.forEach((p, i) => {
+      if (values[i].length !== p.numel) throw new InvalidInputError(`LoRA matrix ${i} has ${values[i].length} values, ${p.numel} expected`);
+      this.device.upload(p.master.ptr, values[i]);
+    });
+    this.refreshShadows();
+  }
+
+  /** Downloads the LoRA matrices or their accumulated gradients (fp32, `loraNames()` order). */
+  readLora(which: "params" | "grads"): Float32Array[] {
+    return this.params.map((p) => {
+      const out = new Float32Array(p.numel);
+      this.device.download(out, (which === "params" ? p.master : p.grad).ptr);
+      return out;
+    });
+  }
+
+  /** Number of trainable parameters. */
+  get trainableParameters(): number {
+    return this.params.reduce((s, p) => s + p.numel, 0);
+  }
+
+  private refreshShadows(): void {
+    for (const p of this.params) this.ops.toBf16(p.shadow.ptr, p.master.ptr, p.numel);
+  }
+
+  private shape(batch: number, tokens: number, layer: number): AttentionShape {
+    const c = this.config;
+    const sliding = c.layerTypes[layer] === "sliding" && c.slidingWindow !== null;
+    return {
+      batch,
+      tokens,
+      heads: c.numHeads,
+      kvHeads: c.numKvHeads,
+      headDim: c.headDim,
+      scale: c.queryPreAttnScalar ** -0.5,
+      window: sliding ? (c.slidingWindow as number) : 0,
+    };
+  }
+
+  private layerForward(l: number, x: DevicePtr, positions: DevicePtr, batch: number, tokens: number): LayerActivations {
+    const c = this.config;
+    const w = this.weights.layers[l];
+    const lin = this.linears[l];
+    const dev = this.device;
+    const N = batch * tokens;
+    const d = c.hiddenSize;
+    const qd = c.numHeads * c.headDim;
+    const kd = c.numKvHeads * c.headDim;
+    const I = c.intermediateSize;
+    const r = this.lora.rank;
+    const xa: LayerActivations["xa"] = {};
+    const xaFor = (t: LoraTarget) => {
+      if (!this.lora.targets.includes(t)) return null;
+      xa[t] = dev.alloc(N * r * bf16);
+      return xa[t].ptr;
+    };
+    const h1 = dev.alloc(N * d * bf16);
+    const rstd1 = dev.alloc(N * f32);
+    this.ops.rmsnormForward(h1.ptr, rstd1.ptr, x, w.attnNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
+    const qRaw = dev.alloc(N * qd * bf16);
+    const kRaw = dev.alloc(N * kd * bf16);
+    const v = dev.alloc(N * kd * bf16);
+    lin.q_proj.forward(qRaw.ptr, h1.ptr, N, xaFor("q_proj"));
+    lin.k_proj.forward(kRaw.ptr, h1.ptr, N, xaFor("k_proj"));
+    lin.v_proj.forward(v.ptr, h1.ptr, N, xaFor("v_proj"));
+    let q = qRaw;
+    let k = kRaw;
+    let qkRstd: DeviceBuffer | null = null;
+    if (c.qkNorm && w.qNorm && w.kNorm) {
+      q = dev.alloc(N * qd * bf16);
+      k = dev.alloc(N * kd * bf16);
+      qkRstd = dev.alloc(N * (c.numHeads + c.numKvHeads) * f32);
+      this.ops.rmsnormForward(q.ptr, qkRstd.ptr, qRaw.ptr, w.qNorm.ptr, N * c.numHeads, c.headDim, c.rmsNormEps, c.normUnitOffset);
+      const kRstd = BigInt(qkRstd.ptr) + BigInt(N * c.numHeads * f32);
+      this.ops.rmsnormForward(k.ptr, kRstd, kRaw.ptr, w.kNorm.ptr, N * c.numKvHeads, c.headDim, c.rmsNormEps, c.normUnitOffset);
+    }
+    const theta = c.layerTypes[l] === "sliding" ? c.ropeLocalTheta : c.ropeTheta;
+    this.ops.rope(q.ptr, positions, N, c.numHeads, c.headDim, theta);
+    this.ops.rope(k.ptr, positions, N, c.numKvHeads, c.headDim, theta);
+    const a = dev.alloc(N * qd * bf16);
+    const attn = this.attention.forward(a.ptr, q.ptr, k.ptr, v.ptr, this.shape(batch, tokens, l));
+    const o = dev.alloc(N * d * bf16);
+    lin.o_proj.forward(o.ptr, a.ptr, N, xaFor("o_proj"));
+    let oRaw: DeviceBuffer | null = null;
+    let oRstd: DeviceBuffer | null = null;
+    let attnOut = o;
+    if (c.sandwichNorm && w.postAttnNorm) {
+      oRaw = o;
+      oRstd = dev.alloc(N * f32);
+      attnOut = dev.alloc(N * d * bf16);
+      this.ops.rmsnormForward(attnOut.ptr, oRstd.ptr, oRaw.ptr, w.postAttnNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
+    }
+    const x2 = dev.alloc(N * d * bf16);
+    dev.driver.call("cuMemcpyDtoD", x2.ptr, x, N * d * bf16);
+    this.ops.addInPlace(x2.ptr, attnOut.ptr, N * d);
+    if (attnOut !== o) attnOut.free();
+    else o.free();
+    const h2 = dev.alloc(N * d * bf16);
+    const rstd2 = dev.alloc(N * f32);
+    this.ops.rmsnormForward(h2.ptr, rstd2.ptr, x2.ptr, w.mlpNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
+    const g = dev.alloc(N * I * bf16);
+    const u = dev.alloc(N * I * bf16);
+    const m = dev.alloc(N * I * bf16);
+    lin.gate_proj.forward(g.ptr, h2.ptr, N, xaFor("gate_proj"));
+    lin.up_proj.forward(u.ptr, h2.ptr, N, xaFor("up_proj"));
+    this.ops.gluForward(m.ptr, g.ptr, u.ptr, N * I, c.activation);
+    const dn = dev.alloc(N * d * bf16);
+    lin.down_proj.forward(dn.ptr, m.ptr, N, xaFor("down_proj"));
+    let dnRaw: DeviceBuffer | null = null;
+    let dnRstd: DeviceBuffer | null = null;
+    let mlpOut = dn;
+    if (c.sandwichNorm && w.postMlpNorm) {
+      dnRaw = dn;
+      dnRstd = dev.alloc(N * f32);
+      mlpOut = dev.alloc(N * d * bf16);
+      this.ops.rmsnormForward(mlpOut.ptr, dnRstd.ptr, dnRaw.ptr, w.postMlpNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
+    }
+    const out = dev.alloc(N * d * bf16);
+    dev.driver.call("cuMemcpyDtoD", out.ptr, x2.ptr, N * d * bf16);
+    this.ops.addInPlace(out.ptr, mlpOut.ptr, N * d);
+    if (mlpOut !== dn) mlpOut.free();
+    else dn.free();
+    return { x, h1, rstd1, qRaw, kRaw, qkRstd, q, k, v, attn, a, oRaw, oRstd, x2, h2, rstd2, g, u, m, dnRaw, dnRstd, xa, out };
+  }
+
+  /** Frees what a layer's forward kept, except its output (`keepOut`) which feeds the next layer. */
+  private freeActivations(s: LayerActivations, keepOut: boolean): void {
+    // q and k are the raw projections themselves when there is no qk-norm: free each buffer once
+    const all = new Set([s.h1, s.rstd1, s.qRaw, s.kRaw, s.qkRstd, s.q, s.k, s.v, s.a, s.oRaw, s.oRstd, s.x2, s.h2, s.rstd2, s.g, s.u, s.m, s.dnRaw, s.dnRstd]);
+    for (const b of all) b?.free();
+    s.attn.free();
+    for (const b of Object.values(s.xa)) b?.free();
+    if (!keepOut) s.out.free();
+  }
+
+  /** dOut: [N, d] → dx: [N, d] (a new buffer); accumulates the layer's LoRA gradients. */
+  private layerBackward(l: number, s: LayerActivations, dOut: DevicePtr, positions: DevicePtr, batch: number, tokens: number): DeviceBuffer {
+    const c = this.config;
+    const w = this.weights.layers[l];
+    const lin = this.linears[l];
+    const dev = this.device;
+    const N = batch * tokens;
+    const d = c.hiddenSize;
+    const qd = c.numHeads * c.headDim;
+    const kd = c.numKvHeads * c.headDim;
+    const I = c.intermediateSize;
+    const dxa = dev.alloc(N * this.lora.rank * bf16);
+    const xaOf = (t: LoraTarget) => s.xa[t]?.ptr ?? null;
+    // residual: dx2 = dOut + (through the MLP branch)
+    const dx2 = dev.alloc(N * d * bf16);
+    dev.driver.call("cuMemcpyDtoD", dx2.ptr, dOut, N * d * bf16);
+    let dDn: DevicePtr = dOut;
+    let dDnBuf: DeviceBuffer | null = null;
+    if (s.dnRaw && s.dnRstd && w.postMlpNorm) {
+      dDnBuf = dev.alloc(N * d * bf16);
+      this.ops.rmsnormBackward(dDnBuf.ptr, dOut, s.dnRaw.ptr, w.postMlpNorm.ptr, s.dnRstd.ptr, N, d, c.normUnitOffset, false);
+      dDn = dDnBuf.ptr;
+    }
+    const dm = dev.alloc(N * I * bf16);
+    lin.down_proj.backward(dm.ptr, dDn, s.m.ptr, xaOf("down_proj"), dxa.ptr, N, false);
+    dDnBuf?.free();
+    const dg = dev.alloc(N * I * bf16);
+    const du = dev.alloc(N * I * bf16);
+    this.ops.gluBackward(dg.ptr, du.ptr, dm.ptr, s.g.ptr, s.u.ptr, N * I, c.activation);
+    dm.free();
+    const dh2 = dev.alloc(N * d * bf16);
+    lin.gate_proj.backward(dh2.ptr, dg.ptr, s.h2.ptr, xaOf("gate_proj"), dxa.ptr, N, false);
+    lin.up_proj.backward(dh2.ptr, du.ptr, s.h2.ptr, xaOf("up_proj"), dxa.ptr, N, true);
+    dg.free();
+    du.free();
+    this.ops.rmsnormBackward(dx2.ptr, dh2.ptr, s.x2.ptr, w.mlpNorm.ptr, s.rstd2.ptr, N, d, c.normUnitOffset, true);
+    dh2.free();
+    // attention branch
+    let dO: DevicePtr = dx2.ptr;
+    let dOBuf: DeviceBuffer | null = null;
+    if (s.oRaw && s.oRstd && w.postAttnNorm) {
+      dOBuf = dev.alloc(N * d * bf16);
+      this.ops.rmsnormBackward(dOBuf.ptr, dx2.ptr, s.oRaw.ptr, w.postAttnNorm.ptr, s.oRstd.ptr, N, d, c.normUnitOffset, false);
+      dO = dOBuf.ptr;
+    }
+    const da = dev.alloc(N * qd * bf16);
+    lin.o_proj.backward(da.ptr, dO, s.a.ptr, xaOf("o_proj"), dxa.ptr, N, false);
+    dOBuf?.free();
+    const dq = dev.alloc(N * qd * bf16);
+    const dk = dev.alloc(N * kd * bf16);
+    const dv = dev.alloc(N * kd * bf16);
+    this.attention.backward(dq.ptr, dk.ptr, dv.ptr, da.ptr, s.attn, this.shape(batch, tokens, l));
+    da.free();
+    const theta = c.layerTypes[l] === "sliding" ? c.ropeLocalTheta : c.ropeTheta;
+    this.ops.rope(dq.ptr, positions, N, c.numHeads, c.headDim, theta, true);
+    this.ops.rope(dk.ptr, positions, N, c.numKvHeads, c.headDim, theta, true);
+    let dqRaw = dq;
+    let dkRaw = dk;
+    if (s.qkRstd && w.qNorm && w.kNorm) {
+      dqRaw = dev.alloc(N * qd * bf16);
+      dkRaw = dev.alloc(N * kd * bf16);
+      this.ops.rmsnormBackward(dqRaw.ptr, dq.ptr, s.qRaw.ptr, w.qNorm.ptr, s.qkRstd.ptr, N * c.numHeads, c.headDim, c.normUnitOffset, false);
+      const kRstd = BigInt(s.qkRstd.ptr) + BigInt(N * c.numHeads * f32);
+      this.ops.rmsnormBackward(dkRaw.ptr, dk.ptr, s.kRaw.ptr, w.kNorm.ptr, kRstd, N * c.numKvHeads, c.headDim, c.normUnitOffset, false);
+      dq.free();
+      dk.free();
+    }
+    const dh1 = dev.alloc(N * d * bf16);
+    lin.q_proj.backward(dh1.ptr, dqRaw.ptr, s.h1.ptr, xaOf("q_proj"), dxa.ptr, N, false);
+    lin.k_proj.backward(dh1.ptr, dkRaw.ptr, s.h1.ptr, xaOf("k_proj"), dxa.ptr, N, true);
+    lin.v_proj.backward(dh1.ptr, dv.ptr, s.h1.ptr, xaOf("v_proj"), dxa.ptr, N, true);
+    dqRaw.free();
+    dkRaw.free();
+    dv.free();
+    // dx = dx2 + RMSNorm₁ backward (accumulated in place)
+    this.ops.rmsnormBackward(dx2.ptr, dh1.ptr, s.x, w.attnNorm.ptr, s.rstd1.ptr, N, d, c.normUnitOffset, true);
+    dh1.free();
+    dxa.free();
+    return dx2;
+  }
+
+  /**
+   * Forward and backward over one micro-batch. ids, targets: [batch·tokens] int32 (targets −100 =
+   * no loss). `lossScale` multiplies the gradients (1 / unmasked tokens of the whole accumulated
+   * batch). Returns the summed loss over the unmasked tokens of this micro-batch.
+   */
+  forwardBackward(ids: Int32Array, targets: Int32Array, batch: number, tokens: number, lossScale: number): number {
+    const c = this.config;
+    const dev = this.device;
+    const N = batch * tokens;
+    const d = c.hiddenSize;
+    if (ids.length !== N || targets.length !== N) throw new InvalidInputError(`ids and targets must hold batch·tokens = ${N} values`);
+    const idsBuf = dev.alloc(N * 4);
+    const targetsBuf = dev.alloc(N * 4);
+    const positions = dev.alloc(N * 4);
+    dev.upload(idsBuf.ptr, ids);
+    dev.upload(targetsBuf.ptr, targets);
+    dev.upload(positions.ptr, Int32Array.from({ length: N }, (_, i) => i % tokens));
+    const x0 = dev.alloc(N * d * bf16);
+    this.ops.embedding(x0.ptr, this.weights.embed.ptr, idsBuf.ptr, N, d, c.embeddingScale);
+
+    // forward: keep every layer's input (and everything, without recomputation)
+    const inputs: DeviceBuffer[] = [x0];
+    const saved: (LayerActivations | null)[] = [];
+    for (let l = 0; l < c.numLayers; l++) {
+      const acts = this.layerForward(l, inputs[l].ptr, positions.ptr, batch, tokens);
+      inputs.push(acts.out);
+      if (this.lora.recompute) {
+        this.freeActivations(acts, true);
+        saved.push(null);
+      } else {
+        saved.push(acts);
+      }
+    }
+
+    // loss head, in chunks of rows: logits = norm(x)·Eᵀ → fused CE → dlogits → dh = dlogits·E
+    const xL = inputs[c.numLayers];
+    const hf = dev.alloc(N * d * bf16);
+    const rstdF = dev.alloc(N * f32);
+    this.ops.rmsnormForward(hf.ptr, rstdF.ptr, xL.ptr, this.weights.finalNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
+    const head = (this.weights.lmHead ?? this.weights.embed).ptr;
+    const V = c.vocabSize;
+    const dhf = dev.alloc(N * d * bf16);
+    const losses = dev.alloc(N * f32);
+    const chunk = Math.min(LOSS_CHUNK_ROWS, N);
+    const logits = dev.alloc(chunk * V * bf16);
+    for (let r0 = 0; r0 < N; r0 += chunk) {
+      const rows = Math.min(chunk, N - r0);
+      const hRows = BigInt(hf.ptr) + BigInt(r0 * d * bf16);
+      dev.cublas.gemm({ transA: false, transB: true, m: rows, n: V, k: d, a: hRows, b: head, c: logits.ptr, dtype: "bf16" });
+      this.ops.crossEntropy(logits.ptr, BigInt(targetsBuf.ptr) + BigInt(r0 * 4), BigInt(losses.ptr) + BigInt(r0 * f32), rows, V, lossScale);
+      dev.cublas.gemm({ transA: false, transB: false, m: rows, n: d, k: V, a: logits.ptr, b: head, c: BigInt(dhf.ptr) + BigInt(r0 * d * bf16), dtype: "bf16" });
+    }
+    logits.free();
+    let dx = dev.alloc(N * d * bf16);
+    this.ops.rmsnormBackward(dx.ptr, dhf.ptr, xL.ptr, this.weights.finalNorm.ptr, rstdF.ptr, N, d, c.normUnitOffset, false);
+    hf.free();
+    dhf.free();
+    rstdF.free();
+
+    for (let l = c.numLayers - 1; l >= 0; l--) {
+      const acts = saved[l] ?? this.layerForward(l, inputs[l].ptr, positions.ptr, batch, tokens);
+      const dxPrev = this.layerBackward(l, acts, dx.ptr, positions.ptr, batch, tokens);
+      this.freeActivations(acts, false);
+      dx.free();
+      dx = dxPrev;
+      if (l > 0) inputs[l].free();
+    }
+    dx.free();
+    x0.free();
+    const lossHost = new Float32Array(N);
+    dev.download(lossHost, losses.ptr);
+    for (const b of [losses, idsBuf, targetsBuf, positions]) b.free();
+    let total = 0;
+    for (const v of lossHost) total += v;
+    return total;
+  }
+
+  /** Clips the accumulated gradients to `maxGradNorm`, applies AdamW, zeroes them. Returns the pre-clip norm. */
+  optimizerStep(o: { lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; maxGradNorm?: number }): number {
+    const dev = this.device;
+    const acc = dev.alloc(4);
+    dev.driver.call("cuMemsetD8", acc.ptr, 0, 4);
+    for (const p of this.params) this.ops.sumSquares(acc.ptr, p.grad.ptr, p.numel);
+    const sq = new Float32Array(1);
+    dev.download(sq, acc.ptr);
+    acc.free();
+    const norm = Math.sqrt(sq[0]);
+    const clip = o.maxGradNorm && norm > o.maxGradNorm ? o.maxGradNorm / (norm + 1e-6) : 1;
+    this.step_++;
+    for (const p of this.params) {
+      this.ops.adamw(p.master.ptr, p.grad.ptr, p.m.ptr, p.v.ptr, p.numel, {
+        lr: o.lr,
+        beta1: o.beta1 ?? 0.9,
+        beta2: o.beta2 ?? 0.999,
+        eps: o.eps ?? 1e-8,
+        weightDecay: o.weightDecay ?? 0,
+        step: this.step_,
+        gradScale: clip,
+      });
+      dev.driver.call("cuMemsetD8", p.grad.ptr, 0, p.numel * 4);
+    }
+    this.refreshShadows();
+    return norm;
+  }
+
+  dispose(): void {
+    for (const p of this.params) freeLoraParam(p);
+    this.scratch.free();
+  }
+}

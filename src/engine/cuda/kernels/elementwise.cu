@@ -1,0 +1,47 @@
+// Small elementwise kernels of the training step. bf16 unless said otherwise; one thread an element.
+
+// y[i] += x[i]
+extern "C" __global__ void add_inplace(bf16_t* __restrict__ y, const bf16_t* __restrict__ x, long long n) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = f32_to_bf16(bf16_to_f32(y[i]) + bf16_to_f32(x[i]));
+}
+
+// y[r, c] += bias[c] (bias fp32), y: [rows, cols]
+extern "C" __global__ void add_bias(bf16_t* __restrict__ y, const float* __restrict__ bias, long long n, int cols) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = f32_to_bf16(bf16_to_f32(y[i]) + bias[i % cols]);
+}
+
+// fp32 → bf16 copy (LoRA masters → their bf16 shadows after each optimizer step)
+extern "C" __global__ void f32_to_bf16_copy(bf16_t* __restrict__ dst, const float* __restrict__ src, long long n) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) dst[i] = f32_to_bf16(src[i]);
+}
+
+// out[t, :] = table[ids[t], :] · scale; table: [vocab, dim] bf16, ids: [tokens] int32
+extern "C" __global__ void embedding_gather(bf16_t* __restrict__ out, const bf16_t* __restrict__ table,
+                                            const int* __restrict__ ids, int tokens, int dim, float scale) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= (long long)tokens * dim) return;
+  int t = i / dim, c = i % dim;
+  out[i] = f32_to_bf16(bf16_to_f32(table[(long long)ids[t] * dim + c]) * scale);
+}
+
+// Deterministic pseudo-random fills for speed benchmarks (random weights), hash of (seed, index).
+__device__ __forceinline__ uint32_t hash_u32(uint32_t x) {
+  x ^= x >> 16; x *= 0x7feb352dU; x ^= x >> 15; x *= 0x846ca68bU; x ^= x >> 16;
+  return x;
+}
+
+// out[i] uniform in [-scale, scale)
+extern "C" __global__ void fill_random_bf16(bf16_t* __restrict__ out, long long n, float scale, uint32_t seed) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  uint32_t h = hash_u32((uint32_t)i ^ hash_u32(seed + (uint32_t)(i >> 32)));
+  out[i] = f32_to_bf16(scale * ((float)h * 2.3283064e-10f * 2.0f - 1.0f));
+}
+
+extern "C" __global__ void fill_random_u8(uint8_t* __restrict__ out, long long n, uint32_t seed) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = (uint8_t)(hash_u32((uint32_t)i ^ hash_u32(seed + (uint32_t)(i >> 32))) >> 24);
+}

@@ -1,0 +1,93 @@
+import type { CudaDevice } from "./device.js";
+import type { DevicePtr } from "./ffi.js";
+import type { DeviceBuffer } from "./memory.js";
+import type { CudaNf4Weight } from "./nf4-weight.js";
+import type { CudaOps } from "./ops.js";
+
+/** fp32 master, bf16 shadow for the products, fp32 gradient and AdamW moments of one LoRA matrix. */
+export interface LoraParam {
+  numel: number;
+  master: DeviceBuffer;
+  shadow: DeviceBuffer;
+  grad: DeviceBuffer;
+  m: DeviceBuffer;
+  v: DeviceBuffer;
+}
+
+export function allocLoraParam(device: CudaDevice, numel: number, init: Float32Array | null): LoraParam {
+  const p = {
+    numel,
+    master: device.alloc(numel * 4),
+    shadow: device.alloc(numel * 2),
+    grad: device.alloc(numel * 4),
+    m: device.alloc(numel * 4),
+    v: device.alloc(numel * 4),
+  };
+  for (const b of [p.master, p.grad, p.m, p.v]) device.driver.call("cuMemsetD8", b.ptr, 0, numel * 4);
+  if (init) device.upload(p.master.ptr, init);
+  return p;
+}
+
+export function freeLoraParam(p: LoraParam): void {
+  for (const b of [p.master, p.shadow, p.grad, p.m, p.v]) b.free();
+}
+
+/**
+ * A frozen NF4 linear layer with a LoRA adapter (QLoRA):
+ *   y = x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ,   s = α/r,  W: [out, in] NF4, A: [r, in], B: [out, r]
+ * The backward pass gives dx and accumulates dA, dB in fp32; W and b are frozen. W is expanded
+ * into a shared bf16 scratch tile right before each product that reads it.
+ * (LoRA dropout is not applied on this path yet: it runs with dropout 0.)
+ */
+export class CudaLoraLinear {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+
+  constructor(
+    private readonly device: CudaDevice,
+    private readonly ops: CudaOps,
+    readonly weight: CudaNf4Weight,
+    readonly bias: DeviceBuffer | null,
+    readonly lora: { a: LoraParam; b: LoraParam; rank: number; scale: number } | null,
+    /** bf16 scratch of at least out·in elements, shared by every layer. */
+    private readonly scratch: DeviceBuffer,
+  ) {
+    this.inFeatures = weight.cols;
+    this.outFeatures = weight.rows;
+  }
+
+  /** x: [n, in] → y: [n, out]; xa: [n, r] bf16 is written for the backward pass (when LoRA is on). */
+  forward(y: DevicePtr, x: DevicePtr, n: number, xa: DevicePtr | null): void {
+    const { inFeatures: k, outFeatures: out } = this;
+    const blas = this.device.cublas;
+    this.weight.dequantizeInto(this.scratch);
+    blas.gemm({ transA: false, transB: true, m: n, n: out, k, a: x, b: this.scratch.ptr, c: y, dtype: "bf16" });
+    if (this.bias) this.ops.addBias(y, this.bias.ptr, n, out);
+    if (this.lora && xa !== null) {
+      const { a, b, rank, scale } = this.lora;
+      blas.gemm({ transA: false, transB: true, m: n, n: rank, k, a: x, b: a.shadow.ptr, c: xa, dtype: "bf16" });
+      blas.gemm({ transA: false, transB: true, m: n, n: out, k: rank, a: xa, b: b.shadow.ptr, c: y, dtype: "bf16", alpha: scale, beta: 1 });
+    }
+  }
+
+  /**
+   * dy: [n, out] → dx: [n, in] (written, or added to when accumulate); dA, dB += their gradients.
+   * dxa: [n, r] bf16 scratch.
+   */
+  backward(dx: DevicePtr, dy: DevicePtr, x: DevicePtr, xa: DevicePtr | null, dxa: DevicePtr, n: number, accumulate: boolean): void {
+    const { inFeatures: k, outFeatures: out } = this;
+    const blas = this.device.cublas;
+    this.weight.dequantizeInto(this.scratch);
+    blas.gemm({ transA: false, transB: false, m: n, n: k, k: out, a: dy, b: this.scratch.ptr, c: dx, dtype: "bf16", beta: accumulate ? 1 : 0 });
+    if (!this.lora || xa === null) return;
+    const { a, b, rank, scale } = this.lora;
+    // dB += s·dyᵀ·xa: [out, n]·[n, r]
+    blas.gemm({ transA: true, transB: false, m: out, n: rank, k: n, a: dy, b: xa, c: b.grad.ptr, dtype: "bf16", cType: "f32", alpha: scale, beta: 1 });
+    // dxa = s·dy·B: [n, out]·[out, r]
+    blas.gemm({ transA: false, transB: false, m: n, n: rank, k: out, a: dy, b: b.shadow.ptr, c: dxa, dtype: "bf16", alpha: scale });
+    // dA += dxaᵀ·x: [r, n]·[n, in]
+    blas.gemm({ transA: true, transB: false, m: rank, n: k, k: n, a: dxa, b: x, c: a.grad.ptr, dtype: "bf16", cType: "f32", beta: 1 });
+    // dx += dxa·A: [n, r]·[r, in]
+    blas.gemm({ transA: false, transB: false, m: n, n: k, k: rank, a: dxa, b: a.shadow.ptr, c: dx, dtype: "bf16", beta: 1 });
+  }
+}
