@@ -242,7 +242,7 @@ export class CudaDecoderTrainer {
       this.ops.rmsnormForward(attnOut.ptr, oRstd.ptr, oRaw.ptr, w.postAttnNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
     }
     const x2 = dev.alloc(N * d * bf16);
-    dev.driver.call("cuMemcpyDtoD", x2.ptr, x, N * d * bf16);
+    dev.copy(x2.ptr, x, N * d * bf16);
     this.ops.addInPlace(x2.ptr, attnOut.ptr, N * d);
     if (attnOut !== o) attnOut.free();
     else o.free();
@@ -267,7 +267,7 @@ export class CudaDecoderTrainer {
       this.ops.rmsnormForward(mlpOut.ptr, dnRstd.ptr, dnRaw.ptr, w.postMlpNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
     }
     const out = dev.alloc(N * d * bf16);
-    dev.driver.call("cuMemcpyDtoD", out.ptr, x2.ptr, N * d * bf16);
+    dev.copy(out.ptr, x2.ptr, N * d * bf16);
     this.ops.addInPlace(out.ptr, mlpOut.ptr, N * d);
     if (mlpOut !== dn) mlpOut.free();
     else dn.free();
@@ -299,7 +299,7 @@ export class CudaDecoderTrainer {
     const xaOf = (t: LoraTarget) => s.xa[t]?.ptr ?? null;
     // residual: dx2 = dOut + (through the MLP branch)
     const dx2 = dev.alloc(N * d * bf16);
-    dev.driver.call("cuMemcpyDtoD", dx2.ptr, dOut, N * d * bf16);
+    dev.copy(dx2.ptr, dOut, N * d * bf16);
     let dDn: DevicePtr = dOut;
     let dDnBuf: DeviceBuffer | null = null;
     if (s.dnRaw && s.dnRstd && w.postMlpNorm) {
@@ -420,6 +420,7 @@ export class CudaDecoderTrainer {
     logits.free();
     let dx = dev.alloc(N * d * bf16);
     this.ops.rmsnormBackward(dx.ptr, dhf.ptr, xL.ptr, this.weights.finalNorm.ptr, rstdF.ptr, N, d, c.normUnitOffset, false);
+    xL.free();
     hf.free();
     dhf.free();
     rstdF.free();
@@ -446,7 +447,7 @@ export class CudaDecoderTrainer {
   optimizerStep(o: { lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; maxGradNorm?: number }): number {
     const dev = this.device;
     const acc = dev.alloc(4);
-    dev.driver.call("cuMemsetD8", acc.ptr, 0, 4);
+    dev.fill(acc.ptr, 0, 4);
     for (const p of this.params) this.ops.sumSquares(acc.ptr, p.grad.ptr, p.numel);
     const sq = new Float32Array(1);
     dev.download(sq, acc.ptr);
@@ -464,7 +465,7 @@ export class CudaDecoderTrainer {
         step: this.step_,
         gradScale: clip,
       });
-      dev.driver.call("cuMemsetD8", p.grad.ptr, 0, p.numel * 4);
+      dev.fill(p.grad.ptr, 0, p.numel * 4);
     }
     this.refreshShadows();
     return norm;

@@ -85,8 +85,23 @@ export class CudaDevice {
     return this.memory.alloc(bytes);
   }
 
+  // Every copy and fill goes on the backend's stream. The synchronous driver calls run on the
+  // legacy default stream, which a non-blocking stream does not wait for: a fill there could
+  // race with kernels still reading a block the allocator has just handed out again.
+
+  /** Copies host memory to the device, ordered on the stream (the host buffer is free again on return). */
   upload(dst: DevicePtr, src: ArrayBufferView): void {
-    this.driver.call("cuMemcpyHtoD", dst, src, src.byteLength);
+    this.driver.call("cuMemcpyHtoDAsync", dst, src, src.byteLength, this.stream);
+  }
+
+  /** Device-to-device copy of `bytes`, ordered on the stream. */
+  copy(dst: DevicePtr, src: DevicePtr, bytes: number): void {
+    this.driver.call("cuMemcpyDtoDAsync", dst, src, bytes, this.stream);
+  }
+
+  /** Sets `bytes` bytes to `value`, ordered on the stream. */
+  fill(dst: DevicePtr, value: number, bytes: number): void {
+    this.driver.call("cuMemsetD8Async", dst, value, bytes, this.stream);
   }
 
   /** Copies device memory into `dst` (waits for the stream first, since the copy is synchronous to the host). */

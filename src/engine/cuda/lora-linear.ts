@@ -23,7 +23,7 @@ export function allocLoraParam(device: CudaDevice, numel: number, init: Float32A
     m: device.alloc(numel * 4),
     v: device.alloc(numel * 4),
   };
-  for (const b of [p.master, p.grad, p.m, p.v]) device.driver.call("cuMemsetD8", b.ptr, 0, numel * 4);
+  for (const b of [p.master, p.grad, p.m, p.v]) device.fill(b.ptr, 0, numel * 4);
   if (init) device.upload(p.master.ptr, init);
   return p;
 }

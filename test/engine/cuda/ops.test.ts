@@ -53,7 +53,7 @@ describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, ()
   const empty = (bytes: number) => {
     const b = device.alloc(bytes);
     held.push(b);
-    device.driver.call("cuMemsetD8", b.ptr, 0xff, bytes); // poison: every element must be written
+    device.fill(b.ptr, 0xff, bytes); // poison: every element must be written
     return b.ptr;
   };
   const downBf16 = (ptr: unknown, n: number) => {
