@@ -1,7 +1,7 @@
 // Time of one LoRA training step of SmolLM2-135M on the CPU backend, measured on one decoder layer
 // (forward + backward, LoRA r16 on q, k, v, o, gate, up, down) and on the tied LM head with
 // cross-entropy, then projected to the 30-layer model. Random weights; float32.
-// Run: node --import tsx bench/matmul-decoder-layer.ts [--tokens 512] [--reps 3]
+// Run: node --import tsx bench/matmul-decoder-layer.ts [--tokens 512] [--reps 3] [--dropout 0.05]
 import { attentionBackward, attentionForward } from "../src/engine/cpu/attention.js";
 import { crossEntropyForwardBackward } from "../src/engine/cpu/cross-entropy.js";
 import { startWasmThreads } from "../src/engine/cpu/gemm-wasm.js";
@@ -19,6 +19,7 @@ const arg = (name: string, def: string) => {
 };
 const T = Number(arg("tokens", "512"));
 const reps = Number(arg("reps", "3"));
+const dropout = Number(arg("dropout", "0.05"));
 const D = 576;
 const H = 9;
 const HKV = 3;
@@ -49,7 +50,7 @@ const proj = (inF: number, outF: number): Proj => ({
   b: rnd(outF * R),
   dA: new Float32Array(R * inF),
   dB: new Float32Array(outF * R),
-  s: { rows: T, inF, outF, rank: R, scaling: 2, dropout: 0.05, seed: 1 },
+  s: { rows: T, inF, outF, rank: R, scaling: 2, dropout, seed: 1 },
   h: new Float32Array(T * R),
 });
 const P = { q: proj(D, H * HD), k: proj(D, HKV * HD), v: proj(D, HKV * HD), o: proj(H * HD, D), gate: proj(D, F), up: proj(D, F), down: proj(F, D) };
@@ -144,7 +145,7 @@ const layerMs = Object.keys(times)
   .filter((key) => key !== "head")
   .reduce((s, key) => s + per(key), 0);
 const stepMs = LAYERS * layerMs + per("head");
-console.log(`# SmolLM2-135M LoRA step on the CPU backend: ${T} tokens, matmul route ${matmulRoute()}, node ${process.version}, ${reps} reps (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+console.log(`# SmolLM2-135M LoRA step on the CPU backend: ${T} tokens, LoRA dropout ${dropout}, matmul route ${matmulRoute()}, node ${process.version}, ${reps} reps (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 console.log("| part | ms per layer (head: per step) | share of step |");
 console.log("| --- | ---: | ---: |");
 for (const key of Object.keys(times)) {

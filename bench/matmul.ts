@@ -1,6 +1,9 @@
 // GFLOP/s of each matrix-product route of the CPU backend on the shapes a SmolLM2-135M LoRA step uses.
-// Run: node --import tsx bench/matmul.ts [--routes blas,wasm,js] [--tokens 512,2048] [--threads N]
+// Run: node --import tsx bench/matmul.ts [--routes blas,wasm,js] [--tokens 512,2048]
+// Threads: OPENBLAS_NUM_THREADS for blas, AGENTTUNE_THREADS for wasm (default: all cores);
+// OPENBLAS_CORETYPE overrides the core type the blas route names from the CPU's flags.
 import { loadNativeBlas } from "../src/engine/cpu/gemm-blas.js";
+import { startWasmThreads } from "../src/engine/cpu/gemm-wasm.js";
 import type { Sgemm } from "../src/engine/cpu/gemm-types.js";
 import { type MatmulRoute, sgemmFor } from "../src/engine/cpu/matmul.js";
 
@@ -10,8 +13,7 @@ const arg = (name: string, def: string) => {
 };
 const routes = arg("routes", "blas,wasm,js").split(",") as MatmulRoute[];
 const tokenList = arg("tokens", "512,2048").split(",").map(Number);
-const threads = Number(arg("threads", "0"));
-if (threads > 0) loadNativeBlas()?.setThreads(threads);
+const wasmThreads = routes.includes("wasm") ? await startWasmThreads() : 0;
 
 interface Shape {
   name: string;
@@ -58,7 +60,9 @@ function timeOne(f: Sgemm, s: Shape, budgetMs: number): number {
 }
 
 const available = routes.filter((r) => sgemmFor(r));
-console.log(`# matmul GFLOP/s, node ${process.version}, routes: ${available.join(", ")}${loadNativeBlas() ? ` (blas: ${loadNativeBlas()!.path})` : ""}`);
+const blas = loadNativeBlas();
+const blasNote = blas ? `; blas: ${blas.path}, ${blas.config()}, ${process.env.OPENBLAS_NUM_THREADS ?? "default"} threads` : "";
+console.log(`# matmul GFLOP/s, node ${process.version}, routes: ${available.join(", ")}${blasNote}; wasm threads: ${wasmThreads}`);
 console.log(`| shape | ${available.join(" | ")} |`);
 console.log(`| --- | ${available.map(() => "---:").join(" | ")} |`);
 for (const T of tokenList) {
