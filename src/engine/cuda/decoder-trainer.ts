@@ -241,14 +241,13 @@ export class CudaDecoderTrainer {
       attnOut = dev.alloc(N * d * bf16);
       this.ops.rmsnormForward(attnOut.ptr, oRstd.ptr, oRaw.ptr, w.postAttnNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
     }
+    // x2 = x + attention output, h2 = RMSNorm(x2): one fused pass
     const x2 = dev.alloc(N * d * bf16);
-    dev.copy(x2.ptr, x, N * d * bf16);
-    this.ops.addInPlace(x2.ptr, attnOut.ptr, N * d);
-    if (attnOut !== o) attnOut.free();
-    else o.free();
     const h2 = dev.alloc(N * d * bf16);
     const rstd2 = dev.alloc(N * f32);
-    this.ops.rmsnormForward(h2.ptr, rstd2.ptr, x2.ptr, w.mlpNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
+    this.ops.addRmsnormForward(x2.ptr, h2.ptr, rstd2.ptr, x, attnOut.ptr, w.mlpNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
+    if (attnOut !== o) attnOut.free();
+    else o.free();
     const g = dev.alloc(N * I * bf16);
     const u = dev.alloc(N * I * bf16);
     const m = dev.alloc(N * I * bf16);
@@ -267,8 +266,7 @@ export class CudaDecoderTrainer {
       this.ops.rmsnormForward(mlpOut.ptr, dnRstd.ptr, dnRaw.ptr, w.postMlpNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
     }
     const out = dev.alloc(N * d * bf16);
-    dev.copy(out.ptr, x2.ptr, N * d * bf16);
-    this.ops.addInPlace(out.ptr, mlpOut.ptr, N * d);
+    this.ops.add(out.ptr, x2.ptr, mlpOut.ptr, N * d);
     if (mlpOut !== dn) mlpOut.free();
     else dn.free();
     return { x, h1, rstd1, qRaw, kRaw, qkRstd, q, k, v, attn, a, oRaw, oRstd, x2, h2, rstd2, g, u, m, dnRaw, dnRstd, xa, out };

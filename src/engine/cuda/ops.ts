@@ -20,6 +20,7 @@ export class CudaOps {
       ...device.compile(kernelSource("rmsnorm.cu"), "rmsnorm.cu", {
         rmsnorm_forward: ["ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32"],
         rmsnorm_backward: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "i32"],
+        add_rmsnorm_forward: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32"],
       }),
       ...device.compile(kernelSource("glu.cu"), "glu.cu", {
         glu_forward: ["ptr", "ptr", "ptr", "i64", "i32"],
@@ -37,6 +38,7 @@ export class CudaOps {
       }),
       ...device.compile(kernelSource("elementwise.cu"), "elementwise.cu", {
         add_inplace: ["ptr", "ptr", "i64"],
+        add: ["ptr", "ptr", "ptr", "i64"],
         add_bias: ["ptr", "ptr", "i64", "i32"],
         f32_to_bf16_copy: ["ptr", "ptr", "i64"],
         embedding_gather: ["ptr", "ptr", "ptr", "i32", "i32", "f32"],
@@ -49,6 +51,11 @@ export class CudaOps {
   /** x: [rows, dim], weight: [dim] fp32 → y: [rows, dim], rstd: [rows] fp32. */
   rmsnormForward(y: DevicePtr, rstd: DevicePtr, x: DevicePtr, weight: DevicePtr, rows: number, dim: number, eps: number, unitOffset: boolean): void {
     this.k.rmsnorm_forward.launch([rows], [THREADS], 0, x, weight, y, rstd, dim, eps, unitOffset ? 1 : 0);
+  }
+
+  /** sum: [rows, dim] = a + b (the residual stream), then y = RMSNorm(sum), rstd: [rows] — one pass. */
+  addRmsnormForward(sum: DevicePtr, y: DevicePtr, rstd: DevicePtr, a: DevicePtr, b: DevicePtr, weight: DevicePtr, rows: number, dim: number, eps: number, unitOffset: boolean): void {
+    this.k.add_rmsnorm_forward.launch([rows], [THREADS], 0, a, b, weight, sum, y, rstd, dim, eps, unitOffset ? 1 : 0);
   }
 
   /** dy: [rows, dim] → dx: [rows, dim] (added to dx when accumulate). The weight is frozen: no dweight. */
@@ -75,6 +82,11 @@ export class CudaOps {
   /** logits: [rows, vocab] → overwritten by dlogits·scale; targets: [rows] int32 (−100 ignored) → losses: [rows] fp32. */
   crossEntropy(logits: DevicePtr, targets: DevicePtr, losses: DevicePtr, rows: number, vocab: number, scale: number): void {
     this.k.cross_entropy_fused.launch([rows], [1024], 0, logits, targets, losses, vocab, scale);
+  }
+
+  /** out: [n] = a + b. */
+  add(out: DevicePtr, a: DevicePtr, b: DevicePtr, n: number): void {
+    this.k.add.launch([blocksFor(n)], [THREADS], 0, out, a, b, n);
   }
 
   /** y: [n] += x: [n]. */

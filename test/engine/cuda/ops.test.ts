@@ -101,6 +101,28 @@ describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, ()
     });
   }
 
+  test("the fused residual add + RMSNorm equals the add then the norm", () => {
+    const rows = 9;
+    const dim = 640;
+    const a = bf(random(rows * dim, 21, 2));
+    const b = bf(random(rows * dim, 22, 2));
+    const w = random(dim, 23);
+    const sum = empty(rows * dim * 2);
+    const y = empty(rows * dim * 2);
+    const rstd = empty(rows * 4);
+    ops.addRmsnormForward(sum, y, rstd, upBf16(a), upBf16(b), upRaw(w), rows, dim, 1e-6, true);
+    const s = bf(Float32Array.from(a, (v, i) => v + b[i]));
+    assert.deepEqual([...downBf16(sum, rows * dim)], [...s]);
+    const want = new Float64Array(rows * dim);
+    for (let r = 0; r < rows; r++) {
+      let ss = 0;
+      for (let i = 0; i < dim; i++) ss += s[r * dim + i] ** 2;
+      const rs = 1 / Math.sqrt(ss / dim + 1e-6);
+      for (let i = 0; i < dim; i++) want[r * dim + i] = s[r * dim + i] * rs * (w[i] + 1);
+    }
+    assert.ok(relErr(downBf16(y, rows * dim), want) < BF16_TOL);
+  });
+
   for (const act of ["silu", "gelu_tanh"] as const) {
     test(`${act} gated MLP forward and backward`, () => {
       const n = 10_007;

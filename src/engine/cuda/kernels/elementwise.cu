@@ -45,3 +45,9 @@ extern "C" __global__ void fill_random_u8(uint8_t* __restrict__ out, long long n
   long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) out[i] = (uint8_t)(hash_u32((uint32_t)i ^ hash_u32(seed + (uint32_t)(i >> 32))) >> 24);
 }
+
+// out[i] = a[i] + b[i]
+extern "C" __global__ void add(bf16_t* __restrict__ out, const bf16_t* __restrict__ a, const bf16_t* __restrict__ b, long long n) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = f32_to_bf16(bf16_to_f32(a[i]) + bf16_to_f32(b[i]));
+}

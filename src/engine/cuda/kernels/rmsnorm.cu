@@ -50,3 +50,27 @@ extern "C" __global__ void rmsnorm_backward(const bf16_t* __restrict__ dy, const
     dxr[i] = f32_to_bf16(v);
   }
 }
+
+// The residual add fused with the next RMSNorm, one block a row:
+//   sum = a + b (written: the residual stream), y = sum · rstd · (w + unit_offset)
+// Saves a pass over the stream and a separate add kernel.
+extern "C" __global__ void add_rmsnorm_forward(const bf16_t* __restrict__ a, const bf16_t* __restrict__ b,
+                                               const float* __restrict__ weight, bf16_t* __restrict__ sum,
+                                               bf16_t* __restrict__ y, float* __restrict__ rstd,
+                                               int dim, float eps, float unit_offset) {
+  __shared__ float scratch[32];
+  size_t base = (size_t)blockIdx.x * dim;
+  float ss = 0.0f;
+  for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+    // round the sum to bf16 first: the norm must see exactly the stream value the backward will read
+    bf16_t s = f32_to_bf16(bf16_to_f32(a[base + i]) + bf16_to_f32(b[base + i]));
+    sum[base + i] = s;
+    float v = bf16_to_f32(s);
+    ss += v * v;
+  }
+  float r = rsqrtf(block_sum(ss, scratch) / dim + eps);
+  if (threadIdx.x == 0) rstd[blockIdx.x] = r;
+  for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+    y[base + i] = f32_to_bf16(bf16_to_f32(sum[base + i]) * r * (weight[i] + unit_offset));
+  }
+}
