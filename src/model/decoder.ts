@@ -1,0 +1,340 @@
+// The engine's decoder for inference (SPECS §7): one implementation for every family, the
+// differences as ModelConfig flags (GQA, qkv bias, qk-norm, tied embeddings, SwiGLU/GeGLU,
+// (1 + w) and sandwich norms, embedding scale, sliding-window layers with their own RoPE base).
+// Layers run on the Backend; attention over the KV cache runs on the host (one query row at a
+// time against every cached key in reach), so prefill and decode share one path.
+
+import type { Backend, Tensor } from "../engine/backend.js";
+import { AgentTuneError, InvalidInputError } from "../errors.js";
+import { dequantizeNf4Rows, type Nf4Tensor, nf4BlockAbsmax, quantizeNf4 } from "../quant/nf4.js";
+import { configFromGguf, type ModelConfig, UnsupportedModelError } from "./config.js";
+import { openGguf } from "./gguf.js";
+import { readGgufTensorAsHf } from "./gguf-weights.js";
+import { loadHfFolder } from "./hf-folder.js";
+
+/** How the seven projections of every layer are held: f32, or NF4 on the host (dequantised per use). */
+export interface DecoderOptions {
+  baseFormat?: "f32" | "nf4";
+}
+
+/** An NF4 projection: codes on the host, its block absmaxes decoded once. */
+interface Nf4Weight {
+  nf4: Nf4Tensor;
+  absmax: Float32Array;
+}
+
+/** A host tensor under its Hugging Face name and layout. */
+export interface HostWeight {
+  shape: readonly number[];
+  data: Float32Array;
+}
+
+/** The KV cache ran out of room. */
+export class CacheFullError extends AgentTuneError {
+  constructor(need: number, max: number) {
+    super(`the KV cache holds ${max} tokens; this forward pass needs ${need}`, { hint: "create the cache with a larger maxTokens, or shorten the prompt" });
+  }
+}
+
+/** Keys and values of every layer for the tokens seen so far. */
+export class KvCache {
+  /** Tokens cached (the next token's position). */
+  length = 0;
+  /** The token ids cached, in order (for prefix reuse). */
+  readonly ids: number[] = [];
+  /** Per layer: k, v [maxTokens, Hkv, d]. */
+  readonly k: Float32Array[];
+  readonly v: Float32Array[];
+  constructor(
+    readonly maxTokens: number,
+    layers: number,
+    kvWidth: number,
+  ) {
+    this.k = Array.from({ length: layers }, () => new Float32Array(maxTokens * kvWidth));
+    this.v = Array.from({ length: layers }, () => new Float32Array(maxTokens * kvWidth));
+  }
+  /** Drops every token from `length` on (keeps a shared prefix). */
+  truncate(length: number): void {
+    this.length = Math.min(this.length, Math.max(0, length));
+    this.ids.length = this.length;
+  }
+}
+
+interface Layer {
+  inNorm: Tensor;
+  postAttnNorm: Tensor;
+  preFfnNorm: Tensor | null;
+  postFfnNorm: Tensor | null;
+  qNorm: Tensor | null;
+  kNorm: Tensor | null;
+  q: Tensor | Nf4Weight;
+  k: Tensor | Nf4Weight;
+  v: Tensor | Nf4Weight;
+  o: Tensor | Nf4Weight;
+  qb: Tensor | null;
+  kb: Tensor | null;
+  vb: Tensor | null;
+  ob: Tensor | null;
+  gate: Tensor | Nf4Weight;
+  up: Tensor | Nf4Weight;
+  down: Tensor | Nf4Weight;
+}
+
+/** A decoder-only language model held as backend tensors (f32). */
+export class Decoder {
+  private readonly layers: Layer[];
+  private readonly embed: Tensor;
+  private readonly head: Tensor;
+  private readonly finalNorm: Tensor;
+  /** Host copy of the embedding table [vocab, hidden] for the lookup. */
+  private constructor(
+    readonly backend: Backend,
+    readonly config: ModelConfig,
+    weights: ReadonlyMap<string, HostWeight>,
+    options: DecoderOptions = {},
+  ) {
+    const c = config;
+    const nf4 = options.baseFormat === "nf4";
+    const proj = (name: string): Tensor | Nf4Weight => {
+      const w = weights.get(name);
+      if (!nf4 || w === undefined || w.shape.length !== 2) return req(name);
+      const q = quantizeNf4(w.data, w.shape[0] as number, w.shape[1] as number);
+      return { nf4: q, absmax: nf4BlockAbsmax(q) };
+    };
+    if (c.ropeScaling !== null) throw new UnsupportedModelError("RoPE scaling in the engine's decoder");
+    const up = (name: string, optional = false): Tensor | null => {
+      const w = weights.get(name);
+      if (w === undefined) {
+        if (optional) return null;
+        throw new UnsupportedModelError(`weight ${name} is missing`, { hint: "the weights do not match the config" });
+      }
+      const t = backend.alloc(w.shape);
+      backend.upload(t, w.data);
+      return t;
+    };
+    function req(name: string): Tensor {
+      return up(name) as Tensor;
+    }
+    this.embed = req("model.embed_tokens.weight");
+    this.head = c.tieWordEmbeddings || !weights.has("lm_head.weight") ? this.embed : req("lm_head.weight");
+    this.finalNorm = req("model.norm.weight");
+    this.layers = [];
+    for (let i = 0; i < c.numLayers; i++) {
+      const p = `model.layers.${i}.`;
+      this.layers.push({
+        inNorm: req(`${p}input_layernorm.weight`),
+        postAttnNorm: req(`${p}post_attention_layernorm.weight`),
+        preFfnNorm: c.sandwichNorm ? req(`${p}pre_feedforward_layernorm.weight`) : null,
+        postFfnNorm: c.sandwichNorm ? req(`${p}post_feedforward_layernorm.weight`) : null,
+        qNorm: c.qkNorm ? req(`${p}self_attn.q_norm.weight`) : null,
+        kNorm: c.qkNorm ? req(`${p}self_attn.k_norm.weight`) : null,
+        q: proj(`${p}self_attn.q_proj.weight`),
+        k: proj(`${p}self_attn.k_proj.weight`),
+        v: proj(`${p}self_attn.v_proj.weight`),
+        o: proj(`${p}self_attn.o_proj.weight`),
+        qb: up(`${p}self_attn.q_proj.bias`, true),
+        kb: up(`${p}self_attn.k_proj.bias`, true),
+        vb: up(`${p}self_attn.v_proj.bias`, true),
+        ob: up(`${p}self_attn.o_proj.bias`, true),
+        gate: proj(`${p}mlp.gate_proj.weight`),
+        up: proj(`${p}mlp.up_proj.weight`),
+        down: proj(`${p}mlp.down_proj.weight`),
+      });
+    }
+  }
+
+  /** A decoder over host weights under Hugging Face names (tied models may omit lm_head). */
+  static fromWeights(backend: Backend, config: ModelConfig, weights: ReadonlyMap<string, HostWeight>, options: DecoderOptions = {}): Decoder {
+    return new Decoder(backend, config, weights, options);
+  }
+
+  /** Loads an HF folder (config.json + safetensors) as f32. */
+  static fromHfFolder(backend: Backend, dir: string, options: DecoderOptions = {}): Decoder {
+    const folder = loadHfFolder(dir);
+    const src = folder.openWeights();
+    try {
+      const map = new Map<string, HostWeight>();
+      for (const t of src.tensors) map.set(t.name, { shape: t.shape, data: src.readTensor(t.name) });
+      return new Decoder(backend, folder.config, map, options);
+    } finally {
+      src.close();
+    }
+  }
+
+  /** Loads a GGUF file, every tensor dequantised to f32 in Hugging Face layout. */
+  static fromGguf(backend: Backend, path: string, options: DecoderOptions = {}): Decoder {
+    const file = openGguf(path);
+    try {
+      const config = configFromGguf(file.metadata, file.tensors.map((t) => t.name));
+      const map = new Map<string, HostWeight>();
+      for (const t of file.tensors) {
+        const w = readGgufTensorAsHf(file, t.name, config);
+        if (w !== undefined) map.set(w.name, { shape: w.shape, data: w.data });
+      }
+      return new Decoder(backend, config, map, options);
+    } finally {
+      file.close();
+    }
+  }
+
+  /** An empty KV cache for up to maxTokens tokens. */
+  createCache(maxTokens: number): KvCache {
+    const c = this.config;
+    return new KvCache(maxTokens, c.numLayers, c.numKvHeads * c.headDim);
+  }
+
+  /**
+   * Runs ids (appended after the cache's tokens) through the model, filling the cache.
+   * Returns the logits of the last position: [vocab].
+   */
+  forward(ids: Int32Array, cache: KvCache): Float32Array {
+    const c = this.config;
+    const be = this.backend;
+    const n = ids.length;
+    if (n === 0) throw new InvalidInputError("forward needs at least one token");
+    const start = cache.length;
+    if (start + n > cache.maxTokens) throw new CacheFullError(start + n, cache.maxTokens);
+    for (const id of ids) if (!(id >= 0 && id < c.vocabSize)) throw new InvalidInputError(`token id ${id} is outside the vocabulary (${c.vocabSize})`);
+    const D = c.hiddenSize;
+    const H = c.numHeads;
+    const Hkv = c.numKvHeads;
+    const d = c.headDim;
+    const F = c.intermediateSize;
+    const off = c.normUnitOffset;
+    const eps = c.rmsNormEps;
+    const tmp: Tensor[] = [];
+    // NF4 projections are dequantised into one reused f32 tensor per shape.
+    const scratch = new Map<string, { t: Tensor; host: Float32Array }>();
+    const w = (p: Tensor | Nf4Weight): Tensor => {
+      if (!("nf4" in p)) return p;
+      const key = `${p.nf4.rows}x${p.nf4.cols}`;
+      let s = scratch.get(key);
+      if (s === undefined) {
+        s = { t: a([p.nf4.rows, p.nf4.cols]), host: new Float32Array(p.nf4.rows * p.nf4.cols) };
+        scratch.set(key, s);
+      }
+      dequantizeNf4Rows(p.nf4, 0, p.nf4.rows, s.host, p.absmax);
+      be.upload(s.t, s.host);
+      return s.t;
+    };
+    const a = (shape: number[], dtype?: "i32"): Tensor => {
+      const t = be.alloc(shape, dtype);
+      tmp.push(t);
+      return t;
+    };
+    try {
+      const idT = a([n], "i32");
+      be.upload(idT, ids);
+      const pos = a([n], "i32");
+      be.upload(pos, Int32Array.from({ length: n }, (_, i) => start + i));
+      const x = a([n, D]); // residual stream
+      be.embeddingForward(x, this.embed, idT, n, D, c.embeddingScale);
+      const hN = a([n, D]);
+      const rstd = a([n]);
+      const rstdH = a([n * H]);
+      const q = a([n, H * d]);
+      const k = a([n, Hkv * d]);
+      const v = a([n, Hkv * d]);
+      const qn = a([n * H, d]);
+      const kn = a([n * Hkv, d]);
+      const att = a([n, H * d]);
+      const o = a([n, D]);
+      const o2 = a([n, D]);
+      const g = a([n, F]);
+      const u = a([n, F]);
+      const hh = a([n, F]);
+      const scale = c.queryPreAttnScalar ** -0.5;
+      const kvW = Hkv * d;
+      const grp = H / Hkv;
+      for (let l = 0; l < c.numLayers; l++) {
+        const L = this.layers[l] as Layer;
+        const sliding = c.layerTypes[l] === "sliding";
+        const theta = sliding ? c.ropeLocalTheta : c.ropeTheta;
+        const window = sliding ? (c.slidingWindow ?? 0) : 0;
+        be.rmsnormForward(hN, rstd, x, L.inNorm, n, D, eps, off);
+        be.linearForward(q, hN, w(L.q), L.qb, n, D, H * d);
+        be.linearForward(k, hN, w(L.k), L.kb, n, D, kvW);
+        be.linearForward(v, hN, w(L.v), L.vb, n, D, kvW);
+        let qr = q;
+        let kr = k;
+        if (L.qNorm !== null && L.kNorm !== null) {
+          be.rmsnormForward(qn, rstdH, q, L.qNorm, n * H, d, eps, off);
+          be.rmsnormForward(kn, rstdH, k, L.kNorm, n * Hkv, d, eps, off);
+          qr = qn;
+          kr = kn;
+        }
+        be.ropeForward(qr, pos, n, H, d, theta);
+        be.ropeForward(kr, pos, n, Hkv, d, theta);
+        const qh = be.download(qr) as Float32Array;
+        const kc = cache.k[l] as Float32Array;
+        const vc = cache.v[l] as Float32Array;
+        kc.set(be.download(kr) as Float32Array, start * kvW);
+        vc.set(be.download(v) as Float32Array, start * kvW);
+        const out = new Float32Array(n * H * d);
+        const scores = new Float32Array(start + n);
+        for (let t = 0; t < n; t++) {
+          const p = start + t;
+          const lo = window > 0 ? Math.max(0, p - window + 1) : 0;
+          for (let h = 0; h < H; h++) {
+            const qo = (t * H + h) * d;
+            const ko = Math.floor(h / grp) * d;
+            let mx = -Infinity;
+            for (let j = lo; j <= p; j++) {
+              let s = 0;
+              const kb = j * kvW + ko;
+              for (let e = 0; e < d; e++) s += (qh[qo + e] as number) * (kc[kb + e] as number);
+              s *= scale;
+              scores[j] = s;
+              if (s > mx) mx = s;
+            }
+            let sum = 0;
+            for (let j = lo; j <= p; j++) {
+              const e = Math.exp((scores[j] as number) - mx);
+              scores[j] = e;
+              sum += e;
+            }
+            for (let j = lo; j <= p; j++) {
+              const w = (scores[j] as number) / sum;
+              const vb = j * kvW + ko;
+              for (let e = 0; e < d; e++) out[qo + e] = (out[qo + e] as number) + w * (vc[vb + e] as number);
+            }
+          }
+        }
+        be.upload(att, out);
+        be.linearForward(o, att, w(L.o), L.ob, n, H * d, D);
+        if (L.preFfnNorm !== null && L.postFfnNorm !== null) {
+          be.rmsnormForward(o2, rstd, o, L.postAttnNorm, n, D, eps, off);
+          be.residualForward(x, x, o2, n * D);
+          be.rmsnormForward(hN, rstd, x, L.preFfnNorm, n, D, eps, off);
+        } else {
+          be.residualForward(x, x, o, n * D);
+          be.rmsnormForward(hN, rstd, x, L.postAttnNorm, n, D, eps, off);
+        }
+        be.linearForward(g, hN, w(L.gate), null, n, D, F);
+        be.linearForward(u, hN, w(L.up), null, n, D, F);
+        be.gluForward(hh, g, u, n * F, c.activation);
+        be.linearForward(o, hh, w(L.down), null, n, F, D);
+        if (L.postFfnNorm !== null) {
+          be.rmsnormForward(o2, rstd, o, L.postFfnNorm, n, D, eps, off);
+          be.residualForward(x, x, o2, n * D);
+        } else {
+          be.residualForward(x, x, o, n * D);
+        }
+      }
+      // Only the last row goes through the head.
+      const xs = be.download(x) as Float32Array;
+      const last = a([1, D]);
+      be.upload(last, xs.subarray((n - 1) * D, n * D));
+      const lastN = a([1, D]);
+      const r1 = a([1]);
+      be.rmsnormForward(lastN, r1, last, this.finalNorm, 1, D, eps, off);
+      const logits = a([1, c.vocabSize]);
+      be.linearForward(logits, lastN, this.head, null, 1, D, c.vocabSize);
+      cache.length = start + n;
+      for (const id of ids) cache.ids.push(id);
+      return Float32Array.from(be.download(logits) as Float32Array);
+    } finally {
+      for (const t of tmp) be.free(t);
+    }
+  }
+}
