@@ -1,0 +1,925 @@
+import type { JsonValue } from "../tools/types.js";
+import type { Rng } from "./random.js";
+import {
+  AMOUNTS, CITIES, COLD_CITIES, COMPANIES, COOL_CUISINES, CUISINES, CURRENCIES, DATES, EVENT_TITLES, HOT_CITIES,
+  LANGUAGES, PEOPLE, PHRASES, TIMES, WARM_CUISINES, WEB_TOPICS,
+} from "./slots.js";
+import { field, num, type PlanState, type PlanStep, type SlotValues, str, type TaskTemplate } from "./template.js";
+
+/**
+ * The template catalogue. Every template belongs to one category and one split; the templates
+ * marked "eval" are never used for training (their phrasings differ from every training one).
+ *
+ * Conventions the plans follow, so that the data teaches one consistent behaviour:
+ * - "cold" means below 15 °C (59 °F), "hot" means above 25 °C (77 °F);
+ * - an Answer quotes observed values exactly as the Observation gives them;
+ * - numbers are written plainly (no thousands separators), so `answer_contains` matches.
+ */
+
+const COLD_C = 15;
+const HOT_C = 25;
+
+/** Picks one of several wordings by the example's variant number (slot `v`). */
+function vary(state: PlanState, options: readonly string[]): string {
+  const v = Number(state.slots.v ?? 0);
+  return options[Math.abs(Math.trunc(v)) % options.length];
+}
+
+function s(state: PlanState, name: string): string {
+  return String(state.slots[name]);
+}
+
+function unitSymbol(observation: JsonValue | undefined): string {
+  return field(observation, "unit") === "fahrenheit" ? "°F" : "°C";
+}
+
+function tempText(observation: JsonValue | undefined): string {
+  return `${num(observation, "temperature")}${unitSymbol(observation)}`;
+}
+
+function isCold(observation: JsonValue | undefined): boolean {
+  const t = num(observation, "temperature");
+  return field(observation, "unit") === "fahrenheit" ? t < 59 : t < COLD_C;
+}
+
+function isHot(observation: JsonValue | undefined): boolean {
+  const t = num(observation, "temperature");
+  return field(observation, "unit") === "fahrenheit" ? t > 77 : t > HOT_C;
+}
+
+const call = (thought: string, name: string, args: Record<string, JsonValue>): PlanStep => ({
+  kind: "call",
+  thought,
+  call: { name, arguments: args },
+});
+const answer = (thought: string, text: string, contains: (string | number)[]): PlanStep => ({
+  kind: "answer",
+  thought,
+  answer: text,
+  contains: contains.map(String),
+});
+
+function firstResult(observation: JsonValue | undefined): { title: string; snippet: string; url: string } {
+  const results = field(observation, "results");
+  const first = Array.isArray(results) ? results[0] : undefined;
+  return { title: str(first, "title"), snippet: str(first, "snippet"), url: str(first, "url") };
+}
+
+// Slot drawers ----------------------------------------------------------------------------
+
+const citySlot = (rng: Rng): SlotValues => ({ city: rng.pick(CITIES) });
+const restaurantSlots = (rng: Rng): SlotValues => ({ city: rng.pick(CITIES), cuisine: rng.pick(CUISINES) });
+const companySlots = (rng: Rng): SlotValues => {
+  const c = rng.pick(COMPANIES);
+  return { symbol: c.symbol, company: c.name };
+};
+const currencyPair = (rng: Rng): SlotValues => {
+  const [from, to] = rng.sample(CURRENCIES, 2);
+  return { amount: rng.pick(AMOUNTS), from: from.code, to: to.code, fromName: from.name, toName: to.name };
+};
+const personSlots = (rng: Rng): SlotValues => {
+  const p = rng.pick(PEOPLE);
+  return { person: p.name, email: p.email };
+};
+/** A city that is cold, hot or anything, so both branches of a condition come up. */
+const mixedCity = (rng: Rng): string => {
+  const r = rng.next();
+  return r < 0.35 ? rng.pick(COLD_CITIES) : r < 0.7 ? rng.pick(HOT_CITIES) : rng.pick(CITIES);
+};
+
+// Reusable plan pieces -------------------------------------------------------------------
+
+function weatherAnswer(state: PlanState): PlanStep {
+  const o = state.observations[0];
+  const city = s(state, "city");
+  return answer(
+    vary(state, ["I have the current weather.", "The observation answers the question.", "I can answer now."]),
+    vary(state, [
+      `It's currently ${tempText(o)} and ${str(o, "condition")} in ${city}, with ${num(o, "humidity")}% humidity.`,
+      `In ${city} it is ${tempText(o)} right now, ${str(o, "condition")}, humidity ${num(o, "humidity")}%.`,
+      `${city}: ${tempText(o)}, ${str(o, "condition")}, ${num(o, "humidity")}% humidity.`,
+    ]),
+    [city, num(o, "temperature")],
+  );
+}
+
+function weatherCall(state: PlanState, city = s(state, "city"), unit?: string): PlanStep {
+  const args: Record<string, JsonValue> = { city };
+  if (unit !== undefined) args.unit = unit;
+  return call(
+    vary(state, [`I need the current weather in ${city}.`, `I should check the weather in ${city}.`, `Let me look up the weather in ${city}.`]),
+    "get_weather",
+    args,
+  );
+}
+
+function restaurantAnswer(o: JsonValue, lead: string): string {
+  return `${lead}${str(o, "name")} (${str(o, "cuisine")}, rated ${num(o, "rating")}, ${str(o, "price_range")}) at ${str(o, "address")}.`;
+}
+
+// Single calls ---------------------------------------------------------------------------
+
+const single: TaskTemplate[] = [
+  {
+    id: "single.weather",
+    category: "single",
+    split: "train",
+    phrasings: ["What's the weather in {city}?", "How's the weather in {city} right now?", "What is the weather like in {city} today?", "Weather in {city}?", "Can you check the weather in {city} for me?"],
+    slots: citySlot,
+    plan: (st) => (st.calls.length === 0 ? weatherCall(st) : weatherAnswer(st)),
+  },
+  {
+    id: "single.weather-fahrenheit",
+    category: "single",
+    split: "train",
+    phrasings: ["What's the temperature in {city} in Fahrenheit?", "How warm is it in {city}? Give me Fahrenheit.", "Tell me the weather in {city} in degrees Fahrenheit."],
+    slots: citySlot,
+    plan: (st) => (st.calls.length === 0 ? weatherCall(st, s(st, "city"), "fahrenheit") : weatherAnswer(st)),
+  },
+  {
+    id: "single.weather.b",
+    category: "single",
+    split: "eval",
+    phrasings: ["Tell me the current conditions in {city}.", "I'm heading out in {city}. What's it like outside?", "Is it sunny in {city} at the moment?"],
+    slots: citySlot,
+    plan: (st) => (st.calls.length === 0 ? weatherCall(st) : weatherAnswer(st)),
+  },
+  {
+    id: "single.restaurant",
+    category: "single",
+    split: "train",
+    phrasings: ["Find me a {cuisine} restaurant in {city}.", "Where can I get {cuisine} food in {city}?", "Recommend a good {cuisine} place in {city}.", "Any {cuisine} restaurants in {city}?"],
+    slots: restaurantSlots,
+    plan: (st) => {
+      if (st.calls.length === 0) {
+        return call(`I should search for a ${s(st, "cuisine")} restaurant in ${s(st, "city")}.`, "search_restaurant", { location: s(st, "city"), cuisine: s(st, "cuisine") });
+      }
+      const o = st.observations[0];
+      return answer("I found a good match.", restaurantAnswer(o, `I recommend `), [str(o, "name")]);
+    },
+  },
+  {
+    id: "single.restaurant.b",
+    category: "single",
+    split: "eval",
+    phrasings: ["I'm hungry in {city} and craving {cuisine}. Any suggestions?", "Which {cuisine} spot would you suggest in {city}?"],
+    slots: restaurantSlots,
+    plan: (st) => {
+      if (st.calls.length === 0) {
+        return call(`I should search for a ${s(st, "cuisine")} restaurant in ${s(st, "city")}.`, "search_restaurant", { location: s(st, "city"), cuisine: s(st, "cuisine") });
+      }
+      const o = st.observations[0];
+      return answer("I found a good match.", restaurantAnswer(o, `Try `), [str(o, "name")]);
+    },
+  },
+  {
+    id: "single.time",
+    category: "single",
+    split: "train",
+    phrasings: ["What time is it in {city}?", "What's the local time in {city} right now?", "Tell me the current time in {city}.", "Which date is it in {city} today?"],
+    slots: citySlot,
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`I need the local time in ${s(st, "city")}.`, "get_time", { city: s(st, "city") });
+      const o = st.observations[0];
+      return answer(
+        "I have the local time.",
+        `It's ${str(o, "local_time")} on ${str(o, "date")} in ${s(st, "city")} (UTC${str(o, "utc_offset")}).`,
+        [str(o, "local_time")],
+      );
+    },
+  },
+  {
+    id: "single.time.b",
+    category: "single",
+    split: "eval",
+    phrasings: ["If I called someone in {city} now, what time would it be for them?", "Clock check: {city}?"],
+    slots: citySlot,
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`I need the local time in ${s(st, "city")}.`, "get_time", { city: s(st, "city") });
+      const o = st.observations[0];
+      return answer("I have the local time.", `It's ${str(o, "local_time")} in ${s(st, "city")} (${str(o, "timezone")}).`, [str(o, "local_time")]);
+    },
+  },
+  {
+    id: "single.stock",
+    category: "single",
+    split: "train",
+    phrasings: ["What's the stock price of {company}?", "How is {symbol} trading today?", "Get me the current price of {symbol}.", "What is {company} ({symbol}) stock worth right now?"],
+    slots: companySlots,
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`I need the current stock price of ${s(st, "company")} (${s(st, "symbol")}).`, "get_stock_price", { symbol: s(st, "symbol") });
+      const o = st.observations[0];
+      const change = num(o, "change_percent");
+      return answer(
+        "I have the price.",
+        `${s(st, "symbol")} is trading at ${num(o, "price")} ${str(o, "currency")}, ${change >= 0 ? "up" : "down"} ${Math.abs(change)}% today.`,
+        [num(o, "price")],
+      );
+    },
+  },
+  {
+    id: "single.stock.b",
+    category: "single",
+    split: "eval",
+    phrasings: ["Quote me {symbol}.", "I own some {company} shares. What are they going for today?"],
+    slots: companySlots,
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`I need the current stock price of ${s(st, "symbol")}.`, "get_stock_price", { symbol: s(st, "symbol") });
+      const o = st.observations[0];
+      return answer("I have the price.", `${s(st, "company")} (${s(st, "symbol")}) is at ${num(o, "price")} ${str(o, "currency")} today.`, [num(o, "price")]);
+    },
+  },
+  {
+    id: "single.currency",
+    category: "single",
+    split: "train",
+    phrasings: ["Convert {amount} {from} to {to}.", "How much is {amount} {fromName} in {toName}?", "What is {amount} {from} in {to}?", "Change {amount} {fromName} into {to}, please."],
+    slots: currencyPair,
+    plan: (st) => {
+      if (st.calls.length === 0) {
+        return call(`I should convert ${s(st, "amount")} ${s(st, "from")} to ${s(st, "to")}.`, "convert_currency", { amount: Number(st.slots.amount), from: s(st, "from"), to: s(st, "to") });
+      }
+      const o = st.observations[0];
+      return answer("I have the conversion.", `${s(st, "amount")} ${s(st, "from")} is ${num(o, "converted")} ${s(st, "to")} (rate ${num(o, "rate")}).`, [num(o, "converted")]);
+    },
+  },
+  {
+    id: "single.currency.b",
+    category: "single",
+    split: "eval",
+    phrasings: ["I have {amount} {fromName}. How many {toName} would I get?", "Exchange {amount} {from} for {to}: how much is that?"],
+    slots: currencyPair,
+    plan: (st) => {
+      if (st.calls.length === 0) {
+        return call(`I should convert ${s(st, "amount")} ${s(st, "from")} to ${s(st, "to")}.`, "convert_currency", { amount: Number(st.slots.amount), from: s(st, "from"), to: s(st, "to") });
+      }
+      const o = st.observations[0];
+      return answer("I have the conversion.", `You would get ${num(o, "converted")} ${s(st, "to")} for ${s(st, "amount")} ${s(st, "from")}.`, [num(o, "converted")]);
+    },
+  },
+  {
+    id: "single.translate",
+    category: "single",
+    split: "train",
+    phrasings: ['Translate "{phrase}" into {language}.', 'How do you say "{phrase}" in {language}?', 'What is "{phrase}" in {language}?'],
+    slots: (rng) => ({ phrase: rng.pick(PHRASES), language: rng.pick(LANGUAGES) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`I should translate the phrase into ${s(st, "language")}.`, "translate", { text: s(st, "phrase"), target_language: s(st, "language") });
+      const o = st.observations[0];
+      return answer("I have the translation.", `"${s(st, "phrase")}" in ${s(st, "language")} is "${str(o, "translation")}".`, [str(o, "translation")]);
+    },
+  },
+  {
+    id: "single.web",
+    category: "single",
+    split: "train",
+    phrasings: ["Search the web for {topic}.", "Look up {topic} online.", "Can you find information about {topic}?"],
+    slots: (rng) => ({ topic: rng.pick(WEB_TOPICS) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call("I should search the web.", "search_web", { query: s(st, "topic") });
+      const r = firstResult(st.observations[0]);
+      return answer("The top result answers it.", `The top result is "${r.title}": ${r.snippet} (${r.url})`, [r.title]);
+    },
+  },
+  {
+    id: "single.calculator",
+    category: "single",
+    split: "train",
+    phrasings: ["What is {a} * {b}?", "Calculate {a} times {b}.", "What's {a} multiplied by {b}?"],
+    slots: (rng) => ({ a: rng.int(12, 999), b: rng.int(3, 99) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call("I'll use the calculator.", "calculator", { expression: `${s(st, "a")} * ${s(st, "b")}` });
+      const r = num(st.observations[0], "result");
+      return answer("I have the result.", `${s(st, "a")} × ${s(st, "b")} = ${r}.`, [r]);
+    },
+  },
+  {
+    id: "single.calculator-percent",
+    category: "single",
+    split: "train",
+    phrasings: ["What is {p}% of {a}?", "Work out {p} percent of {a}.", "How much is a {p}% tip on a {a} dollar bill?"],
+    slots: (rng) => ({ p: rng.pick([5, 10, 12, 15, 18, 20, 25]), a: rng.int(20, 480) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call("I'll compute the percentage with the calculator.", "calculator", { expression: `${s(st, "a")} * ${s(st, "p")} / 100` });
+      const r = num(st.observations[0], "result");
+      return answer("I have the result.", `${s(st, "p")}% of ${s(st, "a")} is ${r}.`, [r]);
+    },
+  },
+  {
+    id: "single.calculator.b",
+    category: "single",
+    split: "eval",
+    phrasings: ["I bought {b} boxes at {a} each. What's the total?", "Compute {a} times {b} for me."],
+    slots: (rng) => ({ a: rng.int(12, 999), b: rng.int(3, 99) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call("I'll use the calculator.", "calculator", { expression: `${s(st, "a")} * ${s(st, "b")}` });
+      const r = num(st.observations[0], "result");
+      return answer("I have the result.", `The total is ${r}.`, [r]);
+    },
+  },
+  {
+    id: "single.email",
+    category: "single",
+    split: "train",
+    phrasings: ['Send an email to {email} with the subject "{subject}" saying "{body}".', 'Email {email}: subject "{subject}", message "{body}".', 'Please write to {email} (subject "{subject}"): "{body}"'],
+    slots: (rng) => ({
+      ...personSlots(rng),
+      subject: rng.pick(["Meeting tomorrow", "Quick question", "Running late", "Thanks!", "Lunch plans", "Weekend trip"]),
+      body: rng.pick(["See you at 10.", "Can we talk later today?", "I'll be 15 minutes late.", "Thanks for your help yesterday.", "Are you free for lunch on Friday?", "The tickets are booked."]),
+    }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`I should send the email to ${s(st, "email")}.`, "send_email", { to: s(st, "email"), subject: s(st, "subject"), body: s(st, "body") });
+      const o = st.observations[0];
+      return answer("The email was sent.", `Done: your email "${s(st, "subject")}" was sent to ${s(st, "email")} (message id ${str(o, "message_id")}).`, [s(st, "email")]);
+    },
+  },
+  {
+    id: "single.calendar",
+    category: "single",
+    split: "train",
+    phrasings: ['Schedule "{title}" on {date} at {time}.', 'Add "{title}" to my calendar for {date} at {time}.', 'Create a calendar event "{title}" on {date}, {time}, for {minutes} minutes.'],
+    slots: (rng) => ({ title: rng.pick(EVENT_TITLES), date: rng.pick(DATES), time: rng.pick(TIMES), minutes: rng.pick([30, 45, 60, 90]) }),
+    plan: (st) => {
+      if (st.calls.length === 0) {
+        return call("I should create the calendar event.", "create_calendar_event", { title: s(st, "title"), date: s(st, "date"), time: s(st, "time") });
+      }
+      const o = st.observations[0];
+      return answer("The event exists now.", `"${str(o, "title")}" is on your calendar for ${str(o, "date")} at ${str(o, "time")}.`, [s(st, "date")]);
+    },
+  },
+  {
+    id: "single.calendar.b",
+    category: "single",
+    split: "eval",
+    phrasings: ['Put "{title}" in my diary: {date} at {time}.', 'Block {time} on {date} for "{title}".'],
+    slots: (rng) => ({ title: rng.pick(EVENT_TITLES), date: rng.pick(DATES), time: rng.pick(TIMES) }),
+    plan: (st) => {
+      if (st.calls.length === 0) {
+        return call("I should create the calendar event.", "create_calendar_event", { title: s(st, "title"), date: s(st, "date"), time: s(st, "time") });
+      }
+      const o = st.observations[0];
+      return answer("The event exists now.", `Booked: "${str(o, "title")}" on ${str(o, "date")} at ${str(o, "time")}.`, [s(st, "date")]);
+    },
+  },
+];
+
+// Chains: a later call uses an earlier observation ---------------------------------------
+
+function weatherThenRestaurant(id: string, split: "train" | "eval", phrasings: string[]): TaskTemplate {
+  return {
+    id,
+    category: "chain",
+    split,
+    phrasings,
+    slots: restaurantSlots,
+    plan: (st) => {
+      if (st.calls.length === 0) return weatherCall(st);
+      const w = st.observations[0];
+      if (st.calls.length === 1) {
+        return call(
+          `It's ${tempText(w)} and ${str(w, "condition")} in ${s(st, "city")}. Now I'll find a ${s(st, "cuisine")} restaurant there.`,
+          "search_restaurant",
+          { location: s(st, "city"), cuisine: s(st, "cuisine") },
+        );
+      }
+      const r = st.observations[1];
+      return answer(
+        "I have the weather and a restaurant.",
+        `${s(st, "city")} is ${tempText(w)} and ${str(w, "condition")}. ${restaurantAnswer(r, "For food, try ")}`,
+        [num(w, "temperature"), str(r, "name")],
+      );
+    },
+  };
+}
+
+function timeThenCalendar(id: string, split: "train" | "eval", phrasings: string[]): TaskTemplate {
+  return {
+    id,
+    category: "chain",
+    split,
+    phrasings,
+    slots: (rng) => ({ city: rng.pick(CITIES), title: rng.pick(EVENT_TITLES), time: rng.pick(TIMES) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`I need today's date in ${s(st, "city")} first.`, "get_time", { city: s(st, "city") });
+      const t = st.observations[0];
+      if (st.calls.length === 1) {
+        return call(
+          `Today in ${s(st, "city")} is ${str(t, "date")}. I'll create the event on that date at ${s(st, "time")}.`,
+          "create_calendar_event",
+          { title: s(st, "title"), date: str(t, "date"), time: s(st, "time") },
+        );
+      }
+      const e = st.observations[1];
+      return answer("The event is created.", `It's ${str(t, "local_time")} in ${s(st, "city")}. "${str(e, "title")}" is booked for ${str(e, "date")} at ${str(e, "time")}.`, [str(t, "date")]);
+    },
+  };
+}
+
+function stockThenConvert(id: string, split: "train" | "eval", phrasings: string[]): TaskTemplate {
+  return {
+    id,
+    category: "chain",
+    split,
+    phrasings,
+    slots: (rng) => ({ ...companySlots(rng), to: rng.pick(CURRENCIES.filter((c) => c.code !== "USD")).code }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`I need the price of ${s(st, "symbol")} first.`, "get_stock_price", { symbol: s(st, "symbol") });
+      const p = st.observations[0];
+      if (st.calls.length === 1) {
+        return call(
+          `${s(st, "symbol")} is ${num(p, "price")} ${str(p, "currency")}. Now I'll convert that to ${s(st, "to")}.`,
+          "convert_currency",
+          { amount: num(p, "price"), from: str(p, "currency"), to: s(st, "to") },
+        );
+      }
+      const c = st.observations[1];
+      return answer(
+        "I have the converted price.",
+        `One ${s(st, "symbol")} share costs ${num(p, "price")} ${str(p, "currency")}, which is ${num(c, "converted")} ${s(st, "to")}.`,
+        [num(c, "converted")],
+      );
+    },
+  };
+}
+
+function webThenEmail(id: string, split: "train" | "eval", phrasings: string[]): TaskTemplate {
+  return {
+    id,
+    category: "chain",
+    split,
+    phrasings,
+    slots: (rng) => ({ topic: rng.pick(WEB_TOPICS), ...personSlots(rng) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`First I'll search the web for ${s(st, "topic")}.`, "search_web", { query: s(st, "topic") });
+      const r = firstResult(st.observations[0]);
+      if (st.calls.length === 1) {
+        return call(`The top result is "${r.title}". I'll email it to ${s(st, "email")}.`, "send_email", {
+          to: s(st, "email"),
+          subject: `About ${s(st, "topic")}`,
+          body: `${r.title}: ${r.snippet} (${r.url})`,
+        });
+      }
+      return answer("The email is sent.", `I found "${r.title}" and emailed it to ${s(st, "email")}.`, [r.title]);
+    },
+  };
+}
+
+const chain: TaskTemplate[] = [
+  weatherThenRestaurant("chain.weather-restaurant", "train", [
+    "What's the weather in {city}? Also find me a {cuisine} restaurant there.",
+    "Check the weather in {city} and recommend a {cuisine} place.",
+    "I'm visiting {city}: how's the weather, and where can I eat {cuisine}?",
+  ]),
+  weatherThenRestaurant("chain.weather-restaurant.b", "eval", ["Planning dinner in {city}. Tell me the weather and pick a {cuisine} restaurant."]),
+  timeThenCalendar("chain.time-calendar", "train", [
+    'What is the date today in {city}? Put "{title}" on my calendar for that day at {time}.',
+    'Check today\'s date in {city} and schedule "{title}" at {time} on it.',
+  ]),
+  timeThenCalendar("chain.time-calendar.b", "eval", ['I\'m in {city}. Book "{title}" for today at {time}, using the local date there.']),
+  stockThenConvert("chain.stock-convert", "train", [
+    "What is {company}'s share price in {to}?",
+    "Get the price of {symbol} and convert it to {to}.",
+    "How much is one {symbol} share in {to}?",
+  ]),
+  stockThenConvert("chain.stock-convert.b", "eval", ["I'm paying in {to}. What would a single {company} share cost me?"]),
+  webThenEmail("chain.web-email", "train", [
+    "Search the web for {topic} and email what you find to {email}.",
+    "Look up {topic} and send the top result to {email}.",
+  ]),
+  webThenEmail("chain.web-email.b", "eval", ["Find something on {topic} and forward it to {person} at {email}."]),
+  {
+    id: "chain.translate-email",
+    category: "chain",
+    split: "train",
+    phrasings: ['Translate "{phrase}" into {language} and email it to {email}.', 'Send {person} ({email}) the {language} for "{phrase}".'],
+    slots: (rng) => ({ phrase: rng.pick(PHRASES), language: rng.pick(LANGUAGES), ...personSlots(rng) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`First I'll translate the phrase into ${s(st, "language")}.`, "translate", { text: s(st, "phrase"), target_language: s(st, "language") });
+      const t = str(st.observations[0], "translation");
+      if (st.calls.length === 1) {
+        return call(`The translation is "${t}". Now I'll email it.`, "send_email", { to: s(st, "email"), subject: `"${s(st, "phrase")}" in ${s(st, "language")}`, body: t });
+      }
+      return answer("The email is sent.", `"${s(st, "phrase")}" in ${s(st, "language")} is "${t}"; I sent it to ${s(st, "email")}.`, [t]);
+    },
+  },
+];
+
+// Conditionals: the second call depends on what the first observation says ----------------
+
+function coldRestaurant(id: string, split: "train" | "eval", phrasings: string[]): TaskTemplate {
+  return {
+    id,
+    category: "conditional",
+    uses: ["get_weather", "search_restaurant"],
+    split,
+    phrasings,
+    slots: (rng) => ({ city: mixedCity(rng), cuisine: rng.pick(WARM_CUISINES) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return weatherCall(st);
+      const w = st.observations[0];
+      if (st.calls.length === 1 && isCold(w)) {
+        return call(`${tempText(w)} is cold. I should recommend a ${s(st, "cuisine")} place.`, "search_restaurant", { location: s(st, "city"), cuisine: s(st, "cuisine") });
+      }
+      if (st.calls.length === 1) {
+        return answer(
+          `${tempText(w)} is not cold, so no ${s(st, "cuisine")} recommendation is needed.`,
+          `It's ${tempText(w)} and ${str(w, "condition")} in ${s(st, "city")}, which isn't cold, so you don't need a warming ${s(st, "cuisine")} meal today.`,
+          [num(w, "temperature")],
+        );
+      }
+      const r = st.observations[1];
+      return answer(
+        "I have all the information.",
+        `${s(st, "city")} is ${tempText(w)} and ${str(w, "condition")}, so it's cold. ${restaurantAnswer(r, "I recommend ")}`,
+        [num(w, "temperature"), str(r, "name")],
+      );
+    },
+  };
+}
+
+function hotRestaurant(id: string, split: "train" | "eval", phrasings: string[]): TaskTemplate {
+  return {
+    id,
+    category: "conditional",
+    uses: ["get_weather", "search_restaurant"],
+    split,
+    phrasings,
+    slots: (rng) => ({ city: mixedCity(rng), cuisine: rng.pick(COOL_CUISINES) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return weatherCall(st);
+      const w = st.observations[0];
+      if (st.calls.length === 1 && isHot(w)) {
+        return call(`${tempText(w)} is hot. I'll look for ${s(st, "cuisine")}.`, "search_restaurant", { location: s(st, "city"), cuisine: s(st, "cuisine") });
+      }
+      if (st.calls.length === 1) {
+        return answer(
+          `${tempText(w)} is not hot, so I won't search.`,
+          `It's ${tempText(w)} in ${s(st, "city")}, not hot enough to go looking for ${s(st, "cuisine")}.`,
+          [num(w, "temperature")],
+        );
+      }
+      const r = st.observations[1];
+      return answer("I have all the information.", `It's hot in ${s(st, "city")} (${tempText(w)}). ${restaurantAnswer(r, "Cool down at ")}`, [num(w, "temperature"), str(r, "name")]);
+    },
+  };
+}
+
+function rainEmail(id: string, split: "train" | "eval", phrasings: string[]): TaskTemplate {
+  return {
+    id,
+    category: "conditional",
+    uses: ["get_weather", "send_email"],
+    split,
+    phrasings,
+    slots: (rng) => ({ city: rng.pick(CITIES), ...personSlots(rng), plan: rng.pick(["the picnic", "the football game", "our walk", "the barbecue"]) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return weatherCall(st);
+      const w = st.observations[0];
+      const rainy = ["rainy", "snowy"].includes(str(w, "condition"));
+      if (st.calls.length === 1 && rainy) {
+        return call(`It's ${str(w, "condition")} in ${s(st, "city")}, so I'll email ${s(st, "email")} to cancel.`, "send_email", {
+          to: s(st, "email"),
+          subject: `Cancelling ${s(st, "plan")}`,
+          body: `It's ${str(w, "condition")} in ${s(st, "city")} (${tempText(w)}), so let's cancel ${s(st, "plan")}.`,
+        });
+      }
+      if (st.calls.length === 1) {
+        return answer(
+          `It's ${str(w, "condition")}, not raining, so no email is needed.`,
+          `It's ${str(w, "condition")} and ${tempText(w)} in ${s(st, "city")}, so ${s(st, "plan")} is on and I didn't send an email.`,
+          [str(w, "condition")],
+        );
+      }
+      return answer("The email is sent.", `It's ${str(w, "condition")} in ${s(st, "city")}, so I emailed ${s(st, "email")} to cancel ${s(st, "plan")}.`, [str(w, "condition")]);
+    },
+  };
+}
+
+function stockAlert(id: string, split: "train" | "eval", phrasings: string[]): TaskTemplate {
+  return {
+    id,
+    category: "conditional",
+    uses: ["get_stock_price", "send_email"],
+    split,
+    phrasings,
+    slots: (rng) => ({ ...companySlots(rng), ...personSlots(rng) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`I need ${s(st, "symbol")}'s price and change today.`, "get_stock_price", { symbol: s(st, "symbol") });
+      const p = st.observations[0];
+      const change = num(p, "change_percent");
+      if (st.calls.length === 1 && change < 0) {
+        return call(`${s(st, "symbol")} is down ${Math.abs(change)}%. I'll send the alert.`, "send_email", {
+          to: s(st, "email"),
+          subject: `${s(st, "symbol")} is down`,
+          body: `${s(st, "symbol")} is at ${num(p, "price")} ${str(p, "currency")}, down ${Math.abs(change)}% today.`,
+        });
+      }
+      if (st.calls.length === 1) {
+        return answer(
+          `${s(st, "symbol")} is up ${change}%, so no alert is needed.`,
+          `${s(st, "symbol")} is at ${num(p, "price")} ${str(p, "currency")}, up ${change}% today, so I didn't send an alert.`,
+          [num(p, "price")],
+        );
+      }
+      return answer("The alert is sent.", `${s(st, "symbol")} is down ${Math.abs(change)}% at ${num(p, "price")} ${str(p, "currency")}; I alerted ${s(st, "email")}.`, [num(p, "price")]);
+    },
+  };
+}
+
+const conditional: TaskTemplate[] = [
+  coldRestaurant("conditional.cold-restaurant", "train", [
+    "What's the weather in {city}? If it's cold, recommend a {cuisine} place.",
+    "Check the weather in {city}, and if it's cold there, find me some {cuisine}.",
+    "If it's cold in {city} right now, suggest a {cuisine} restaurant.",
+  ]),
+  coldRestaurant("conditional.cold-restaurant.b", "eval", ["Is it chilly in {city}? In that case I'd like a {cuisine} spot nearby."]),
+  hotRestaurant("conditional.hot-restaurant", "train", [
+    "If it's hot in {city}, find me a place for {cuisine}.",
+    "Check whether it's hot in {city}; if so, recommend somewhere for {cuisine}.",
+  ]),
+  hotRestaurant("conditional.hot-restaurant.b", "eval", ["Should I cool off with {cuisine} in {city}? Only search if it's hot."]),
+  rainEmail("conditional.rain-email", "train", [
+    "Check the weather in {city}. If it's raining, email {email} to cancel {plan}.",
+    "If it rains in {city} today, let {person} ({email}) know that {plan} is off.",
+  ]),
+  rainEmail("conditional.rain-email.b", "eval", ["Look at the forecast for {city} and, only if there is rain or snow, write to {email} calling off {plan}."]),
+  stockAlert("conditional.stock-alert", "train", [
+    "Check {symbol}. If it's down today, email {email} an alert.",
+    "If {company} stock fell today, send an alert to {email}.",
+  ]),
+  stockAlert("conditional.stock-alert.b", "eval", ["Keep an eye on {company} for me: only if its shares dropped today, warn {person} at {email}."]),
+];
+
+// Arithmetic over observations -----------------------------------------------------------
+
+function tempDifference(id: string, split: "train" | "eval", phrasings: string[]): TaskTemplate {
+  return {
+    id,
+    category: "arithmetic",
+    split,
+    phrasings,
+    slots: (rng) => {
+      const [a, b] = rng.sample(CITIES, 2);
+      return { city1: a, city2: b };
+    },
+    plan: (st) => {
+      if (st.calls.length === 0) return weatherCall(st, s(st, "city1"));
+      if (st.calls.length === 1) return call(`Now I need the weather in ${s(st, "city2")}.`, "get_weather", { city: s(st, "city2") });
+      const [a, b] = st.observations;
+      if (st.calls.length === 2) {
+        return call(`${s(st, "city1")} is ${tempText(a)} and ${s(st, "city2")} is ${tempText(b)}. I'll compute the difference.`, "calculator", {
+          expression: `${num(a, "temperature")} - ${num(b, "temperature")}`,
+        });
+      }
+      const d = num(st.observations[2], "result");
+      const text =
+        d === 0
+          ? `${s(st, "city1")} and ${s(st, "city2")} are both ${tempText(a)} right now.`
+          : `${s(st, "city1")} (${tempText(a)}) is ${Math.abs(d)} degrees ${d > 0 ? "warmer" : "colder"} than ${s(st, "city2")} (${tempText(b)}).`;
+      return answer("I have the difference.", text, [Math.abs(d)]);
+    },
+  };
+}
+
+function sharesCost(id: string, split: "train" | "eval", phrasings: string[]): TaskTemplate {
+  return {
+    id,
+    category: "arithmetic",
+    split,
+    phrasings,
+    slots: (rng) => ({ ...companySlots(rng), n: rng.pick([2, 3, 5, 8, 10, 12, 15, 20, 25, 40, 50, 100]) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`I need the price of ${s(st, "symbol")}.`, "get_stock_price", { symbol: s(st, "symbol") });
+      const p = st.observations[0];
+      if (st.calls.length === 1) return call(`${s(st, "symbol")} is ${num(p, "price")} ${str(p, "currency")}. I'll multiply by ${s(st, "n")}.`, "calculator", { expression: `${num(p, "price")} * ${s(st, "n")}` });
+      const total = num(st.observations[1], "result");
+      return answer("I have the total.", `${s(st, "n")} shares of ${s(st, "symbol")} at ${num(p, "price")} ${str(p, "currency")} cost ${total} ${str(p, "currency")}.`, [total]);
+    },
+  };
+}
+
+function convertSplit(id: string, split: "train" | "eval", phrasings: string[]): TaskTemplate {
+  return {
+    id,
+    category: "arithmetic",
+    split,
+    phrasings,
+    slots: (rng) => ({ ...currencyPair(rng), n: rng.pick([2, 3, 4, 5, 6, 8]) }),
+    plan: (st) => {
+      if (st.calls.length === 0) return call(`First I'll convert ${s(st, "amount")} ${s(st, "from")} to ${s(st, "to")}.`, "convert_currency", { amount: Number(st.slots.amount), from: s(st, "from"), to: s(st, "to") });
+      const c = st.observations[0];
+      if (st.calls.length === 1) return call(`That is ${num(c, "converted")} ${s(st, "to")}. Now I'll divide it by ${s(st, "n")}.`, "calculator", { expression: `${num(c, "converted")} / ${s(st, "n")}` });
+      const share = num(st.observations[1], "result");
+      return answer("I have each share.", `${s(st, "amount")} ${s(st, "from")} is ${num(c, "converted")} ${s(st, "to")}; split ${s(st, "n")} ways that's ${share} ${s(st, "to")} each.`, [share]);
+    },
+  };
+}
+
+const arithmetic: TaskTemplate[] = [
+  tempDifference("arithmetic.temp-difference", "train", [
+    "How much warmer is {city1} than {city2} right now?",
+    "What's the temperature difference between {city1} and {city2}?",
+    "Compare the temperatures in {city1} and {city2}: what's the gap?",
+  ]),
+  tempDifference("arithmetic.temp-difference.b", "eval", ["By how many degrees does {city1} differ from {city2} today?"]),
+  sharesCost("arithmetic.shares-cost", "train", ["How much do {n} shares of {symbol} cost?", "What would it cost to buy {n} {company} shares?", "Price of {n} {symbol} shares in total?"]),
+  sharesCost("arithmetic.shares-cost.b", "eval", ["I want {n} shares of {company}. What's the bill?"]),
+  convertSplit("arithmetic.convert-split", "train", [
+    "Convert {amount} {from} to {to} and split it among {n} people.",
+    "We owe {amount} {fromName}, shared by {n} friends. How much is each share in {toName}?",
+  ]),
+  convertSplit("arithmetic.convert-split.b", "eval", ["{n} of us are splitting a {amount} {from} bill. What does each person pay in {to}?"]),
+  {
+    id: "arithmetic.temp-average",
+    category: "arithmetic",
+    split: "train",
+    phrasings: ["What's the average temperature of {city1} and {city2} right now?", "Average the current temperatures in {city1} and {city2}."],
+    slots: (rng) => {
+      const [a, b] = rng.sample(CITIES, 2);
+      return { city1: a, city2: b };
+    },
+    plan: (st) => {
+      if (st.calls.length === 0) return weatherCall(st, s(st, "city1"));
+      if (st.calls.length === 1) return call(`Now the weather in ${s(st, "city2")}.`, "get_weather", { city: s(st, "city2") });
+      const [a, b] = st.observations;
+      if (st.calls.length === 2) return call("I'll average the two temperatures.", "calculator", { expression: `(${num(a, "temperature")} + ${num(b, "temperature")}) / 2` });
+      const avg = num(st.observations[2], "result");
+      return answer("I have the average.", `${s(st, "city1")} is ${tempText(a)} and ${s(st, "city2")} is ${tempText(b)}; the average is ${avg}${unitSymbol(a)}.`, [avg]);
+    },
+  },
+];
+
+// Abstention: no tool needed -------------------------------------------------------------
+
+interface Fact {
+  q: string;
+  a: string;
+  key?: string;
+}
+
+function directAnswer(id: string, split: "train" | "eval", facts: readonly Fact[], thoughts: readonly string[]): TaskTemplate {
+  return {
+    id,
+    category: "abstention",
+    split,
+    phrasings: ["{q}"],
+    slots: (rng) => {
+      const f = rng.pick(facts);
+      return { q: f.q, a: f.a, key: f.key ?? "" };
+    },
+    plan: (st) => answer(vary(st, thoughts), s(st, "a"), st.slots.key === "" ? [] : [s(st, "key")]),
+  };
+}
+
+const GREETINGS: Fact[] = [
+  { q: "Hi!", a: "Hello! How can I help you today?" },
+  { q: "Hello, how are you?", a: "I'm doing well, thank you! What can I do for you?" },
+  { q: "Thanks for your help!", a: "You're welcome! Let me know if you need anything else." },
+  { q: "Good morning!", a: "Good morning! How can I help?" },
+  { q: "Who are you?", a: "I'm a helpful assistant. I can answer questions and use tools such as weather, time, currency conversion and more." },
+  { q: "What can you do?", a: "I can check the weather and local time, find restaurants, convert currencies, look up stock prices, search the web, translate, do calculations, send emails and create calendar events." },
+  { q: "Thank you, that's all.", a: "You're welcome. Have a great day!" },
+  { q: "Hey there", a: "Hey! What can I help you with?" },
+  { q: "Bye!", a: "Goodbye! Have a nice day." },
+];
+
+const GREETINGS_EVAL: Fact[] = [
+  { q: "Hello! Nice to meet you.", a: "Nice to meet you too! How can I help?" },
+  { q: "Good evening, assistant.", a: "Good evening! What can I do for you?" },
+  { q: "Cheers, you've been great.", a: "Thank you! Happy to help any time." },
+  { q: "Howdy!", a: "Howdy! What can I help you with today?" },
+  { q: "Thanks a lot, have a good one!", a: "You're welcome, you too!" },
+  { q: "Hey, what's up?", a: "Not much! I'm here to help. What do you need?" },
+];
+
+const FACTS: Fact[] = [
+  { q: "What is the capital of France?", a: "The capital of France is Paris.", key: "Paris" },
+  { q: "What is the capital of Japan?", a: "The capital of Japan is Tokyo.", key: "Tokyo" },
+  { q: "What is the capital of Australia?", a: "The capital of Australia is Canberra.", key: "Canberra" },
+  { q: "What is the capital of Canada?", a: "The capital of Canada is Ottawa.", key: "Ottawa" },
+  { q: "What is the capital of Brazil?", a: "The capital of Brazil is Brasília.", key: "Bras" },
+  { q: "How many days are in a week?", a: "There are 7 days in a week.", key: "7" },
+  { q: "How many continents are there?", a: "There are 7 continents.", key: "7" },
+  { q: "What is the chemical symbol for water?", a: "Water is H2O.", key: "H2O" },
+  { q: "Who wrote Romeo and Juliet?", a: "Romeo and Juliet was written by William Shakespeare.", key: "Shakespeare" },
+  { q: "What planet is known as the Red Planet?", a: "Mars is known as the Red Planet.", key: "Mars" },
+  { q: "What is the largest ocean on Earth?", a: "The Pacific Ocean is the largest ocean on Earth.", key: "Pacific" },
+  { q: "What does CPU stand for?", a: "CPU stands for central processing unit.", key: "central processing unit" },
+  { q: "How many legs does a spider have?", a: "A spider has 8 legs.", key: "8" },
+  { q: "What color do you get by mixing blue and yellow?", a: "Mixing blue and yellow gives green.", key: "green" },
+  { q: "What is the freezing point of water in Celsius?", a: "Water freezes at 0 degrees Celsius.", key: "0" },
+  { q: "Who painted the Mona Lisa?", a: "The Mona Lisa was painted by Leonardo da Vinci.", key: "Leonardo" },
+  { q: "What gas do plants absorb from the air?", a: "Plants absorb carbon dioxide (CO2).", key: "carbon dioxide" },
+  { q: "How many minutes are in an hour?", a: "There are 60 minutes in an hour.", key: "60" },
+  { q: "What is the opposite of 'hot'?", a: "The opposite of hot is cold.", key: "cold" },
+  { q: "Can you explain what a noun is?", a: "A noun is a word that names a person, place, thing or idea, like 'city' or 'Alice'.", key: "person, place" },
+  { q: "Tell me a fun fact about octopuses.", a: "Octopuses have three hearts and blue blood.", key: "three hearts" },
+  { q: "What's a good name for a pet goldfish?", a: "How about Bubbles? Other fun names are Goldie, Nemo or Finn.", key: "Bubbles" },
+];
+
+const FACTS_EVAL: Fact[] = [
+  { q: "Which city is the capital of Italy?", a: "Rome is the capital of Italy.", key: "Rome" },
+  { q: "Which city is the capital of Germany?", a: "Berlin is the capital of Germany.", key: "Berlin" },
+  { q: "Which city is the capital of Spain?", a: "Madrid is the capital of Spain.", key: "Madrid" },
+  { q: "Which city is the capital of Egypt?", a: "Cairo is the capital of Egypt.", key: "Cairo" },
+  { q: "How many hours are there in a day?", a: "A day has 24 hours.", key: "24" },
+  { q: "Who wrote Hamlet?", a: "Hamlet was written by William Shakespeare.", key: "Shakespeare" },
+  { q: "What is the largest planet in our solar system?", a: "Jupiter is the largest planet in our solar system.", key: "Jupiter" },
+  { q: "What does HTML stand for?", a: "HTML stands for HyperText Markup Language.", key: "HyperText Markup Language" },
+  { q: "How many sides does a triangle have?", a: "A triangle has 3 sides.", key: "3" },
+  { q: "What is the boiling point of water in Celsius at sea level?", a: "Water boils at 100 degrees Celsius at sea level.", key: "100" },
+  { q: "Which animal is known as the king of the jungle?", a: "The lion is known as the king of the jungle.", key: "lion" },
+  { q: "Give me a synonym for 'happy'.", a: "A synonym for happy is joyful.", key: "joyful" },
+  { q: "Who painted The Starry Night?", a: "The Starry Night was painted by Vincent van Gogh.", key: "van Gogh" },
+  { q: "How many players are on a soccer team on the field?", a: "A soccer team has 11 players on the field.", key: "11" },
+  { q: "What is the chemical symbol for gold?", a: "The chemical symbol for gold is Au.", key: "Au" },
+];
+
+const abstention: TaskTemplate[] = [
+  directAnswer("abstention.greeting", "train", GREETINGS, ["This is a greeting; no tool is needed.", "No tool is needed to reply to this."]),
+  directAnswer("abstention.facts", "train", FACTS, ["I know this; no tool is needed.", "This is general knowledge, so I can answer directly.", "No tool is needed for this question."]),
+  directAnswer("abstention.greeting.b", "eval", GREETINGS_EVAL, ["This is a greeting; no tool is needed."]),
+  directAnswer("abstention.facts.b", "eval", FACTS_EVAL, ["I know this; no tool is needed."]),
+];
+
+// Missing tool: the needed tool is not offered -------------------------------------------
+
+function missingTool(id: string, split: "train" | "eval", needs: string, what: string, phrasings: string[], slots: (rng: Rng) => SlotValues): TaskTemplate {
+  return {
+    id,
+    category: "missing_tool",
+    split,
+    phrasings,
+    slots,
+    withhold: [needs],
+    plan: (st) =>
+      answer(
+        `I would need a tool to ${what}, but none of the available tools can do that.`,
+        vary(st, [
+          `Sorry, I can't ${what} right now: I don't have a tool for that.`,
+          `I'm sorry, but I don't have access to a tool that can ${what}, so I can't help with that here.`,
+          `Unfortunately none of my tools can ${what}, so I can't answer that.`,
+        ]),
+        [],
+      ),
+  };
+}
+
+function noSuchTool(id: string, split: "train" | "eval", requests: readonly { q: string; what: string }[]): TaskTemplate {
+  return {
+    id,
+    category: "missing_tool",
+    split,
+    phrasings: ["{q}"],
+    offerAll: true,
+    slots: (rng) => {
+      const r = rng.pick(requests);
+      return { q: r.q, what: r.what };
+    },
+    plan: (st) =>
+      answer(
+        `I would need a tool to ${s(st, "what")}, and none of my tools can do that.`,
+        vary(st, [`Sorry, I can't ${s(st, "what")}: I don't have a tool for that.`, `I'm sorry, but none of my tools can ${s(st, "what")}.`]),
+        [],
+      ),
+  };
+}
+
+const missing: TaskTemplate[] = [
+  missingTool("missing.weather", "train", "get_weather", "check the weather", ["What's the weather in {city}?", "Is it raining in {city}?", "How cold is it in {city} today?"], citySlot),
+  missingTool("missing.stock", "train", "get_stock_price", "look up stock prices", ["What's the stock price of {company}?", "How is {symbol} doing today?"], companySlots),
+  missingTool("missing.translate", "train", "translate", "translate text", ['Translate "{phrase}" into {language}.', 'How do I say "{phrase}" in {language}?'], (rng) => ({ phrase: rng.pick(PHRASES), language: rng.pick(LANGUAGES) })),
+  missingTool("missing.email", "train", "send_email", "send emails", ['Email {email} and say "{phrase}".', "Send a quick note to {email} saying I'm running late."], (rng) => ({ ...personSlots(rng), phrase: rng.pick(PHRASES) })),
+  missingTool("missing.restaurant", "train", "search_restaurant", "search for restaurants", ["Find a {cuisine} restaurant in {city}.", "Where can I eat {cuisine} in {city}?"], restaurantSlots),
+  missingTool("missing.time", "train", "get_time", "check the local time", ["What time is it in {city}?"], citySlot),
+  missingTool("missing.weather.b", "eval", "get_weather", "check the weather", ["Do I need an umbrella in {city} today?", "Tell me the current temperature in {city}."], citySlot),
+  missingTool("missing.currency.b", "eval", "convert_currency", "convert currencies", ["How many {toName} is {amount} {fromName}?", "Convert {amount} {from} into {to}."], currencyPair),
+  missingTool("missing.calendar.b", "eval", "create_calendar_event", "create calendar events", ['Put "{title}" on my calendar for {date} at {time}.'], (rng) => ({ title: rng.pick(EVENT_TITLES), date: rng.pick(DATES), time: rng.pick(TIMES) })),
+  noSuchTool("missing.no-such-tool", "train", [
+    { q: "Book me a flight from London to New York next Friday.", what: "book flights" },
+    { q: "Order a large pepperoni pizza to my home.", what: "order food" },
+    { q: "Play some relaxing music.", what: "play music" },
+    { q: "Turn off the lights in the living room.", what: "control smart home devices" },
+    { q: "Call my mom.", what: "make phone calls" },
+    { q: "Reserve a table for two at 8 pm tonight.", what: "make restaurant reservations" },
+    { q: "Buy 10 shares of Apple for me.", what: "trade stocks" },
+    { q: "Post this photo to my Instagram.", what: "post to social media" },
+    { q: "Set an alarm for 6 am.", what: "set alarms" },
+    { q: "Transfer 200 dollars to Bob's bank account.", what: "make bank transfers" },
+  ]),
+  noSuchTool("missing.no-such-tool.b", "eval", [
+    { q: "Book a hotel room in Paris for tomorrow night.", what: "book hotels" },
+    { q: "Order me a taxi to the airport.", what: "order taxis" },
+    { q: "Text Alice that I'm on my way.", what: "send text messages" },
+    { q: "Buy a ticket for tonight's concert.", what: "buy tickets" },
+    { q: "Start the washing machine.", what: "control home appliances" },
+  ]),
+];
+
+/** Every built-in template, in a fixed order (the builder's draws depend on it). */
+export const TEMPLATES: readonly TaskTemplate[] = [...single, ...chain, ...conditional, ...arithmetic, ...abstention, ...missing];
+
+/** The templates of one split. */
+export function templatesFor(split: "train" | "eval", templates: readonly TaskTemplate[] = TEMPLATES): TaskTemplate[] {
+  return templates.filter((t) => t.split === split);
+}

@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { buildDataset, buildDatasetWithReport, dedupKey } from "../../src/data/build.js";
+import { ungroundedAnswerNumbers } from "../../src/data/grounding.js";
+import { validateTrainingExample } from "../../src/data/schema.js";
+import { SEED_TRAJECTORIES } from "../../src/data/seeds.js";
+import type { TrainingExample } from "../../src/data/task.js";
+import { TEMPLATES } from "../../src/data/templates.js";
+import { testTools } from "./tools.js";
+
+const tools = await testTools();
+const train = await buildDataset({ samples: 400, seed: 0, tools, format: "mix" });
+const evalSet = await buildDataset({ perCategory: 10, seed: 0, split: "eval", tools });
+
+function templateOf(e: TrainingExample): string {
+  return (e as TrainingExample & { template?: string }).template ?? "";
+}
+
+describe("buildDataset", () => {
+  it("is deterministic by seed and differs with another seed", async () => {
+    const again = await buildDataset({ samples: 400, seed: 0, tools, format: "mix" });
+    assert.deepEqual(again, train);
+    const other = await buildDataset({ samples: 400, seed: 1, tools, format: "mix" });
+    assert.notDeepEqual(
+      other.map((e) => e.query),
+      train.map((e) => e.query),
+    );
+  });
+
+  it("gives exactly the samples asked, each one valid", () => {
+    assert.equal(train.length, 400);
+    for (const example of train) assert.deepEqual(validateTrainingExample(example), [], `${example.id}: ${example.query}`);
+    for (const example of evalSet) assert.deepEqual(validateTrainingExample(example), [], `${example.id}: ${example.query}`);
+  });
+
+  it("starts a train build with the ten hand-written seeds", () => {
+    assert.deepEqual(
+      train.slice(0, 10).map((e) => e.id),
+      SEED_TRAJECTORIES.map((e) => e.id),
+    );
+  });
+
+  it("has no duplicate query for the same tools and format", () => {
+    const keys = train.map(dedupKey);
+    assert.equal(new Set(keys).size, keys.length);
+    assert.equal(new Set(train.map((e) => e.id)).size, train.length);
+  });
+
+  it("covers every category, and the function-call format in a mix", () => {
+    const categories = new Set(train.map((e) => e.category));
+    for (const c of ["single", "chain", "conditional", "arithmetic", "abstention", "missing_tool", "function_call"]) assert.ok(categories.has(c), c);
+    const fc = train.filter((e) => e.format === "function_call");
+    assert.ok(fc.length > 30 && fc.length < 140, `${fc.length} function-call examples`);
+    for (const e of fc) {
+      assert.equal(e.messages?.length, 3);
+      assert.equal(e.messages?.[2].content, JSON.stringify({ name: e.expected_calls?.[0].name, arguments: e.expected_calls?.[0].arguments }).replace(/":/g, '": ').replace(/,"/g, ', "'));
+    }
+  });
+
+  it("quotes only observed numbers in every answer (every generated example)", () => {
+    let checked = 0;
+    for (const example of [...train, ...evalSet]) {
+      if (example.steps === undefined) continue;
+      assert.deepEqual(ungroundedAnswerNumbers(example.query, example.steps), [], `${example.id}: ${JSON.stringify(example.steps.at(-1))}`);
+      checked++;
+    }
+    assert.ok(checked > 300);
+  });
+
+  it("quotes the observed temperature, which changes with the simulator seed", () => {
+    const weather = train.filter((e) => templateOf(e) === "single.weather" && e.format !== "function_call");
+    assert.ok(weather.length >= 5);
+    const temps = new Set<number>();
+    for (const e of weather) {
+      const obs = e.steps?.[0].kind === "action" ? (e.steps[0].observation as { temperature: number; unit: string }) : undefined;
+      const last = e.steps?.at(-1);
+      assert.ok(obs && last?.kind === "answer");
+      assert.ok(last.answer.includes(`${obs.temperature}°C`), `${last.answer} vs ${obs.temperature}`);
+      assert.ok(e.answer_contains?.includes(String(obs.temperature)));
+      temps.add(obs.temperature);
+    }
+    assert.ok(temps.size > 1);
+  });
+
+  it("takes the conditional branch the observation calls for", () => {
+    const cold = train.filter((e) => templateOf(e) === "conditional.cold-restaurant");
+    let taken = 0;
+    let skipped = 0;
+    for (const e of cold) {
+      const w = e.steps?.[0].kind === "action" ? (e.steps[0].observation as { temperature: number; unit: string }) : undefined;
+      assert.ok(w);
+      const limit = w.unit === "fahrenheit" ? 59 : 15;
+      if (w.temperature < limit) {
+        assert.deepEqual(e.expected_tools, ["get_weather", "search_restaurant"]);
+        taken++;
+      } else {
+        assert.deepEqual(e.expected_tools, ["get_weather"]);
+        skipped++;
+      }
+    }
+    assert.ok(taken > 0 && skipped > 0, `${taken} taken, ${skipped} skipped`);
+  });
+
+  it("a restricted tool list offers every tool a conditional may call, taken or not", () => {
+    const restricted = train.filter((e) => e.category === "conditional" && e.tools !== undefined);
+    assert.ok(restricted.length > 0);
+    for (const e of restricted) {
+      const uses = TEMPLATES.find((t) => t.id === templateOf(e))?.uses ?? [];
+      assert.ok(uses.length === 2);
+      for (const name of uses) assert.ok(e.tools?.includes(name), `${e.id} lacks ${name}`);
+    }
+  });
+
+  it("uses a chained observation in the next call", () => {
+    const chains = train.filter((e) => templateOf(e) === "chain.stock-convert");
+    assert.ok(chains.length > 0);
+    for (const e of chains) {
+      const [first, second] = e.steps ?? [];
+      assert.ok(first.kind === "action" && second.kind === "action");
+      assert.equal(second.action.arguments.amount, (first.observation as { price: number }).price);
+    }
+  });
+
+  it("writes abstention answers with no Action, and missing-tool answers that call nothing with the offered tools listed", () => {
+    const abst = train.filter((e) => e.category === "abstention");
+    const missing = train.filter((e) => e.category === "missing_tool");
+    assert.ok(abst.length > 20 && missing.length > 20);
+    for (const e of [...abst, ...missing]) {
+      assert.deepEqual(e.expected_tools, []);
+      assert.equal(e.steps?.length, 1);
+      assert.equal(e.steps?.[0].kind, "answer");
+      assert.ok(!e.messages?.some((m) => m.role === "assistant" && m.content.includes("Action:")));
+    }
+    for (const e of missing) {
+      assert.ok(Array.isArray(e.tools) && e.tools.length > 0);
+      const system = e.messages?.[0].content ?? "";
+      for (const name of e.tools) assert.ok(system.includes(`- ${name}(`), name);
+      const template = TEMPLATES.find((t) => t.id === templateOf(e));
+      for (const withheld of template?.withhold ?? []) {
+        assert.ok(!e.tools.includes(withheld));
+        assert.ok(!system.includes(`- ${withheld}(`));
+      }
+    }
+  });
+
+  it("splits by template: no eval template or query appears in training", () => {
+    const trainTemplates = new Set(train.map(templateOf));
+    const trainQueries = new Set(train.map((e) => e.query.toLowerCase()));
+    assert.ok(evalSet.length >= 60);
+    for (const e of evalSet) {
+      assert.ok(templateOf(e).length > 0);
+      assert.ok(!trainTemplates.has(templateOf(e)), templateOf(e));
+      assert.ok(!trainQueries.has(e.query.toLowerCase()), e.query);
+    }
+    const evalPhrasings = new Set(TEMPLATES.filter((t) => t.split === "eval").flatMap((t) => t.phrasings));
+    for (const t of TEMPLATES.filter((t) => t.split === "train")) {
+      for (const p of t.phrasings) if (p !== "{q}") assert.ok(!evalPhrasings.has(p), p);
+    }
+  });
+
+  it("gives the asked number per category", () => {
+    const counts = new Map<string, number>();
+    for (const e of evalSet) counts.set(e.category ?? "", (counts.get(e.category ?? "") ?? 0) + 1);
+    assert.deepEqual(Object.fromEntries(counts), { single: 10, chain: 10, conditional: 10, arithmetic: 10, abstention: 10, missing_tool: 10 });
+  });
+
+  it("reports duplicates and fails clearly when too few distinct tasks exist", async () => {
+    const report = await buildDatasetWithReport({ samples: 20, seed: 3, tools, mix: { abstention: 1 }, includeSeeds: false });
+    assert.equal(report.examples.length, 20);
+    assert.ok(report.duplicates > 0);
+    await assert.rejects(buildDataset({ samples: 300, seed: 3, tools, mix: { abstention: 1 } }), (error: Error) => {
+      assert.equal(error.name, "InvalidInputError");
+      assert.match(error.message, /only \d+ distinct examples could be drawn of the 300 asked/);
+      return true;
+    });
+  });
+});

@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { createDataBuildCommand } from "../../src/cli/data-build.js";
+import { dataStatsCommand } from "../../src/cli/data-stats.js";
+import { createDataSynthCommand } from "../../src/cli/data-synth.js";
+import { dataValidateCommand } from "../../src/cli/data-validate.js";
+import { runCli } from "../../src/cli/main.js";
+import type { ChatModel } from "../../src/agent/chat-model.js";
+import { testTools } from "./tools.js";
+
+const tools = await testTools();
+const dir = await mkdtemp(join(tmpdir(), "agenttune-data-cli-"));
+const commands = [createDataBuildCommand({ loadTools: async () => tools }), dataValidateCommand, dataStatsCommand];
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t), interactive: false } };
+}
+
+describe("agenttune data", () => {
+  it("build writes a file that validate accepts, and the same seed gives the same bytes", async () => {
+    const file = join(dir, "train.jsonl");
+    const c = capture();
+    assert.equal(await runCli(["data", "build", "--train_samples", "120", "--seed", "3", "--format", "mix", "--out", file], c.io, commands), 0, c.err.join(""));
+    assert.match(c.out.join(""), /wrote 120 examples to/);
+    const v = capture();
+    assert.equal(await runCli(["data", "validate", file], v.io, commands), 0, v.out.join(""));
+    assert.match(v.out.join(""), /120 record\(s\), valid/);
+    const again = join(dir, "again.jsonl");
+    await runCli(["data", "build", "--samples", "120", "--seed", "3", "--format", "mix", "--output", again], capture().io, commands);
+    assert.equal(await readFile(again, "utf8"), await readFile(file, "utf8"));
+  });
+
+  it("build --output-dir writes <dir>/<split>.jsonl", async () => {
+    const c = capture();
+    assert.equal(await runCli(["data", "build", "--samples", "30", "--split", "eval", "--output_dir", join(dir, "ev")], c.io, commands), 0, c.err.join(""));
+    const lines = (await readFile(join(dir, "ev", "eval.jsonl"), "utf8")).trim().split("\n");
+    assert.equal(lines.length, 30);
+  });
+
+  it("validate names every bad line and field, and exits 1", async () => {
+    const file = join(dir, "bad.jsonl");
+    await writeFile(
+      file,
+      [
+        '{"id": "a", "query": "Hi", "expected_tools": []}',
+        '{"id": "b", "query": "Weather?", "expected_tools": "get_weather"}',
+        "{not json",
+        "",
+        '{"id": "a", "query": "Again", "expected_tools": [], "min_steps": 0}',
+      ].join("\n"),
+    );
+    const c = capture();
+    assert.equal(await runCli(["data", "validate", file], c.io, commands), 1);
+    const out = c.out.join("");
+    assert.match(out, /bad\.jsonl:2: expected_tools: must be a list of strings, got a string/);
+    assert.match(out, /bad\.jsonl:3: not valid JSON/);
+    assert.match(out, /bad\.jsonl:5: min_steps: must be a whole number of at least 1/);
+    assert.match(out, /bad\.jsonl:5: id: "a" repeats the id of line 1/);
+    assert.match(out, /4 problem\(s\)/);
+  });
+
+  it("validate without a file is a usage error", async () => {
+    const c = capture();
+    assert.equal(await runCli(["data", "validate"], c.io, commands), 2);
+    assert.match(c.err.join(""), /name at least one file/);
+  });
+
+  it("stats counts categories and tools", async () => {
+    const file = join(dir, "small.jsonl");
+    await runCli(["data", "build", "--samples", "40", "--seed", "1", "--out", file], capture().io, commands);
+    const c = capture();
+    assert.equal(await runCli(["data", "stats", file, "--json"], c.io, commands), 0);
+    const stats = JSON.parse(c.out.join(""));
+    assert.equal(stats.records, 40);
+    assert.equal(Object.values(stats.byCategory as Record<string, number>).reduce((a, b) => a + b, 0), 40);
+    assert.ok(stats.toolCalls.get_weather > 0);
+    const text = capture();
+    await runCli(["data", "stats", file], text.io, commands);
+    assert.match(text.out.join(""), /40 records\nby category:/);
+  });
+
+  it("synth writes the kept examples and reports the drops", async () => {
+    const writer: ChatModel = {
+      id: "fake",
+      async generate() {
+        return { text: "Query: What is the capital of Peru?\nThought: No tool is needed.\nAnswer: Lima is the capital of Peru.", finishReason: "stop" };
+      },
+      async *stream() {
+        yield "";
+      },
+    };
+    const synth = createDataSynthCommand({ openModel: async () => writer, tools: async () => tools });
+    const out = join(dir, "synth.jsonl");
+    const c = capture();
+    assert.equal(await runCli(["data", "synth", "--base-url", "http://127.0.0.1:1/v1", "--model", "m", "--n", "3", "--max-attempts", "4", "--out", out], c.io, [synth]), 0, c.err.join(""));
+    assert.match(c.out.join(""), /kept 1 of 4 responses/);
+    assert.match(c.out.join(""), /dropped: duplicate 3/);
+    assert.equal((await readFile(out, "utf8")).trim().split("\n").length, 1);
+  });
+});
