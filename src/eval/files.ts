@@ -1,0 +1,62 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { FileFormatError } from "../errors.js";
+import { formatEvalReport } from "./report.js";
+import type { EvalResult } from "./result.js";
+
+/** The files an evaluation writes into its output folder. */
+export const EVAL_JSON = "eval.json";
+export const EVAL_MARKDOWN = "eval.md";
+
+/**
+ * Writes `eval.json` (the full result) and `eval.md` (the summary) into `dir`, creating it.
+ * Returns the two paths.
+ */
+export async function writeEvalResult(dir: string, result: EvalResult): Promise<{ json: string; markdown: string }> {
+  await mkdir(dir, { recursive: true });
+  const json = join(dir, EVAL_JSON);
+  const markdown = join(dir, EVAL_MARKDOWN);
+  await writeFile(json, `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(markdown, formatEvalReport(result));
+  return { json, markdown };
+}
+
+/**
+ * Reads an `eval.json` written by `writeEvalResult` (or a folder holding one).
+ *
+ * @throws FileFormatError when the file is not JSON or not an evaluation result.
+ */
+export async function readEvalResult(path: string): Promise<EvalResult> {
+  let file = path;
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EISDIR") {
+      file = join(path, EVAL_JSON);
+      return readEvalResult(file);
+    }
+    throw new FileFormatError({
+      file,
+      problem: code === "ENOENT" ? "no such file" : `cannot be read (${(error as Error).message})`,
+      hint: "give the eval.json that `agenttune eval --out DIR` wrote (or DIR itself)",
+      cause: error,
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new FileFormatError({ file, problem: `is not JSON (${(error as Error).message})`, cause: error });
+  }
+  const v = value as Partial<EvalResult> | null;
+  if (v === null || typeof v !== "object" || v.version !== 1 || typeof v.model !== "string" || !Array.isArray(v.records) || typeof v.aggregates !== "object") {
+    throw new FileFormatError({
+      file,
+      problem: "is not an evaluation result (expected version 1 with model, records and aggregates)",
+      hint: "give the eval.json that `agenttune eval --out DIR` wrote",
+    });
+  }
+  return v as EvalResult;
+}
