@@ -1,0 +1,24 @@
+import type { LoraWeights } from "./export-peft.js";
+import type { ChatTemplateFn, TokenizeFn } from "./tokenize.js";
+import type { TrainableModel } from "./trainer.js";
+
+/** What `agenttune train` asks of a model engine. */
+export interface TrainEngineRequest {
+  model: string;
+  backend: "cpu" | "cuda";
+  lora: { rank: number; alpha: number; dropout: number; targets: string[]; seed: number };
+}
+
+/** A base model opened for LoRA training, with its tokenizer and chat template. */
+export interface LoadedTrainModel {
+  model: TrainableModel;
+  tokenize: TokenizeFn;
+  template: ChatTemplateFn;
+  padId?: number;
+  /** The current LoRA weights, PEFT-named, for export. */
+  adapter(): LoraWeights;
+  close?(): void;
+}
+
+/** Opens a base model for training. */
+export type TrainEngineLoader = (request: TrainEngineRequest) => Promise<LoadedTrainModel>;

@@ -1,0 +1,62 @@
+import { AgentTuneError } from "../errors.js";
+import { permuteQK } from "../model/gguf-permute.js";
+import { GgufValueType } from "../model/gguf-values.js";
+import { type GgufWriteTensor, writeGguf } from "../model/gguf-writer.js";
+import type { LoraWeights } from "./export-peft.js";
+
+/** PEFT module → llama.cpp tensor name inside `blk.{i}.` (SPECS §5). */
+const GGUF_NAMES: Record<string, string> = {
+  q_proj: "attn_q",
+  k_proj: "attn_k",
+  v_proj: "attn_v",
+  o_proj: "attn_output",
+  gate_proj: "ffn_gate",
+  up_proj: "ffn_up",
+  down_proj: "ffn_down",
+};
+
+const KEY = /^base_model\.model\.model\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+_proj)\.lora_(A|B)\.weight$/;
+
+/** The base model facts a GGUF LoRA needs. */
+export interface GgufLoraBase {
+  /** `general.architecture` of the base GGUF ("llama", "qwen2", …). */
+  architecture: string;
+  /** Query heads and KV heads: needed for llama, whose Q/K rows llama.cpp permutes. */
+  heads?: number;
+  kvHeads?: number;
+}
+
+/**
+ * Writes a GGUF LoRA adapter that llama.cpp loads with `--lora`: `general.type` adapter,
+ * `adapter.type` lora, `adapter.lora.alpha` (f32), tensors `blk.{i}.attn_q.weight.lora_a`
+ * ([r, in]) / `.lora_b` ([out, r]) in F32. For llama the rows of Q's and K's lora_b are
+ * permuted as llama.cpp permuted the base's Q and K, so B·A lines up with the stored weight.
+ */
+export function exportGgufLora(path: string, adapter: LoraWeights, base: GgufLoraBase): void {
+  const permute = base.architecture === "llama";
+  if (permute && (base.heads === undefined || base.kvHeads === undefined)) {
+    throw new AgentTuneError("a llama GGUF LoRA needs the head counts of the base model", { hint: "pass the base GGUF (--base) so its head counts are read" });
+  }
+  const tensors: GgufWriteTensor[] = [];
+  for (const [name, t] of [...adapter.tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const m = KEY.exec(name);
+    const gguf = m === null ? undefined : GGUF_NAMES[m[2]];
+    if (m === null || gguf === undefined) throw new AgentTuneError(`"${name}" has no GGUF LoRA name`);
+    let data = t.data;
+    if (permute && m[3] === "B" && (m[2] === "q_proj" || m[2] === "k_proj")) {
+      // lora_b: [out, r]; out = heads·headDim rows, permuted per head like the base weight.
+      data = permuteQK(t.data, t.shape[0], t.shape[1], m[2] === "q_proj" ? (base.heads as number) : (base.kvHeads as number));
+    }
+    tensors.push({ name: `blk.${m[1]}.${gguf}.weight.lora_${m[3].toLowerCase()}`, shape: t.shape, type: "F32", data });
+  }
+  writeGguf(path, {
+    metadata: {
+      "general.architecture": base.architecture,
+      "general.type": "adapter",
+      "adapter.type": "lora",
+      "adapter.lora.alpha": adapter.alpha,
+    },
+    metadataTypes: { "adapter.lora.alpha": { type: GgufValueType.FLOAT32 } },
+    tensors,
+  });
+}

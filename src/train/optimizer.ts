@@ -1,0 +1,95 @@
+import { AgentTuneError } from "../errors.js";
+
+/** A trainable tensor and its gradient, both flat float32 of the same length. */
+export interface Parameter {
+  name: string;
+  /** Shape of `value`, e.g. [r, in] for a LoRA A. */
+  shape: readonly number[];
+  value: Float32Array;
+  grad: Float32Array;
+}
+
+export interface AdamWOptions {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+}
+
+/** Every step's loss or gradient was NaN/Inf too many times in a row. */
+export class NonFiniteLossError extends AgentTuneError {
+  constructor(count: number, step: number) {
+    super(`the loss or gradient was NaN or Inf for ${count} steps in a row (last at step ${step}); training stopped`, {
+      hint: "lower --lr, check the data for empty or broken examples, or resume from the last checkpoint",
+    });
+  }
+}
+
+/**
+ * AdamW in float32, the same update as torch.optim.AdamW (decoupled weight decay applied
+ * before the moment update; bias-corrected moments). Moments `m`, `v` are per parameter.
+ */
+export class AdamW {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Number of updates applied so far (torch's `step`). */
+  t = 0;
+  readonly m: Float32Array[];
+  readonly v: Float32Array[];
+
+  constructor(
+    readonly params: readonly Parameter[],
+    options: AdamWOptions = {},
+  ) {
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.999;
+    this.eps = options.eps ?? 1e-8;
+    this.weightDecay = options.weightDecay ?? 0;
+    this.m = params.map((p) => new Float32Array(p.value.length));
+    this.v = params.map((p) => new Float32Array(p.value.length));
+  }
+
+  /** Applies one update with learning rate `lr` from the current gradients. */
+  step(lr: number): void {
+    this.t++;
+    const { beta1: b1, beta2: b2, eps, weightDecay: wd } = this;
+    const bc1 = 1 - b1 ** this.t;
+    const bc2 = 1 - b2 ** this.t;
+    const stepSize = lr / bc1;
+    const bc2Sqrt = Math.sqrt(bc2);
+    this.params.forEach((p, k) => {
+      const x = p.value;
+      const g = p.grad;
+      const m = this.m[k];
+      const v = this.v[k];
+      for (let i = 0; i < x.length; i++) {
+        if (wd !== 0) x[i] *= 1 - lr * wd;
+        m[i] = b1 * m[i] + (1 - b1) * g[i];
+        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+        x[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / bc2Sqrt + eps);
+      }
+    });
+  }
+}
+
+/** The L2 norm of all gradients together (float64 accumulation); NaN/Inf when any is. */
+export function globalGradNorm(params: readonly Parameter[]): number {
+  let sum = 0;
+  for (const p of params) for (let i = 0; i < p.grad.length; i++) sum += p.grad[i] * p.grad[i];
+  return Math.sqrt(sum);
+}
+
+/**
+ * Scales gradients so their global norm is at most `maxNorm`, as torch's clip_grad_norm_
+ * (coefficient maxNorm / (norm + 1e-6), clamped to 1). Returns the norm before clipping.
+ */
+export function clipGradNorm(params: readonly Parameter[], maxNorm: number): number {
+  const norm = globalGradNorm(params);
+  const coef = maxNorm / (norm + 1e-6);
+  if (Number.isFinite(norm) && coef < 1) {
+    for (const p of params) for (let i = 0; i < p.grad.length; i++) p.grad[i] *= coef;
+  }
+  return norm;
+}

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import type { CommandSpec } from "../../src/cli/command.js";
+import { exportCommand } from "../../src/cli/export.js";
+import { runCli } from "../../src/cli/main.js";
+import { openGguf } from "../../src/model/gguf.js";
+import { permuteQK } from "../../src/model/gguf-permute.js";
+import { writeGguf } from "../../src/model/gguf-writer.js";
+import { createTrainCommand, trainCommand } from "../../src/cli/train.js";
+import { readPeftAdapter } from "../../src/train/export-peft.js";
+import { chatmlTemplate } from "../../src/train/tokenize.js";
+import { byteTokenize, SoftmaxModel } from "./fake-model.js";
+import { tinyAdapter } from "./tiny-adapter.js";
+
+const root = mkdtempSync(join(tmpdir(), "agenttune-cli-train-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+async function cli(argv: string[], commands: CommandSpec[]) {
+  let out = "";
+  let err = "";
+  const code = await runCli(argv, { out: (t) => (out += t), err: (t) => (err += t), interactive: false }, commands);
+  return { code, out, err };
+}
+
+const dataFile = join(root, "train.jsonl");
+writeFileSync(
+  dataFile,
+  `${Array.from({ length: 6 }, (_, i) =>
+    JSON.stringify({
+      id: `ex-${i}`,
+      query: `q${i}`,
+      expected_tools: [],
+      messages: [
+        { role: "user", content: `q${i}` },
+        { role: "assistant", content: `Thought: easy.\nAnswer: ${i}` },
+      ],
+    }),
+  ).join("\n")}\n`,
+);
+
+describe("agenttune train / export", () => {
+  it("without the decoder engine, train says the model engine is not available", async () => {
+    const r = await cli(["train", "--model", "m", "--data", dataFile, "--output-dir", join(root, "none")], [trainCommand]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /model engine for training is not available/);
+  });
+
+  it("trains through an engine, logs every step and writes a PEFT adapter (reference spellings)", async () => {
+    const model = new SoftmaxModel(256);
+    const command = createTrainCommand(async (request) => {
+      assert.equal(request.lora.rank, 4);
+      assert.deepEqual(request.lora.targets, ["q", "v"]);
+      return { model, tokenize: byteTokenize, template: chatmlTemplate, adapter: () => ({ ...tinyAdapter(), baseModel: request.model }) };
+    });
+    const dir = join(root, "run");
+    const r = await cli(
+      ["train", "--model_id", "tiny", "--data", dataFile, "--output_dir", dir, "--train_samples", "4", "--num_train_epochs", "2", "--rank", "4", "--targets", "q,v", "--grad-accum", "1", "--lr", "0.01"],
+      [command],
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /trained 8\/8 steps/);
+    const log = readFileSync(join(dir, "train_log.jsonl"), "utf8").trim().split("\n");
+    assert.equal(log.length, 8);
+    assert.equal(readPeftAdapter(join(dir, "adapter")).baseModel, "tiny");
+  });
+
+  it("a bad flag value is a clear usage error", async () => {
+    const command = createTrainCommand(async () => {
+      throw new Error("not reached");
+    });
+    const r = await cli(["train", "--model", "m", "--data", dataFile, "--output-dir", join(root, "x"), "--targets", "q,attn"], [command]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /unknown --targets entry "attn"/);
+  });
+
+  it("a dataset line that does not fit the format is named, and nothing is trained", async () => {
+    const bad = join(root, "bad.jsonl");
+    writeFileSync(bad, `${readFileSync(dataFile, "utf8")}{"id": "x", "messages": 3}\n`);
+    let loaded = false;
+    const command = createTrainCommand(async () => {
+      loaded = true;
+      throw new Error("not reached");
+    });
+    const r = await cli(["train", "--model", "m", "--data", bad, "--output-dir", join(root, "bad-run")], [command]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /bad\.jsonl.*7/);
+    assert.equal(loaded, false);
+  });
+
+  it("export --format peft rewrites an adapter folder", async () => {
+    const src = join(root, "run", "adapter");
+    const out = join(root, "exported");
+    const r = await cli(["export", "--adapter", src, "--format", "peft", "--out", out], [exportCommand]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(readPeftAdapter(out).tensors.size, 28);
+  });
+
+  it("export --format gguf-lora reads the head counts from the base GGUF", async () => {
+    const base = join(root, "base.gguf");
+    writeGguf(base, { metadata: { "general.architecture": "llama", "llama.attention.head_count": 4, "llama.attention.head_count_kv": 2 }, tensors: [] });
+    const out = join(root, "adapter.gguf");
+    const r = await cli(["export", "--adapter", join(root, "exported"), "--format", "gguf-lora", "--base", base, "--out", out], [exportCommand]);
+    assert.equal(r.code, 0, r.err);
+    const g = openGguf(out);
+    const qb = readPeftAdapter(join(root, "exported")).tensors.get("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight");
+    assert.deepEqual(g.readTensor("blk.0.attn_q.weight.lora_b"), permuteQK(qb?.data ?? new Float32Array(), 32, 4, 4));
+    g.close();
+    const missing = await cli(["export", "--adapter", join(root, "exported"), "--format", "gguf-lora", "--out", out], [exportCommand]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /needs --base/);
+  });
+});

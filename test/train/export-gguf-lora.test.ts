@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { openGguf } from "../../src/model/gguf.js";
+import { permuteQK } from "../../src/model/gguf-permute.js";
+import { GgufValueType } from "../../src/model/gguf-values.js";
+import { exportGgufLora } from "../../src/train/export-gguf-lora.js";
+import { tinyAdapter } from "./tiny-adapter.js";
+
+const root = mkdtempSync(join(tmpdir(), "agenttune-gguf-lora-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+const Q_B = "base_model.model.model.layers.1.self_attn.q_proj.lora_B.weight";
+const K_B = "base_model.model.model.layers.0.self_attn.k_proj.lora_B.weight";
+const Q_A = "base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight";
+
+describe("GGUF LoRA export", () => {
+  it("writes an adapter GGUF with alpha as f32 and llama.cpp tensor names and shapes", () => {
+    const path = join(root, "qwen2.gguf");
+    const adapter = tinyAdapter();
+    exportGgufLora(path, adapter, { architecture: "qwen2" });
+    const g = openGguf(path);
+    try {
+      assert.equal(g.metadata["general.type"], "adapter");
+      assert.equal(g.metadata["adapter.type"], "lora");
+      assert.equal(g.metadata["general.architecture"], "qwen2");
+      assert.equal(g.metadata["adapter.lora.alpha"], 8);
+      assert.equal(g.metadataTypes["adapter.lora.alpha"].type, GgufValueType.FLOAT32);
+      assert.equal(g.tensors.length, 28);
+      assert.deepEqual(g.tensor("blk.1.attn_q.weight.lora_a")?.shape, [4, 32]);
+      assert.deepEqual(g.tensor("blk.0.ffn_down.weight.lora_b")?.shape, [32, 4]);
+      assert.deepEqual(g.tensor("blk.0.ffn_down.weight.lora_b")?.ne, [4, 32]);
+      assert.ok(g.tensor("blk.0.attn_output.weight.lora_a"));
+      // qwen2 is not permuted.
+      assert.deepEqual(g.readTensor("blk.1.attn_q.weight.lora_b"), adapter.tensors.get(Q_B)?.data);
+    } finally {
+      g.close();
+    }
+  });
+
+  it("for llama, lora_b of Q and K is row-permuted like the base and lora_a is not", () => {
+    const path = join(root, "llama.gguf");
+    const adapter = tinyAdapter();
+    exportGgufLora(path, adapter, { architecture: "llama", heads: 4, kvHeads: 2 });
+    const g = openGguf(path);
+    try {
+      const qb = adapter.tensors.get(Q_B);
+      const kb = adapter.tensors.get(K_B);
+      assert.ok(qb && kb);
+      assert.deepEqual(g.readTensor("blk.1.attn_q.weight.lora_b"), permuteQK(qb.data, 32, 4, 4));
+      assert.deepEqual(g.readTensor("blk.0.attn_k.weight.lora_b"), permuteQK(kb.data, 16, 4, 2));
+      assert.notDeepEqual(g.readTensor("blk.1.attn_q.weight.lora_b"), qb.data);
+      assert.deepEqual(g.readTensor("blk.1.attn_q.weight.lora_a"), adapter.tensors.get(Q_A)?.data);
+    } finally {
+      g.close();
+    }
+    assert.throws(() => exportGgufLora(join(root, "x.gguf"), adapter, { architecture: "llama" }), /head counts/);
+  });
+});
