@@ -1,0 +1,75 @@
+import { join } from "node:path";
+import type { AgentTools } from "../agent/tools.js";
+import { buildDatasetWithReport } from "../data/build.js";
+import { writeJsonl } from "../data/jsonl.js";
+import { InvalidInputError } from "../errors.js";
+import { type CommandSpec, defineCommand } from "./command.js";
+
+/** Dependencies of `data build`, replaceable in tests. */
+export interface DataBuildDeps {
+  /** The tools: the built-in registry, or the one a `--tools` file describes. */
+  loadTools(file: string | undefined): Promise<AgentTools>;
+}
+
+async function defaultLoadTools(file: string | undefined): Promise<AgentTools> {
+  const registry = await import("../tools/registry.js");
+  if (file === undefined) return registry.createDefaultRegistry() as unknown as AgentTools;
+  const loader = registry as unknown as { loadToolsFile?: (path: string) => Promise<AgentTools> };
+  if (typeof loader.loadToolsFile !== "function") {
+    throw new InvalidInputError("--tools is not supported by this build's tool registry", { field: "tools" });
+  }
+  return loader.loadToolsFile(file);
+}
+
+/** Builds the `data build` command. */
+export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaultLoadTools }): CommandSpec {
+  return defineCommand({
+    name: "data build",
+    summary: "build a training (or held-out evaluation) set of ReAct trajectories from the task templates",
+    flags: {
+      samples: { type: "number", description: "how many examples", default: 500, aliases: ["train_samples", "num_samples", "n"] },
+      seed: { type: "number", description: "random seed; the same seed gives the same file", default: 0 },
+      out: { type: "string", description: "output JSONL file", placeholder: "file", aliases: ["output", "output_file"] },
+      "output-dir": { type: "string", description: "write <dir>/<split>.jsonl instead of --out", placeholder: "dir" },
+      split: { type: "string", description: "train | eval (the held-out templates)", default: "train" },
+      format: { type: "string", description: "react | function_call | mix", default: "react" },
+      "function-call-ratio": { type: "number", description: "with --format mix: share of single-turn function-call examples", default: 0.2 },
+      "restrict-tools": { type: "number", description: "share of examples offering only part of the tools (default 0.25 train, 0 eval)", placeholder: "0..1" },
+      "no-seeds": { type: "boolean", description: "leave out the ten hand-written seed trajectories" },
+      tools: { type: "string", description: "a tools file (user tools) instead of the built-in ones", placeholder: "file" },
+    },
+    details: `Examples:
+  agenttune data build --samples 500 --seed 0 --out data/train.jsonl
+  agenttune data build --train_samples 250 --format mix --out data/train-mix.jsonl
+  agenttune data build --split eval --samples 120 --out data/eval-trajectories.jsonl`,
+    async run(flags, _positionals, io) {
+      const split = String(flags.split);
+      if (split !== "train" && split !== "eval") throw new InvalidInputError(`--split must be train or eval, got "${split}"`, { field: "split" });
+      const format = String(flags.format);
+      if (!["react", "function_call", "mix"].includes(format)) {
+        throw new InvalidInputError(`--format must be react, function_call or mix, got "${format}"`, { field: "format" });
+      }
+      const out = flags.out !== undefined ? String(flags.out) : flags["output-dir"] !== undefined ? join(String(flags["output-dir"]), `${split}.jsonl`) : undefined;
+      if (out === undefined) throw new InvalidInputError("name the output file with --out FILE (or --output-dir DIR)", { field: "out" });
+      const tools = await deps.loadTools(flags.tools as string | undefined);
+      const report = await buildDatasetWithReport({
+        samples: flags.samples as number,
+        seed: flags.seed as number,
+        split,
+        format: format as "react" | "function_call" | "mix",
+        functionCallRatio: flags["function-call-ratio"] as number,
+        restrictTools: flags["restrict-tools"] as number | undefined,
+        includeSeeds: flags["no-seeds"] !== true,
+        tools,
+      });
+      await writeJsonl(out, report.examples);
+      const counts = new Map<string, number>();
+      for (const e of report.examples) counts.set(e.category ?? "?", (counts.get(e.category ?? "?") ?? 0) + 1);
+      io.out(`wrote ${report.examples.length} examples to ${out} (${[...counts].map(([c, n]) => `${c} ${n}`).join(", ")})\n`);
+      io.out(`skipped ${report.duplicates} duplicate draws, ${report.planErrors} failed plans\n`);
+      return 0;
+    },
+  });
+}
+
+export const dataBuildCommand = createDataBuildCommand();

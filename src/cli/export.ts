@@ -1,0 +1,45 @@
+import { InvalidInputError } from "../errors.js";
+import { openGguf } from "../model/gguf.js";
+import { exportGgufLora } from "../train/export-gguf-lora.js";
+import { exportPeftAdapter, readPeftAdapter } from "../train/export-peft.js";
+import { type CommandSpec, defineCommand } from "./command.js";
+
+const FORMATS = ["peft", "gguf-lora"];
+
+/** `agenttune export`: converts a trained adapter folder (PEFT layout) to another format. */
+export const exportCommand: CommandSpec = defineCommand({
+  name: "export",
+  summary: "write a trained adapter as a PEFT folder or a GGUF LoRA file",
+  flags: {
+    adapter: { type: "string", description: "the adapter folder written by agenttune train", placeholder: "dir" },
+    format: { type: "string", description: "peft or gguf-lora", default: "peft" },
+    out: { type: "string", description: "output folder (peft) or file (gguf-lora)", placeholder: "path" },
+    base: { type: "string", description: "gguf-lora: the base model's GGUF (architecture and head counts)", placeholder: "file.gguf" },
+  },
+  details: "Example: agenttune export --adapter runs/smollm2/adapter --format peft --out exported/smollm2-lora",
+  async run(flags, _positionals, io) {
+    if (typeof flags.adapter !== "string") throw new InvalidInputError("name the adapter folder with --adapter", { field: "adapter" });
+    if (typeof flags.out !== "string") throw new InvalidInputError("name the output with --out", { field: "out" });
+    const format = String(flags.format);
+    if (!FORMATS.includes(format)) throw new InvalidInputError(`--format must be one of ${FORMATS.join(", ")}, got ${format}`, { field: "format" });
+    const adapter = readPeftAdapter(flags.adapter);
+    if (format === "peft") {
+      exportPeftAdapter(flags.out, adapter);
+    } else {
+      if (typeof flags.base !== "string") throw new InvalidInputError("--format gguf-lora needs --base, the base model's GGUF", { field: "base" });
+      const gguf = openGguf(flags.base);
+      try {
+        const arch = gguf.architecture ?? "";
+        const count = (key: string) => {
+          const v = gguf.metadata[`${arch}.attention.${key}`];
+          return typeof v === "number" ? v : undefined;
+        };
+        exportGgufLora(flags.out, adapter, { architecture: arch, heads: count("head_count"), kvHeads: count("head_count_kv") ?? count("head_count") });
+      } finally {
+        gguf.close();
+      }
+    }
+    io.out(`wrote ${flags.out} (${format}, ${adapter.tensors.size} tensors, r ${adapter.rank}, alpha ${adapter.alpha})\n`);
+    return 0;
+  },
+});

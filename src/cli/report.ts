@@ -1,0 +1,57 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { FileFormatError, InvalidInputError } from "../errors.js";
+import { readEvalResult } from "../eval/files.js";
+import { type TrainLogEntry, renderHtmlReport } from "../eval/html-report.js";
+import { defineCommand } from "./command.js";
+
+/** Reads a JSONL training log: one `{step, loss, …}` object a line (blank lines skipped). */
+export async function readTrainLog(file: string): Promise<TrainLogEntry[]> {
+  const text = await readFile(file, "utf8");
+  const entries: TrainLogEntry[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new FileFormatError({ file, location: `line ${i + 1}`, problem: `not JSON (${(error as Error).message})` });
+    }
+    if (typeof value !== "object" || value === null || typeof (value as TrainLogEntry).step !== "number") {
+      throw new FileFormatError({ file, location: `line ${i + 1}`, problem: 'expected an object with a numeric "step"', hint: 'each line: {"step": 10, "loss": 1.23}' });
+    }
+    entries.push(value as TrainLogEntry);
+  });
+  return entries;
+}
+
+export const reportCommand = defineCommand({
+  name: "report",
+  summary: "write one self-contained HTML page from eval results (and a training log)",
+  positionals: ["<eval.json|dir>…"],
+  flags: {
+    out: { type: "string", description: "the HTML file to write", default: "report.html", placeholder: "file", aliases: ["output"] },
+    "train-log": { type: "string", description: "a JSONL training log of {step, loss, …} lines, for the loss curves", placeholder: "file", aliases: ["log"] },
+    title: { type: "string", description: "the page title", placeholder: "text" },
+    examples: { type: "number", description: "example trajectories per run", default: 3 },
+  },
+  details: `Give the zero-shot result first and the fine-tuned one second: the page compares them in that order.
+Example:
+  agenttune report results/zero-shot results/fine-tuned --train-log runs/smol/train-log.jsonl --out results/report.html`,
+  async run(flags, positionals, io) {
+    if (positionals.length === 0) {
+      throw new InvalidInputError("agenttune report needs at least one eval.json (or the folder holding it)", { hint: "agenttune report results/zero-shot results/fine-tuned --out report.html" });
+    }
+    const results = [];
+    for (const path of positionals) results.push(await readEvalResult(path));
+    const trainLog = flags["train-log"] === undefined ? undefined : await readTrainLog(flags["train-log"] as string);
+    const html = renderHtmlReport(results, {
+      ...(trainLog === undefined ? {} : { trainLog }),
+      ...(flags.title === undefined ? {} : { title: flags.title as string }),
+      examples: flags.examples as number,
+    });
+    const out = flags.out as string;
+    await writeFile(out, html);
+    io.out(`wrote ${out} (${results.length} run${results.length === 1 ? "" : "s"}${trainLog === undefined ? "" : `, ${trainLog.length} log lines`})\n`);
+    return 0;
+  },
+});

@@ -1,0 +1,139 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { readTrainingExamples } from "../data/tasks-file.js";
+import { AgentTuneError, InvalidInputError } from "../errors.js";
+import type { TrainEngineLoader, TrainEngineRequest } from "../train/engine.js";
+import { exportPeftAdapter, PEFT_TARGET_MODULES } from "../train/export-peft.js";
+import { DEFAULT_MAX_LENGTH, tokenizeDataset } from "../train/tokenize.js";
+import { train } from "../train/trainer.js";
+import { type CommandSpec, defineCommand, type FlagValues } from "./command.js";
+import { createProgress } from "./progress.js";
+
+// The engine that trains the real decoder loads lazily; a build without it says so.
+const ENGINE_MODULE = "../train/decoder-engine.js";
+
+async function defaultLoadEngine(request: TrainEngineRequest) {
+  let loaded: { loadTrainModel: TrainEngineLoader };
+  try {
+    loaded = await import(ENGINE_MODULE);
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && /decoder-engine/.test((error as Error).message);
+    if (!missing) throw error;
+    throw new AgentTuneError("the model engine for training is not available in this build (src/train/decoder-engine.ts is missing)", {
+      hint: "training needs the decoder engine; call train() from the library with your own TrainableModel meanwhile",
+      cause: error,
+    });
+  }
+  return loaded.loadTrainModel(request);
+}
+
+function num(flags: FlagValues, name: string): number {
+  const v = flags[name];
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new InvalidInputError(`--${name} must be a number`, { field: name });
+  return v;
+}
+
+function whole(flags: FlagValues, name: string, min: number): number {
+  const v = num(flags, name);
+  if (!Number.isInteger(v) || v < min) throw new InvalidInputError(`--${name} must be a whole number ≥ ${min}, got ${v}`, { field: name });
+  return v;
+}
+
+/** Builds the `train` command over an engine loader (tests pass a small model). */
+export function createTrainCommand(loadEngine: TrainEngineLoader = defaultLoadEngine): CommandSpec {
+  return defineCommand({
+    name: "train",
+    summary: "fine-tune a model with QLoRA on ReAct trajectories; writes a PEFT adapter",
+    flags: {
+      model: { type: "string", description: "base model: Hugging Face id, folder or GGUF", aliases: ["model_id"], placeholder: "id" },
+      data: { type: "string", description: "training JSONL (examples with messages)", placeholder: "file" },
+      "output-dir": { type: "string", description: "where the adapter, log and checkpoint go", placeholder: "dir" },
+      "train-samples": { type: "number", description: "use only the first N examples", placeholder: "n" },
+      epochs: { type: "number", description: "passes over the data", default: 3, aliases: ["num_train_epochs"] },
+      lr: { type: "number", description: "peak learning rate (cosine with warm-up)", default: 2e-4, aliases: ["learning_rate"] },
+      "warmup-ratio": { type: "number", description: "share of steps spent warming up", default: 0.03 },
+      rank: { type: "number", description: "LoRA rank r", default: 16 },
+      alpha: { type: "number", description: "LoRA alpha", default: 32 },
+      dropout: { type: "number", description: "LoRA dropout", default: 0.05 },
+      targets: { type: "string", description: "comma-separated projections", default: "q,k,v,o,gate,up,down" },
+      "max-length": { type: "number", description: "longest sequence in tokens", default: DEFAULT_MAX_LENGTH },
+      "batch-size": { type: "number", description: "sequences a micro-batch", default: 1 },
+      "grad-accum": { type: "number", description: "micro-batches a step", default: 4, aliases: ["gradient_accumulation_steps"] },
+      seed: { type: "number", description: "seed of shuffling and LoRA init", default: 42 },
+      "save-every": { type: "number", description: "checkpoint every N steps (0: only at the end)", default: 50 },
+      resume: { type: "boolean", description: "continue from the checkpoint in --output-dir" },
+      backend: { type: "string", description: "cpu or cuda", default: "cpu" },
+    },
+    details: "Example: agenttune train --model HuggingFaceTB/SmolLM2-135M-Instruct --data data/train.jsonl --train-samples 500 --output-dir runs/smollm2",
+    async run(flags, _positionals, io) {
+      const model = flags.model;
+      const data = flags.data;
+      const outputDir = flags["output-dir"];
+      if (typeof model !== "string") throw new InvalidInputError("name the base model with --model", { field: "model" });
+      if (typeof data !== "string") throw new InvalidInputError("name the training file with --data", { field: "data" });
+      if (typeof outputDir !== "string") throw new InvalidInputError("name the output folder with --output-dir", { field: "output-dir" });
+      const backend = flags.backend;
+      if (backend !== "cpu" && backend !== "cuda") throw new InvalidInputError(`--backend must be cpu or cuda, got ${String(backend)}`, { field: "backend" });
+      const targets = String(flags.targets)
+        .split(",")
+        .map((t) => t.trim())
+        .filter((t) => t !== "");
+      for (const t of targets) {
+        if (!(t in PEFT_TARGET_MODULES)) throw new InvalidInputError(`unknown --targets entry "${t}"`, { field: "targets", hint: `use any of ${Object.keys(PEFT_TARGET_MODULES).join(",")}` });
+      }
+      const lora = { rank: whole(flags, "rank", 1), alpha: num(flags, "alpha"), dropout: num(flags, "dropout"), targets, seed: whole(flags, "seed", 0) };
+      const maxLength = whole(flags, "max-length", 2);
+      let examples = await readTrainingExamples(data);
+      if (flags["train-samples"] !== undefined) examples = examples.slice(0, whole(flags, "train-samples", 1));
+      const noMessages = examples.find((e) => !Array.isArray(e.messages));
+      if (noMessages !== undefined) {
+        throw new InvalidInputError(`example "${noMessages.id}" in ${data} has no "messages"`, { hint: "build the file with agenttune data build, which writes messages" });
+      }
+
+      const engine = await loadEngine({ model, backend, lora });
+      try {
+        const tokenized = tokenizeDataset(
+          examples.map((e) => e.messages ?? []),
+          { tokenize: engine.tokenize, template: engine.template, maxLength },
+        );
+        io.err(
+          `${tokenized.examples.length} examples (${tokenized.truncated} shortened to ${maxLength} tokens, ${tokenized.skippedTooLong} skipped: first reply longer than ${maxLength}, ${tokenized.skippedNoAssistant} skipped: no assistant turn)\n`,
+        );
+        const dataHash = createHash("sha256").update(readFileSync(data)).digest("hex");
+        let progress: ReturnType<typeof createProgress> | undefined;
+        const result = await train({
+          model: engine.model,
+          modelId: model,
+          examples: tokenized.examples,
+          outputDir,
+          epochs: whole(flags, "epochs", 1),
+          lr: num(flags, "lr"),
+          warmupRatio: num(flags, "warmup-ratio"),
+          batchSize: whole(flags, "batch-size", 1),
+          gradAccum: whole(flags, "grad-accum", 1),
+          seed: lora.seed,
+          saveEvery: whole(flags, "save-every", 0),
+          resume: flags.resume === true,
+          padId: engine.padId,
+          fingerprintExtra: { lora, maxLength, dataHash, trainSamples: flags["train-samples"] ?? null },
+          onWarning: (message) => io.err(`warning: ${message}\n`),
+          onProgress: (p) => {
+            progress ??= createProgress({ total: p.totalSteps, label: "train", io, unit: "steps" });
+            progress.tick(1, `loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} ${Math.round(p.tokens_per_s)} tok/s`);
+          },
+        });
+        (progress as ReturnType<typeof createProgress> | undefined)?.done();
+        const adapterDir = join(outputDir, "adapter");
+        exportPeftAdapter(adapterDir, engine.adapter());
+        io.out(`trained ${result.steps}/${result.totalSteps} steps, final loss ${result.finalLoss.toFixed(4)}\nadapter: ${adapterDir}\nlog: ${result.logFile}\n`);
+        return 0;
+      } finally {
+        engine.close?.();
+      }
+    },
+  });
+}
+
+/** `agenttune train`. */
+export const trainCommand: CommandSpec = createTrainCommand();
