@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readTrainingExamples } from "../data/tasks-file.js";
-import { AgentTuneError, InvalidInputError } from "../errors.js";
+import { InvalidInputError } from "../errors.js";
 import type { TrainEngineLoader, TrainEngineRequest } from "../train/engine.js";
 import { exportPeftAdapter, PEFT_TARGET_MODULES } from "../train/export-peft.js";
 import { DEFAULT_MAX_LENGTH, tokenizeDataset } from "../train/tokenize.js";
@@ -10,22 +10,10 @@ import { train } from "../train/trainer.js";
 import { type CommandSpec, defineCommand, type FlagValues } from "./command.js";
 import { createProgress } from "./progress.js";
 
-// The engine that trains the real decoder loads lazily; a build without it says so.
-const ENGINE_MODULE = "../train/decoder-engine.js";
-
+// The training engine loads lazily: `agenttune --help` and the other commands need none of it.
 async function defaultLoadEngine(request: TrainEngineRequest) {
-  let loaded: { loadTrainModel: TrainEngineLoader };
-  try {
-    loaded = await import(ENGINE_MODULE);
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && /decoder-engine/.test((error as Error).message);
-    if (!missing) throw error;
-    throw new AgentTuneError("the model engine for training is not available in this build (src/train/decoder-engine.ts is missing)", {
-      hint: "training needs the decoder engine; call train() from the library with your own TrainableModel meanwhile",
-      cause: error,
-    });
-  }
-  return loaded.loadTrainModel(request);
+  const { loadTrainModel } = await import("../train/decoder-engine.js");
+  return loadTrainModel(request);
 }
 
 function num(flags: FlagValues, name: string): number {

@@ -7,10 +7,8 @@
 import type { Backend, Tensor } from "../engine/backend.js";
 import { AgentTuneError, InvalidInputError } from "../errors.js";
 import { dequantizeNf4Rows, type Nf4Tensor, nf4BlockAbsmax, quantizeNf4 } from "../quant/nf4.js";
-import { configFromGguf, type ModelConfig, UnsupportedModelError } from "./config.js";
-import { openGguf } from "./gguf.js";
-import { readGgufTensorAsHf } from "./gguf-weights.js";
-import { loadHfFolder } from "./hf-folder.js";
+import { type ModelConfig, UnsupportedModelError } from "./config.js";
+import { type HostWeight, hostModelFromGguf, hostModelFromHfFolder } from "./host-weights.js";
 
 /** How the seven projections of every layer are held: f32, or NF4 on the host (dequantised per use). */
 export interface DecoderOptions {
@@ -23,11 +21,7 @@ interface Nf4Weight {
   absmax: Float32Array;
 }
 
-/** A host tensor under its Hugging Face name and layout. */
-export interface HostWeight {
-  shape: readonly number[];
-  data: Float32Array;
-}
+export type { HostWeight };
 
 /** The KV cache ran out of room. */
 export class CacheFullError extends AgentTuneError {
@@ -150,31 +144,14 @@ export class Decoder {
 
   /** Loads an HF folder (config.json + safetensors) as f32. */
   static fromHfFolder(backend: Backend, dir: string, options: DecoderOptions = {}): Decoder {
-    const folder = loadHfFolder(dir);
-    const src = folder.openWeights();
-    try {
-      const map = new Map<string, HostWeight>();
-      for (const t of src.tensors) map.set(t.name, { shape: t.shape, data: src.readTensor(t.name) });
-      return new Decoder(backend, folder.config, map, options);
-    } finally {
-      src.close();
-    }
+    const m = hostModelFromHfFolder(dir);
+    return new Decoder(backend, m.config, m.weights, options);
   }
 
   /** Loads a GGUF file, every tensor dequantised to f32 in Hugging Face layout. */
   static fromGguf(backend: Backend, path: string, options: DecoderOptions = {}): Decoder {
-    const file = openGguf(path);
-    try {
-      const config = configFromGguf(file.metadata, file.tensors.map((t) => t.name));
-      const map = new Map<string, HostWeight>();
-      for (const t of file.tensors) {
-        const w = readGgufTensorAsHf(file, t.name, config);
-        if (w !== undefined) map.set(w.name, { shape: w.shape, data: w.data });
-      }
-      return new Decoder(backend, config, map, options);
-    } finally {
-      file.close();
-    }
+    const m = hostModelFromGguf(path);
+    return new Decoder(backend, m.config, m.weights, options);
   }
 
   /** An empty KV cache for up to maxTokens tokens. */

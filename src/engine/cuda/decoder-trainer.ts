@@ -5,7 +5,7 @@ import type { CudaDevice } from "./device.js";
 import type { DevicePtr } from "./ffi.js";
 import { CudaLoraLinear, type LoraParam, allocLoraParam, freeLoraParam } from "./lora-linear.js";
 import type { DeviceBuffer } from "./memory.js";
-import { CudaNf4Weight } from "./nf4-weight.js";
+import type { CudaNf4Weight } from "./nf4-weight.js";
 import { CudaOps } from "./ops.js";
 
 /** The seven projections LoRA may target, by their Hugging Face names. */
@@ -163,6 +163,11 @@ export class CudaDecoderTrainer {
       this.device.download(out, (which === "params" ? p.master : p.grad).ptr);
       return out;
     });
+  }
+
+  /** Zeroes the accumulated LoRA gradients (optimizerStep does this too). */
+  zeroGrads(): void {
+    for (const p of this.params) this.device.fill(p.grad.ptr, 0, p.numel * 4);
   }
 
   /** Number of trainable parameters. */

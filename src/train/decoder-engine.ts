@@ -1,0 +1,113 @@
+// `agenttune train`'s engine: opens the base model (catalog name, GGUF, HF folder or id) for
+// QLoRA on the chosen backend, with the tokenizer and chat template the model itself carries,
+// so training text is rendered exactly as inference renders it.
+
+import type { ChatMessage } from "../agent/chat-model.js";
+import { createCpuBackend } from "../engine/cpu/backend.js";
+import { jinjaTemplateFn } from "../model/chat-template.js";
+import type { ModelConfig } from "../model/config.js";
+import type { HostModel } from "../model/host-weights.js";
+import { locateModel, readHostModel, readModelText } from "../model/locate.js";
+import type { Tokenizer } from "../model/tokenizer.js";
+import { quantizeNf4 } from "../quant/nf4.js";
+import type { LoadedTrainModel, TrainEngineRequest } from "./engine.js";
+import type { LoraTarget } from "./export-peft.js";
+import { LoraDecoder, type LoraSettings } from "./lora-decoder.js";
+import { type ChatTemplateFn, chatmlTemplate } from "./tokenize.js";
+
+/** The model's chat template as the trainer's segments; observations (tool role) become user turns as at inference. */
+export function trainingTemplate(tokenizer: Tokenizer, template: string | undefined): ChatTemplateFn {
+  if (template === undefined) return chatmlTemplate;
+  const token = (id: number | undefined) => (id === undefined ? "" : (tokenizer.idToToken(id) ?? ""));
+  const render = jinjaTemplateFn(template, { variables: { bos_token: token(tokenizer.bosId), eos_token: token(tokenizer.eosId) } });
+  return (messages: readonly ChatMessage[]) => render(messages.map((m) => (m.role === "tool" ? { role: "user", content: m.content } : m)));
+}
+
+function loraSettings(request: TrainEngineRequest): LoraSettings {
+  return { ...request.lora, targets: request.lora.targets as LoraTarget[] };
+}
+
+/** Opens a base model for LoRA training (the `TrainEngineLoader` of `agenttune train`). */
+export async function loadTrainModel(request: TrainEngineRequest): Promise<LoadedTrainModel> {
+  const loc = await locateModel(request.model);
+  const { tokenizer, chatTemplate } = readModelText(loc);
+  const host = readHostModel(loc);
+  const lora = loraSettings(request);
+  const text = {
+    tokenize: (s: string) => tokenizer.encode(s),
+    template: trainingTemplate(tokenizer, chatTemplate),
+    padId: tokenizer.padId ?? tokenizer.eosId ?? 0,
+  };
+  if (request.backend === "cuda") {
+    const model = await openCudaModel(host, lora, request.model);
+    return { ...text, model, adapter: () => model.adapter(), close: () => model.close() };
+  }
+  const model = new LoraDecoder(createCpuBackend(), host.config, host.weights, lora, { baseFormat: "nf4", baseModel: request.model });
+  host.weights.clear(); // the NF4 codes and the backend's copies are all that is needed now
+  return { ...text, model, adapter: () => model.adapter(), close: () => model.dispose() };
+}
+
+/** The GPU path: NF4 projections, bf16 embeddings, the CUDA step behind TrainableModel. */
+async function openCudaModel(host: HostModel, lora: LoraSettings, baseModel: string) {
+  const [{ openCudaDevice }, { CudaDecoderTrainer, ALL_LORA_TARGETS }, { uploadDecoderWeights }, { CudaTrainableModel }] = await Promise.all([
+    import("../engine/cuda/device.js"),
+    import("../engine/cuda/decoder-trainer.js"),
+    import("../engine/cuda/upload-weights.js"),
+    import("./cuda-model.js"),
+  ]);
+  const device = openCudaDevice();
+  try {
+    const weights = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ALL_LORA_TARGETS));
+    host.weights.clear();
+    const targets = lora.targets.map((t) => `${t}_proj` as (typeof ALL_LORA_TARGETS)[number]);
+    const trainer = new CudaDecoderTrainer(device, host.config, weights, { rank: lora.rank, alpha: lora.alpha, targets, recompute: false, seed: lora.seed });
+    const model = new CudaTrainableModel(trainer, lora, baseModel);
+    return Object.assign(model, {
+      close: () => {
+        trainer.dispose();
+        device.dispose();
+      },
+    });
+  } catch (error) {
+    device.dispose();
+    throw error;
+  }
+}
+
+/** Host weights in the CUDA uploader's layout: projections quantised to NF4 here. */
+function hostDecoderWeights(host: HostModel, targets: readonly string[]) {
+  const c: ModelConfig = host.config;
+  const w = (name: string) => {
+    const t = host.weights.get(name);
+    if (t === undefined) throw new Error(`weight ${name} is missing`);
+    return t;
+  };
+  const opt = (name: string) => host.weights.get(name)?.data;
+  const layers = [];
+  for (let l = 0; l < c.numLayers; l++) {
+    const p = `model.layers.${l}.`;
+    const proj = {} as Record<string, ReturnType<typeof quantizeNf4>>;
+    for (const t of targets) {
+      const module = t === "gate_proj" || t === "up_proj" || t === "down_proj" ? "mlp" : "self_attn";
+      const weight = w(`${p}${module}.${t}.weight`);
+      proj[t] = quantizeNf4(weight.data, weight.shape[0] as number, weight.shape[1] as number);
+    }
+    const bias: Record<string, Float32Array> = {};
+    for (const t of ["q_proj", "k_proj", "v_proj", "o_proj"]) {
+      const b = opt(`${p}self_attn.${t}.bias`);
+      if (b) bias[t] = b;
+    }
+    layers.push({
+      attnNorm: w(`${p}input_layernorm.weight`).data,
+      mlpNorm: w(c.sandwichNorm ? `${p}pre_feedforward_layernorm.weight` : `${p}post_attention_layernorm.weight`).data,
+      postAttnNorm: c.sandwichNorm ? w(`${p}post_attention_layernorm.weight`).data : undefined,
+      postMlpNorm: c.sandwichNorm ? w(`${p}post_feedforward_layernorm.weight`).data : undefined,
+      qNorm: c.qkNorm ? w(`${p}self_attn.q_norm.weight`).data : undefined,
+      kNorm: c.qkNorm ? w(`${p}self_attn.k_norm.weight`).data : undefined,
+      proj,
+      bias,
+    });
+  }
+  const embed = w("model.embed_tokens.weight").data;
+  return { embed, lmHead: opt("lm_head.weight"), finalNorm: w("model.norm.weight").data, layers } as Parameters<typeof import("../engine/cuda/upload-weights.js").uploadDecoderWeights>[2];
+}

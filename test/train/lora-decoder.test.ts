@@ -1,0 +1,171 @@
+// The LoRA training decoder against PEFT (test/fixtures/train/lora-grads/, made by
+// scripts/fixtures/lora_grads.py) and against finite differences.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createCpuBackend } from "../../src/engine/cpu/backend.js";
+import { hostModelFromHfFolder } from "../../src/model/host-weights.js";
+import { openSafetensors } from "../../src/model/safetensors.js";
+import { dequantizeNf4, quantizeNf4 } from "../../src/quant/nf4.js";
+import { IGNORE_INDEX } from "../../src/train/batches.js";
+import { LoraDecoder, type LoraSettings } from "../../src/train/lora-decoder.js";
+import type { LoraTarget } from "../../src/train/export-peft.js";
+
+const FAMILIES = ["llama", "qwen2", "qwen3", "gemma3_text"];
+const ALL: LoraTarget[] = ["q", "k", "v", "o", "gate", "up", "down"];
+const fixtureDir = (f: string) => new URL(`../fixtures/decoder/${f}`, import.meta.url).pathname;
+
+interface PeftFixture {
+  values: Map<string, { shape: readonly number[]; data: Float32Array }>;
+  grads: Map<string, Float32Array>;
+  ids: Int32Array;
+  targets: Int32Array;
+  batch: number;
+  tokens: number;
+  loss: number;
+}
+
+function readFixture(family: string): PeftFixture {
+  const src = openSafetensors(new URL(`../fixtures/train/lora-grads/${family}.safetensors`, import.meta.url).pathname);
+  try {
+    const values = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+    const grads = new Map<string, Float32Array>();
+    for (const t of src.tensors) {
+      if (t.name.startsWith("value.")) values.set(t.name.slice(6), { shape: t.shape, data: src.readTensor(t.name) });
+      if (t.name.startsWith("grad.")) grads.set(t.name.slice(5), src.readTensor(t.name));
+    }
+    const idsInfo = src.tensors.find((t) => t.name === "batch.ids");
+    const [batch, tokens] = idsInfo?.shape as [number, number];
+    const ids = Int32Array.from(src.readTensor("batch.ids"));
+    const labels = Int32Array.from(src.readTensor("batch.labels"));
+    // transformers shifts labels inside the model; the trainer's targets come shifted
+    const targets = new Int32Array(batch * tokens).fill(IGNORE_INDEX);
+    for (let b = 0; b < batch; b++) for (let t = 0; t + 1 < tokens; t++) targets[b * tokens + t] = labels[b * tokens + t + 1] as number;
+    return { values, grads, ids, targets, batch, tokens, loss: (src.readTensor("loss") as Float32Array)[0] as number };
+  } finally {
+    src.close();
+  }
+}
+
+function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+const count = (targets: Int32Array) => targets.reduce((n, y) => n + (y === IGNORE_INDEX ? 0 : 1), 0);
+
+describe("LoRA decoder against PEFT (float32 base)", () => {
+  for (const family of FAMILIES) {
+    it(`${family}: the loss and every A and B gradient match PEFT within 1e-4`, () => {
+      const fx = readFixture(family);
+      const m = hostModelFromHfFolder(fixtureDir(family));
+      const settings: LoraSettings = { rank: 4, alpha: 8, dropout: 0, targets: ALL, seed: 0 };
+      const model = new LoraDecoder(createCpuBackend(), m.config, m.weights, settings, { baseFormat: "f32" });
+      model.setAdapter(fx.values);
+      const n = count(fx.targets);
+      const sum = model.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 1 / n);
+      assert.ok(Math.abs(sum / n - fx.loss) <= 1e-4 * Math.abs(fx.loss), `loss ${sum / n} vs PEFT ${fx.loss}`);
+      assert.equal(model.parameters().length, fx.grads.size);
+      for (const p of model.parameters()) {
+        const ref = fx.grads.get(p.name);
+        assert.ok(ref, `PEFT has a gradient for ${p.name}`);
+        const err = relError(p.grad, ref);
+        assert.ok(err <= 1e-4, `${p.name}: relative error ${err.toExponential(2)}`);
+      }
+    });
+  }
+});
+
+describe("LoRA decoder", () => {
+  it("gradients with dropout match central finite differences (qwen3: qk-norm; gemma3: sandwich norms, sliding window)", () => {
+    for (const family of ["qwen3", "gemma3_text"]) {
+      const fx = readFixture(family);
+      const m = hostModelFromHfFolder(fixtureDir(family));
+      const model = new LoraDecoder(createCpuBackend(), m.config, m.weights, { rank: 4, alpha: 8, dropout: 0.3, targets: ALL, seed: 5 }, { baseFormat: "f32" });
+      model.setAdapter(fx.values);
+      // each call draws new dropout masks; rewinding the call counter repeats them
+      const loss = () => {
+        model.setRandomState({ calls: 7 });
+        return model.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 0);
+      };
+      model.zeroGrad();
+      model.setRandomState({ calls: 7 });
+      model.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 1);
+      const analytic: number[] = [];
+      const numeric: number[] = [];
+      const params = model.parameters();
+      for (let k = 0; k < 12; k++) {
+        const p = params[(k * 7) % params.length];
+        assert.ok(p);
+        const i = (k * 131) % p.value.length;
+        const v = p.value[i] as number;
+        const eps = 1e-2;
+        p.value[i] = v + eps;
+        const up = loss();
+        p.value[i] = v - eps;
+        const down = loss();
+        p.value[i] = v;
+        numeric.push((up - down) / (2 * eps));
+        analytic.push(p.grad[i] as number);
+      }
+      const err = relError(analytic, numeric);
+      assert.ok(err < 1e-2, `${family}: finite-difference relative error ${err.toExponential(2)} (analytic ${analytic.slice(0, 4)}, numeric ${numeric.slice(0, 4)})`);
+    }
+  });
+
+  it("an NF4 base computes exactly what an f32 base of the dequantised weights computes", () => {
+    const fx = readFixture("qwen2");
+    const m = hostModelFromHfFolder(fixtureDir("qwen2"));
+    const dequantised = new Map(m.weights);
+    for (const [name, w] of m.weights) {
+      if (!/_proj\.weight$/.test(name)) continue;
+      const [rows, cols] = w.shape as [number, number];
+      dequantised.set(name, { shape: w.shape, data: dequantizeNf4(quantizeNf4(w.data, rows, cols)) });
+    }
+    const settings: LoraSettings = { rank: 4, alpha: 8, dropout: 0, targets: ALL, seed: 0 };
+    const nf4 = new LoraDecoder(createCpuBackend(), m.config, m.weights, settings, { baseFormat: "nf4" });
+    const f32 = new LoraDecoder(createCpuBackend(), m.config, dequantised, settings, { baseFormat: "f32" });
+    nf4.setAdapter(fx.values);
+    f32.setAdapter(fx.values);
+    const a = nf4.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 1);
+    const b = f32.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 1);
+    assert.equal(a, b);
+    const pa = nf4.parameters();
+    const pb = f32.parameters();
+    for (let i = 0; i < pa.length; i++) assert.deepEqual(pa[i]?.grad, pb[i]?.grad, pa[i]?.name);
+  });
+
+  it("starts as the base model (B = 0), with A Kaiming-uniform within ±1/√in, and names its tensors as PEFT does", () => {
+    const m = hostModelFromHfFolder(fixtureDir("llama"));
+    const model = new LoraDecoder(createCpuBackend(), m.config, m.weights, { rank: 4, alpha: 8, dropout: 0, targets: ["q", "v"], seed: 3 }, { baseModel: "tiny-llama" });
+    const names = model.parameters().map((p) => p.name);
+    assert.deepEqual(names.slice(0, 4), [
+      "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight",
+      "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight",
+      "base_model.model.model.layers.0.self_attn.v_proj.lora_A.weight",
+      "base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight",
+    ]);
+    for (const p of model.parameters()) {
+      const bound = 1 / Math.sqrt(p.shape[1] as number);
+      if (p.name.includes("lora_B")) assert.ok(p.value.every((x) => x === 0));
+      else {
+        assert.ok(p.value.every((x) => Math.abs(x) <= bound));
+        assert.ok(p.value.some((x) => x !== 0));
+      }
+    }
+    const adapter = model.adapter();
+    assert.equal(adapter.baseModel, "tiny-llama");
+    assert.deepEqual(adapter.targets, ["q_proj", "v_proj"]);
+    assert.equal(adapter.tensors.size, 2 * 2 * m.config.numLayers);
+  });
+
+  it("refuses a batch whose ids fall outside the vocabulary, naming the id", () => {
+    const m = hostModelFromHfFolder(fixtureDir("llama"));
+    const model = new LoraDecoder(createCpuBackend(), m.config, m.weights, { rank: 2, alpha: 4, dropout: 0, targets: ["q"], seed: 0 });
+    assert.throws(() => model.lossAndGrad(Int32Array.of(1, 99999), Int32Array.of(2, -100), 1, 2, 1), /token id 99999 is outside the vocabulary/);
+  });
+});
