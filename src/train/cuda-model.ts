@@ -56,7 +56,7 @@ export class CudaTrainableModel implements TrainableModel {
     const loss = this.trainer.forwardBackward(ids, targets, batch, tokens, lossScale);
     // the device accumulates over micro-batches: its gradients are the running total
     const grads = this.trainer.readLora("grads");
-    this.params.forEach((p, i) => p.grad.set(grads[i] as Float32Array));
+    for (const [i, p] of this.params.entries()) p.grad.set(grads[i] as Float32Array);
     return loss;
   }
 

@@ -9,7 +9,7 @@ import { runCli } from "../../src/cli/main.js";
 import { openGguf } from "../../src/model/gguf.js";
 import { permuteQK } from "../../src/model/gguf-permute.js";
 import { writeGguf } from "../../src/model/gguf-writer.js";
-import { createTrainCommand, trainCommand } from "../../src/cli/train.js";
+import { createTrainCommand } from "../../src/cli/train.js";
 import { readPeftAdapter } from "../../src/train/export-peft.js";
 import { chatmlTemplate } from "../../src/train/tokenize.js";
 import { byteTokenize, SoftmaxModel } from "./fake-model.js";

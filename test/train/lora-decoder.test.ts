@@ -34,7 +34,8 @@ function readFixture(family: string): PeftFixture {
       if (t.name.startsWith("grad.")) grads.set(t.name.slice(5), src.readTensor(t.name));
     }
     const idsInfo = src.tensors.find((t) => t.name === "batch.ids");
-    const [batch, tokens] = idsInfo?.shape as [number, number];
+    assert.ok(idsInfo, "the fixture holds batch.ids");
+    const [batch, tokens] = idsInfo.shape as [number, number];
     const ids = Int32Array.from(src.readTensor("batch.ids"));
     const labels = Int32Array.from(src.readTensor("batch.labels"));
     // transformers shifts labels inside the model; the trainer's targets come shifted
