@@ -2,29 +2,28 @@
 //   data/eval/tasks.jsonl        12 tasks per category (72)
 //   data/eval/reference30.jsonl  5 more per category (30), disjoint from tasks.jsonl
 //   data/seeds/seeds.jsonl       the ten hand-written seed trajectories (src/data/seeds.ts)
-// Deterministic: the same code and tools give the same files. Run:
-//   node --import tsx scripts/make-eval-set.ts [--seed 0]
+// Deterministic: the same code and tools give the same files; test/data/eval-set.test.ts
+// fails when the committed files differ from what this makes. Run in the repository root
+// (the paths are the repository's, whatever the working directory):
+//   node --import tsx scripts/make-eval-set.ts [--seed 0]      (or: npx tsx scripts/make-eval-set.ts)
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildDataset } from "../src/data/build.js";
-import { toEvalTask } from "../src/data/eval-set.js";
+import { makeEvalSets } from "../src/data/eval-set.js";
 import { writeJsonl } from "../src/data/jsonl.js";
 import { SEED_TRAJECTORIES } from "../src/data/seeds.js";
 import { createDefaultRegistry } from "../src/tools/registry.js";
 
-const MAIN = 12;
-const SMALL = 5;
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({ options: { seed: { type: "string", default: "0" } } });
-const examples = await buildDataset({
-  split: "eval",
-  perCategory: MAIN + SMALL,
-  seed: Number(values.seed),
-  tools: createDefaultRegistry(),
-  messages: false,
-});
-const byCategory = new Map<string, typeof examples>();
-for (const e of examples) byCategory.set(e.category ?? "?", [...(byCategory.get(e.category ?? "?") ?? []), e]);
-const main = [...byCategory.values()].flatMap((list) => list.slice(0, MAIN)).map(toEvalTask);
-const small = [...byCategory.values()].flatMap((list) => list.slice(MAIN)).map(toEvalTask);
-console.log(`data/eval/tasks.jsonl: ${await writeJsonl("data/eval/tasks.jsonl", main)} tasks`);
-console.log(`data/eval/reference30.jsonl: ${await writeJsonl("data/eval/reference30.jsonl", small)} tasks`);
-console.log(`data/seeds/seeds.jsonl: ${await writeJsonl("data/seeds/seeds.jsonl", SEED_TRAJECTORIES)} trajectories`);
+const seed = Number(values.seed);
+if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number, got "${values.seed}"`);
+
+const { tasks, reference30 } = await makeEvalSets(createDefaultRegistry(), seed);
+const write = async (path: string, records: readonly unknown[], what: string) => {
+  const file = join(root, path);
+  console.log(`${relative(process.cwd(), file) || file}: ${await writeJsonl(file, records)} ${what}`);
+};
+await write("data/eval/tasks.jsonl", tasks, "tasks");
+await write("data/eval/reference30.jsonl", reference30, "tasks");
+await write("data/seeds/seeds.jsonl", SEED_TRAJECTORIES, "trajectories");

@@ -46,7 +46,12 @@ export interface BuildOptions {
   format?: "react" | "function_call" | "mix";
   /** With format "mix": the share of function-call examples. Default 0.2. */
   functionCallRatio?: number;
-  /** Relative weight of each category (missing ones count 0 once any is given). Default DEFAULT_MIX. */
+  /**
+   * Relative weight of each category (missing ones count 0 once any is given). Default DEFAULT_MIX.
+   * With `samples`, each category gets samples × its share (whole numbers by largest remainder,
+   * the seed trajectories counting toward theirs); a category that runs out of distinct tasks
+   * is given up after 200 repeated draws in a row and the others fill its place by weight.
+   */
   mix?: Partial<Record<Category, number>>;
   /** The tool registry that runs the plans and whose list the prompt shows. Default: the built-in tools. */
   tools?: AgentTools;
@@ -58,7 +63,7 @@ export interface BuildOptions {
    * train, 0 for eval.
    */
   restrictTools?: number;
-  /** Start a train build with the hand-written seed trajectories. Default true (train only). */
+  /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
   includeSeeds?: boolean;
   /** Render `messages` (with the system prompt). Default true. */
   messages?: boolean;
@@ -71,7 +76,8 @@ export interface BuildReport {
   planErrors: number;
 }
 
-function normalizeQuery(query: string): string {
+/** A query as de-duplication and the split checks compare it: lower case, single spaces, no trailing punctuation. */
+export function normalizeQuery(query: string): string {
   return query.toLowerCase().replace(/\s+/g, " ").replace(/[\s.!?]+$/, "").trim();
 }
 
@@ -84,6 +90,30 @@ export function dedupKey(example: Pick<TrainingExample, "query" | "tools" | "for
 async function defaultTools(): Promise<AgentTools> {
   const { createDefaultRegistry } = await import("../tools/registry.js");
   return createDefaultRegistry() as unknown as AgentTools;
+}
+
+/** The category name of single-call examples in the function-call format. */
+const FUNCTION_CALL = "function_call";
+
+/** With `samples`: draws of one category that repeat or fail this many times in a row give it up. */
+const GIVE_UP_AFTER = 200;
+
+/**
+ * Splits `total` over weighted keys in proportion (largest remainder, ties to the earlier
+ * key), so the parts are whole numbers that add up to `total`.
+ */
+export function apportion(total: number, weights: readonly [string, number][]): Map<string, number> {
+  const sum = weights.reduce((a, [, w]) => a + w, 0);
+  const exact = weights.map(([key, w]) => ({ key, share: sum > 0 ? (total * w) / sum : 0 }));
+  const parts = new Map(exact.map(({ key, share }) => [key, Math.floor(share)]));
+  let left = total - [...parts.values()].reduce((a, b) => a + b, 0);
+  const byRemainder = exact.map((e, i) => ({ ...e, i })).sort((a, b) => b.share - Math.floor(b.share) - (a.share - Math.floor(a.share)) || a.i - b.i);
+  for (const { key } of byRemainder) {
+    if (left <= 0) break;
+    parts.set(key, (parts.get(key) ?? 0) + 1);
+    left--;
+  }
+  return parts;
 }
 
 function pickWeighted<T extends string>(rng: Rng, weights: [T, number][]): T {
@@ -145,7 +175,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
   const counts = new Map<string, number>();
   const perTemplate = new Map<string, number>();
 
-  if (split === "train" && (options.includeSeeds ?? true) && perCategory === undefined && options.templates === undefined) {
+  if (split === "train" && format !== "function_call" && (options.includeSeeds ?? true) && perCategory === undefined && options.templates === undefined) {
     for (const seedExample of SEED_TRAJECTORIES) {
       if (examples.length >= samples) break;
       if (!seedExample.expected_tools.every((n) => allNames.includes(n))) continue;
@@ -159,21 +189,32 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     }
   }
 
-  const target = perCategory === undefined ? samples : perCategory * (weights.length + (fcRatio > 0 ? 1 : 0));
-  const quota = (category: string): boolean => perCategory === undefined || (counts.get(category) ?? 0) < perCategory;
+  // What each category is drawn for: its weight, function_call (a format of single-call
+  // templates) taking `fcRatio` of the whole.
+  const reactTotal = weights.reduce((a, [, w]) => a + w, 0);
+  const drawWeights: [string, number][] = weights.map(([c, w]) => [c, w * (1 - fcRatio)] as [string, number]).filter(([, w]) => w > 0);
+  if (fcRatio > 0 && byCategory.has("single")) drawWeights.push([FUNCTION_CALL, fcRatio * (reactTotal > 0 ? reactTotal : 1)]);
+  // How many of each: perCategory each, or samples × share (largest remainder, the seeds
+  // counting toward their categories).
+  const targets = perCategory !== undefined ? new Map(drawWeights.map(([c]) => [c, perCategory])) : apportion(samples, drawWeights);
+  for (const e of examples) counts.set(e.category ?? "", (counts.get(e.category ?? "") ?? 0) + 1);
+  const target = perCategory === undefined ? samples : perCategory * drawWeights.length;
+  // With `samples`, a category whose draws keep repeating (or failing) is given up, and the
+  // others fill its place by weight; with perCategory the count is exact or the build fails.
+  const misses = new Map<string, number>();
+  const exhausted = (category: string): boolean => perCategory === undefined && (misses.get(category) ?? 0) >= GIVE_UP_AFTER;
+  const miss = (category: string): void => {
+    misses.set(category, (misses.get(category) ?? 0) + 1);
+  };
   const maxAttempts = Math.max(1000, target * 60);
   for (let attempt = 0; examples.length < target && attempt < maxAttempts; attempt++) {
-    const asFunctionCall = fcRatio > 0 && (fcRatio === 1 || rng.chance(fcRatio));
-    let category: string;
-    let template: TaskTemplate;
-    if (asFunctionCall) {
-      category = "function_call";
-      template = rng.pick(byCategory.get("single") ?? []);
-    } else {
-      category = pickWeighted(rng, weights.filter(([c]) => quota(c)));
-      template = rng.pick(byCategory.get(category) ?? []);
-    }
-    if (!quota(category)) continue;
+    const open = drawWeights.filter(([c]) => !exhausted(c));
+    const underQuota = open.filter(([c]) => (counts.get(c) ?? 0) < (targets.get(c) ?? 0));
+    const eligible = underQuota.length > 0 || perCategory !== undefined ? underQuota : open;
+    if (eligible.length === 0) break;
+    const category = pickWeighted(rng, eligible);
+    const asFunctionCall = category === FUNCTION_CALL;
+    const template = rng.pick(byCategory.get(asFunctionCall ? "single" : category) ?? []);
     const slots = { ...template.slots(rng), v: rng.int(0, 999) };
     const query = fillPhrasing(rng.pick(template.phrasings), slots);
     const simSeed = rng.int(0, 99_999);
@@ -186,6 +227,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     } catch (error) {
       if (error instanceof PlanError) {
         planErrors++;
+        miss(category);
         continue;
       }
       throw error;
@@ -220,9 +262,11 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     const key = dedupKey(example);
     if (seen.has(key)) {
       duplicates++;
+      miss(category);
       continue;
     }
     seen.add(key);
+    misses.delete(category);
     counts.set(category, (counts.get(category) ?? 0) + 1);
 
     const specs = offered === undefined ? allSpecs : allSpecs.filter((s) => offered?.includes(s.name));

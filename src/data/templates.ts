@@ -13,7 +13,9 @@ import { field, num, type PlanState, type PlanStep, type SlotValues, str, type T
  * Conventions the plans follow, so that the data teaches one consistent behaviour:
  * - "cold" means below 15 °C (59 °F), "hot" means above 25 °C (77 °F);
  * - an Answer quotes observed values exactly as the Observation gives them;
- * - numbers are written plainly (no thousands separators), so `answer_contains` matches.
+ * - numbers are written plainly (no thousands separators), so `answer_contains` matches;
+ * - money the calculator divides is rounded to the cent in the expression (`round(x / n, 2)`),
+ *   so the Answer quotes a value a person would write, not 15 digits of a repeating decimal.
  */
 
 const COLD_C = 15;
@@ -708,7 +710,10 @@ function convertSplit(id: string, split: "train" | "eval", phrasings: string[]):
     plan: (st) => {
       if (st.calls.length === 0) return call(`First I'll convert ${s(st, "amount")} ${s(st, "from")} to ${s(st, "to")}.`, "convert_currency", { amount: Number(st.slots.amount), from: s(st, "from"), to: s(st, "to") });
       const c = st.observations[0];
-      if (st.calls.length === 1) return call(`That is ${num(c, "converted")} ${s(st, "to")}. Now I'll divide it by ${s(st, "n")}.`, "calculator", { expression: `${num(c, "converted")} / ${s(st, "n")}` });
+      // Money is split to the cent (round(…, 2)), so the share is a value a person would write.
+      if (st.calls.length === 1) {
+        return call(`That is ${num(c, "converted")} ${s(st, "to")}. Now I'll divide it by ${s(st, "n")}, to the cent.`, "calculator", { expression: `round(${num(c, "converted")} / ${s(st, "n")}, 2)` });
+      }
       const share = num(st.observations[1], "result");
       return answer("I have each share.", `${s(st, "amount")} ${s(st, "from")} is ${num(c, "converted")} ${s(st, "to")}; split ${s(st, "n")} ways that's ${share} ${s(st, "to")} each.`, [share]);
     },
@@ -781,6 +786,16 @@ const GREETINGS: Fact[] = [
   { q: "Thank you, that's all.", a: "You're welcome. Have a great day!" },
   { q: "Hey there", a: "Hey! What can I help you with?" },
   { q: "Bye!", a: "Goodbye! Have a nice day." },
+  { q: "Good afternoon!", a: "Good afternoon! What can I do for you?" },
+  { q: "Hi there, can you help me?", a: "Of course! What do you need help with?" },
+  { q: "Thanks, that was helpful.", a: "Glad it helped! Anything else?" },
+  { q: "See you later!", a: "See you! Come back any time." },
+  { q: "How's it going?", a: "All good here, thanks for asking! How can I help?" },
+  { q: "Are you a robot?", a: "I'm an AI assistant. I can answer questions and use tools to look things up for you." },
+  { q: "Nice work!", a: "Thank you! Happy to help." },
+  { q: "Good night!", a: "Good night! Sleep well." },
+  { q: "Yo!", a: "Hey! What can I do for you?" },
+  { q: "Never mind, I figured it out.", a: "Great, glad you sorted it out! I'm here if you need anything else." },
 ];
 
 const GREETINGS_EVAL: Fact[] = [
@@ -815,6 +830,43 @@ const FACTS: Fact[] = [
   { q: "Can you explain what a noun is?", a: "A noun is a word that names a person, place, thing or idea, like 'city' or 'Alice'.", key: "person, place" },
   { q: "Tell me a fun fact about octopuses.", a: "Octopuses have three hearts and blue blood.", key: "three hearts" },
   { q: "What's a good name for a pet goldfish?", a: "How about Bubbles? Other fun names are Goldie, Nemo or Finn.", key: "Bubbles" },
+  { q: "What is the capital of India?", a: "The capital of India is New Delhi.", key: "Delhi" },
+  { q: "What is the capital of Kenya?", a: "The capital of Kenya is Nairobi.", key: "Nairobi" },
+  { q: "What is the capital of Norway?", a: "The capital of Norway is Oslo.", key: "Oslo" },
+  { q: "What is the capital of Argentina?", a: "The capital of Argentina is Buenos Aires.", key: "Buenos Aires" },
+  { q: "What is the capital of South Korea?", a: "The capital of South Korea is Seoul.", key: "Seoul" },
+  { q: "How many months are in a year?", a: "There are 12 months in a year.", key: "12" },
+  { q: "How many seconds are in a minute?", a: "There are 60 seconds in a minute.", key: "60" },
+  { q: "How many days are in a leap year?", a: "A leap year has 366 days.", key: "366" },
+  { q: "How many legs does an insect have?", a: "An insect has 6 legs.", key: "6" },
+  { q: "How many planets are in our solar system?", a: "There are 8 planets in our solar system.", key: "8" },
+  { q: "What is the chemical symbol for sodium?", a: "The chemical symbol for sodium is Na.", key: "Na" },
+  { q: "What is the hardest natural substance?", a: "Diamond is the hardest natural substance.", key: "diamond" },
+  { q: "Which is the longest river in Africa?", a: "The Nile is the longest river in Africa.", key: "Nile" },
+  { q: "What is the tallest mountain on Earth?", a: "Mount Everest is the tallest mountain on Earth.", key: "Everest" },
+  { q: "Which planet is closest to the Sun?", a: "Mercury is the planet closest to the Sun.", key: "Mercury" },
+  { q: "Who developed the theory of relativity?", a: "Albert Einstein developed the theory of relativity.", key: "Einstein" },
+  { q: "Who wrote Pride and Prejudice?", a: "Pride and Prejudice was written by Jane Austen.", key: "Austen" },
+  { q: "Who composed the Fifth Symphony that starts with four famous notes?", a: "Ludwig van Beethoven composed that Fifth Symphony.", key: "Beethoven" },
+  { q: "What language is spoken in Brazil?", a: "The official language of Brazil is Portuguese.", key: "Portuguese" },
+  { q: "What is the largest mammal?", a: "The blue whale is the largest mammal.", key: "blue whale" },
+  { q: "What do bees make?", a: "Bees make honey (and beeswax).", key: "honey" },
+  { q: "What does DNA stand for?", a: "DNA stands for deoxyribonucleic acid.", key: "deoxyribonucleic acid" },
+  { q: "What does URL stand for?", a: "URL stands for Uniform Resource Locator.", key: "Uniform Resource Locator" },
+  { q: "What is the opposite of 'early'?", a: "The opposite of early is late.", key: "late" },
+  { q: "What is the plural of 'mouse'?", a: "The plural of mouse is mice.", key: "mice" },
+  { q: "Can you explain what a verb is?", a: "A verb is a word for an action or a state, like 'run', 'think' or 'be'.", key: "action" },
+  { q: "What is photosynthesis, in one sentence?", a: "Photosynthesis is how plants use sunlight, water and carbon dioxide to make sugar and release oxygen.", key: "sunlight" },
+  { q: "Why is the sky blue?", a: "Air scatters blue light from the Sun more than red light (Rayleigh scattering), so the sky looks blue.", key: "scatter" },
+  { q: "What is the difference between weather and climate?", a: "Weather is the conditions at one time and place; climate is the average of the weather over many years.", key: "average" },
+  { q: "Give me a word that rhymes with 'cat'.", a: "Hat rhymes with cat, and so do bat and mat." },
+  { q: "Tell me a joke.", a: "Why don't scientists trust atoms? Because they make up everything!" },
+  { q: "Suggest a name for a new puppy.", a: "How about Biscuit? Max, Luna and Pepper are fun choices too." },
+  { q: "What's a healthy breakfast idea?", a: "Oatmeal with fruit and nuts is a quick, healthy breakfast." },
+  { q: "How do I say thank you politely in an email?", a: "You could write: \"Thank you very much for your help; I really appreciate it.\"" },
+  { q: "Write a one-line birthday wish for a friend.", a: "Happy birthday! Wishing you a year full of laughter and good things." },
+  { q: "What is a haiku?", a: "A haiku is a short Japanese poem of three lines with 5, 7 and 5 syllables.", key: "three lines" },
+  { q: "What is the freezing point of water in Fahrenheit?", a: "Water freezes at 32 degrees Fahrenheit.", key: "32" },
 ];
 
 const FACTS_EVAL: Fact[] = [
@@ -829,7 +881,8 @@ const FACTS_EVAL: Fact[] = [
   { q: "How many sides does a triangle have?", a: "A triangle has 3 sides.", key: "3" },
   { q: "What is the boiling point of water in Celsius at sea level?", a: "Water boils at 100 degrees Celsius at sea level.", key: "100" },
   { q: "Which animal is known as the king of the jungle?", a: "The lion is known as the king of the jungle.", key: "lion" },
-  { q: "Give me a synonym for 'happy'.", a: "A synonym for happy is joyful.", key: "joyful" },
+  // No key: any synonym is a right answer.
+  { q: "Give me a synonym for 'happy'.", a: "A synonym for happy is joyful." },
   { q: "Who painted The Starry Night?", a: "The Starry Night was painted by Vincent van Gogh.", key: "van Gogh" },
   { q: "How many players are on a soccer team on the field?", a: "A soccer team has 11 players on the field.", key: "11" },
   { q: "What is the chemical symbol for gold?", a: "The chemical symbol for gold is Au.", key: "Au" },

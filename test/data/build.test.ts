@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildDataset, buildDatasetWithReport, dedupKey } from "../../src/data/build.js";
+import { apportion, BUILD_CATEGORIES, buildDataset, buildDatasetWithReport, DEFAULT_MIX, dedupKey } from "../../src/data/build.js";
 import { ungroundedAnswerNumbers } from "../../src/data/grounding.js";
 import { validateTrainingExample } from "../../src/data/schema.js";
 import { SEED_TRAJECTORIES } from "../../src/data/seeds.js";
@@ -67,8 +67,9 @@ describe("buildDataset", () => {
     assert.ok(checked > 300);
   });
 
-  it("quotes the observed temperature, which changes with the simulator seed", () => {
-    const weather = train.filter((e) => templateOf(e) === "single.weather" && e.format !== "function_call");
+  it("quotes the observed temperature, which changes with the simulator seed", async () => {
+    const singles = await buildDataset({ samples: 150, seed: 0, tools, mix: { single: 1 }, includeSeeds: false });
+    const weather = singles.filter((e) => templateOf(e) === "single.weather");
     assert.ok(weather.length >= 5);
     const temps = new Set<number>();
     for (const e of weather) {
@@ -162,6 +163,50 @@ describe("buildDataset", () => {
     const counts = new Map<string, number>();
     for (const e of evalSet) counts.set(e.category ?? "", (counts.get(e.category ?? "") ?? 0) + 1);
     assert.deepEqual(Object.fromEntries(counts), { single: 10, chain: 10, conditional: 10, arithmetic: 10, abstention: 10, missing_tool: 10 });
+  });
+
+  it("gives each category its share of the samples (the seeds counting toward theirs)", async () => {
+    const built = await buildDataset({ samples: 500, seed: 0, tools, messages: false });
+    const counts: Record<string, number> = {};
+    for (const e of built) counts[e.category ?? ""] = (counts[e.category ?? ""] ?? 0) + 1;
+    // 500 × DEFAULT_MIX: abstention has fewer distinct queries than most, and still gets its 75.
+    assert.deepEqual(counts, { conditional: 85, chain: 90, arithmetic: 65, single: 125, abstention: 75, missing_tool: 60 });
+    const mixed = await buildDataset({ samples: 400, seed: 0, tools, format: "mix", functionCallRatio: 0.25, includeSeeds: false, messages: false });
+    assert.equal(mixed.filter((e) => e.format === "function_call").length, 100);
+    assert.equal(mixed.filter((e) => e.category === "single").length, Math.round(300 * DEFAULT_MIX.single));
+    // The function-call format is single-turn calls only: no ReAct seed trajectories in it.
+    const calls = await buildDataset({ samples: 50, seed: 0, tools, format: "function_call", messages: false });
+    assert.deepEqual([...new Set(calls.map((e) => e.format))], ["function_call"]);
+  });
+
+  it("gives up a category whose draws keep repeating, and fills its place with the others", async () => {
+    // 600 abstention examples are more than the abstention templates can phrase distinctly.
+    const report = await buildDatasetWithReport({ samples: 800, seed: 2, tools, mix: { abstention: 3, single: 1 }, includeSeeds: false, messages: false });
+    assert.equal(report.examples.length, 800);
+    const abstention = report.examples.filter((e) => e.category === "abstention").length;
+    assert.ok(abstention > 40 && abstention < 600, `${abstention} abstention examples`);
+    assert.equal(report.examples.filter((e) => e.category === "single").length, 800 - abstention);
+    assert.ok(report.duplicates >= 200);
+  });
+
+  it("apportion splits a whole number in proportion, by largest remainder", () => {
+    assert.deepEqual(Object.fromEntries(apportion(10, [["a", 1], ["b", 1], ["c", 1]])), { a: 4, b: 3, c: 3 });
+    assert.deepEqual(Object.fromEntries(apportion(500, BUILD_CATEGORIES.map((c) => [c, DEFAULT_MIX[c]]))), { single: 125, chain: 90, conditional: 85, arithmetic: 65, abstention: 75, missing_tool: 60 });
+    assert.deepEqual(Object.fromEntries(apportion(7, [["a", 0.5], ["b", 0.3], ["c", 0.2]])), { a: 4, b: 2, c: 1 });
+    assert.deepEqual(Object.fromEntries(apportion(0, [["a", 1]])), { a: 0 });
+  });
+
+  it("splits money to the cent: a convert-and-split answer quotes a two-decimal share the calculator returned", () => {
+    const splits = [...train, ...evalSet].filter((e) => templateOf(e).startsWith("arithmetic.convert-split"));
+    assert.ok(splits.length >= 5);
+    for (const e of splits) {
+      const calc = e.steps?.[1];
+      assert.ok(calc?.kind === "action" && calc.action.name === "calculator");
+      assert.match(String(calc.action.arguments.expression), /^round\([\d.]+ \/ \d+, 2\)$/);
+      const share = (calc.observation as { result: number }).result;
+      assert.equal(share, Math.round(share * 100) / 100);
+      assert.deepEqual(e.answer_contains, [String(share)]);
+    }
   });
 
   it("reports duplicates and fails clearly when too few distinct tasks exist", async () => {

@@ -29,7 +29,9 @@ const defs: Record<string, { parameters: Record<string, unknown>; run: (a: Recor
   calculator: {
     parameters: obj(["expression"], { expression: { type: "string" } }),
     run: (a) => {
-      const e = String(a.expression);
+      const whole = String(a.expression);
+      const rounded = /^round\((.+), (\d+)\)$/.exec(whole);
+      const e = rounded ? rounded[1] : whole;
       const m = /^\(?(-?[\d.]+) ([-+*/]) (-?[\d.]+)\)?(?: \/ (\d+))?(?: \/ 100)?$/.exec(e);
       if (!m) throw Object.assign(new Error(`cannot parse "${e}"`), { name: "ToolExecutionError" });
       const x = Number(m[1]);
@@ -37,7 +39,8 @@ const defs: Record<string, { parameters: Record<string, unknown>; run: (a: Recor
       let r = m[2] === "+" ? x + y : m[2] === "-" ? x - y : m[2] === "*" ? x * y : x / y;
       if (m[4]) r /= Number(m[4]);
       if (e.endsWith("/ 100")) r /= 100;
-      return { expression: e, result: Math.round(r * 1e6) / 1e6 };
+      const f = 10 ** (rounded ? Number(rounded[2]) : 6);
+      return { expression: whole, result: Math.round(r * f) / f };
     },
   },
   convert_currency: {
