@@ -197,3 +197,4 @@ export {
   renderChatTemplate,
   renderWithAssistantSpans,
 } from "./model/chat-template.js";
+export { CudaBackend, createCudaBackend } from "./engine/cuda/backend.js";
