@@ -1,6 +1,5 @@
 import { InvalidInputError } from "../errors.js";
-import { openGguf } from "../model/gguf.js";
-import { exportGgufLora } from "../train/export-gguf-lora.js";
+import { exportGgufLoraForBase } from "../train/export-gguf-lora.js";
 import { exportPeftAdapter, readPeftAdapter } from "../train/export-peft.js";
 import { type CommandSpec, defineCommand } from "./command.js";
 
@@ -27,17 +26,7 @@ export const exportCommand: CommandSpec = defineCommand({
       exportPeftAdapter(flags.out, adapter);
     } else {
       if (typeof flags.base !== "string") throw new InvalidInputError("--format gguf-lora needs --base, the base model's GGUF", { field: "base" });
-      const gguf = openGguf(flags.base);
-      try {
-        const arch = gguf.architecture ?? "";
-        const count = (key: string) => {
-          const v = gguf.metadata[`${arch}.attention.${key}`];
-          return typeof v === "number" ? v : undefined;
-        };
-        exportGgufLora(flags.out, adapter, { architecture: arch, heads: count("head_count"), kvHeads: count("head_count_kv") ?? count("head_count") });
-      } finally {
-        gguf.close();
-      }
+      exportGgufLoraForBase(flags.out, adapter, flags.base);
     }
     io.out(`wrote ${flags.out} (${format}, ${adapter.tensors.size} tensors, r ${adapter.rank}, alpha ${adapter.alpha})\n`);
     return 0;

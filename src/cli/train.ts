@@ -1,20 +1,11 @@
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { readTrainingExamples } from "../data/tasks-file.js";
 import { InvalidInputError } from "../errors.js";
-import type { TrainEngineLoader, TrainEngineRequest } from "../train/engine.js";
-import { exportPeftAdapter, PEFT_TARGET_MODULES } from "../train/export-peft.js";
-import { DEFAULT_MAX_LENGTH, tokenizeDataset } from "../train/tokenize.js";
-import { train } from "../train/trainer.js";
+import type { TrainEngineLoader } from "../train/engine.js";
+import { PEFT_TARGET_MODULES } from "../train/export-peft.js";
+import { finetune } from "../train/finetune.js";
+import { DEFAULT_MAX_LENGTH } from "../train/tokenize.js";
 import { type CommandSpec, defineCommand, type FlagValues } from "./command.js";
 import { createProgress } from "./progress.js";
-
-// The training engine loads lazily: `agenttune --help` and the other commands need none of it.
-async function defaultLoadEngine(request: TrainEngineRequest) {
-  const { loadTrainModel } = await import("../train/decoder-engine.js");
-  return loadTrainModel(request);
-}
 
 function num(flags: FlagValues, name: string): number {
   const v = flags[name];
@@ -29,7 +20,7 @@ function whole(flags: FlagValues, name: string, min: number): number {
 }
 
 /** Builds the `train` command over an engine loader (tests pass a small model). */
-export function createTrainCommand(loadEngine: TrainEngineLoader = defaultLoadEngine): CommandSpec {
+export function createTrainCommand(loadEngine?: TrainEngineLoader): CommandSpec {
   return defineCommand({
     name: "train",
     summary: "fine-tune a model with QLoRA on ReAct trajectories; writes a PEFT adapter",
@@ -74,51 +65,37 @@ export function createTrainCommand(loadEngine: TrainEngineLoader = defaultLoadEn
       const maxLength = whole(flags, "max-length", 2);
       let examples = await readTrainingExamples(data);
       if (flags["train-samples"] !== undefined) examples = examples.slice(0, whole(flags, "train-samples", 1));
-      const noMessages = examples.find((e) => !Array.isArray(e.messages));
-      if (noMessages !== undefined) {
-        throw new InvalidInputError(`example "${noMessages.id}" in ${data} has no "messages"`, { hint: "build the file with agenttune data build, which writes messages" });
-      }
 
-      const engine = await loadEngine({ model, backend, lora });
-      try {
-        const tokenized = tokenizeDataset(
-          examples.map((e) => e.messages ?? []),
-          { tokenize: engine.tokenize, template: engine.template, maxLength },
-        );
-        io.err(
-          `${tokenized.examples.length} examples (${tokenized.truncated} shortened to ${maxLength} tokens, ${tokenized.skippedTooLong} skipped: first reply longer than ${maxLength}, ${tokenized.skippedNoAssistant} skipped: no assistant turn)\n`,
-        );
-        const dataHash = createHash("sha256").update(readFileSync(data)).digest("hex");
-        let progress: ReturnType<typeof createProgress> | undefined;
-        const result = await train({
-          model: engine.model,
-          modelId: model,
-          examples: tokenized.examples,
-          outputDir,
-          epochs: whole(flags, "epochs", 1),
-          lr: num(flags, "lr"),
-          warmupRatio: num(flags, "warmup-ratio"),
-          batchSize: whole(flags, "batch-size", 1),
-          gradAccum: whole(flags, "grad-accum", 1),
-          seed: lora.seed,
-          saveEvery: whole(flags, "save-every", 0),
-          resume: flags.resume === true,
-          padId: engine.padId,
-          fingerprintExtra: { lora, maxLength, dataHash, trainSamples: flags["train-samples"] ?? null },
-          onWarning: (message) => io.err(`warning: ${message}\n`),
-          onProgress: (p) => {
-            progress ??= createProgress({ total: p.totalSteps, label: "train", io, unit: "steps" });
-            progress.tick(1, `loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} ${Math.round(p.tokens_per_s)} tok/s`);
-          },
-        });
-        (progress as ReturnType<typeof createProgress> | undefined)?.done();
-        const adapterDir = join(outputDir, "adapter");
-        exportPeftAdapter(adapterDir, engine.adapter());
-        io.out(`trained ${result.steps}/${result.totalSteps} steps, final loss ${result.finalLoss.toFixed(4)}\nadapter: ${adapterDir}\nlog: ${result.logFile}\n`);
-        return 0;
-      } finally {
-        engine.close?.();
-      }
+      let progress: ReturnType<typeof createProgress> | undefined;
+      const result = await finetune({
+        model,
+        examples,
+        dataFile: data,
+        outputDir,
+        backend,
+        lora,
+        maxLength,
+        epochs: whole(flags, "epochs", 1),
+        lr: num(flags, "lr"),
+        warmupRatio: num(flags, "warmup-ratio"),
+        batchSize: whole(flags, "batch-size", 1),
+        gradAccum: whole(flags, "grad-accum", 1),
+        saveEvery: whole(flags, "save-every", 0),
+        resume: flags.resume === true,
+        loadEngine,
+        onTokenized: (t) =>
+          io.err(
+            `${t.examples.length} examples (${t.truncated} shortened to ${maxLength} tokens, ${t.skippedTooLong} skipped: first reply longer than ${maxLength}, ${t.skippedNoAssistant} skipped: no assistant turn)\n`,
+          ),
+        onWarning: (message) => io.err(`warning: ${message}\n`),
+        onProgress: (p) => {
+          progress ??= createProgress({ total: p.totalSteps, label: "train", io, unit: "steps" });
+          progress.tick(1, `loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} ${Math.round(p.tokens_per_s)} tok/s`);
+        },
+      });
+      (progress as ReturnType<typeof createProgress> | undefined)?.done();
+      io.out(`trained ${result.steps}/${result.totalSteps} steps, final loss ${result.finalLoss.toFixed(4)}\nadapter: ${result.adapterDir}\nlog: ${result.logFile}\n`);
+      return 0;
     },
   });
 }

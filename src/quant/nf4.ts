@@ -123,6 +123,23 @@ export function dequantizeNf4Rows(
 ): Float32Array {
   const begin = rowStart * t.cols;
   const end = rowEnd * t.cols;
+  const bs = t.blockSize;
+  if (begin % bs === 0 && end % bs === 0 && bs % 2 === 0) {
+    // Block by block: the 16 levels scaled by the block's absmax once, then two codes a byte.
+    const scaled = new Float32Array(16);
+    const packed = t.packed;
+    for (let b0 = begin; b0 < end; b0 += bs) {
+      const a = absmax[b0 / bs] as number;
+      for (let k = 0; k < 16; k++) scaled[k] = (NF4_LEVELS[k] as number) * a;
+      let o = b0 - begin;
+      for (let j = b0 >> 1, jEnd = (b0 + bs) >> 1; j < jEnd; j++) {
+        const byte = packed[j] as number;
+        out[o++] = scaled[byte >> 4] as number;
+        out[o++] = scaled[byte & 0x0f] as number;
+      }
+    }
+    return out;
+  }
   for (let i = begin; i < end; i++) {
     const byte = t.packed[i >> 1];
     const code = i & 1 ? byte & 0x0f : byte >> 4;

@@ -3,6 +3,7 @@
 // so training text is rendered exactly as inference renders it.
 
 import type { ChatMessage } from "../agent/chat-model.js";
+import type { Backend } from "../engine/backend.js";
 import { createCpuBackend } from "../engine/cpu/backend.js";
 import { jinjaTemplateFn } from "../model/chat-template.js";
 import type { ModelConfig } from "../model/config.js";
@@ -28,7 +29,19 @@ function loraSettings(request: TrainEngineRequest): LoraSettings {
 }
 
 /** Opens a base model for LoRA training (the `TrainEngineLoader` of `agenttune train`). */
-export async function loadTrainModel(request: TrainEngineRequest): Promise<LoadedTrainModel> {
+export function loadTrainModel(request: TrainEngineRequest): Promise<LoadedTrainModel> {
+  return openTrainModel(request);
+}
+
+/**
+ * The same, with the generic LoRA decoder on a given backend (the float32 reference path on any
+ * backend, e.g. the CUDA backend's fp32 storage): for checking the fast GPU step against it.
+ */
+export function loadTrainModelOn(backend: Backend, request: TrainEngineRequest): Promise<LoadedTrainModel> {
+  return openTrainModel(request, backend);
+}
+
+async function openTrainModel(request: TrainEngineRequest, backend?: Backend): Promise<LoadedTrainModel> {
   const loc = await locateModel(request.model);
   const { tokenizer, chatTemplate } = readModelText(loc);
   const host = readHostModel(loc);
@@ -38,11 +51,11 @@ export async function loadTrainModel(request: TrainEngineRequest): Promise<Loade
     template: trainingTemplate(tokenizer, chatTemplate),
     padId: tokenizer.padId ?? tokenizer.eosId ?? 0,
   };
-  if (request.backend === "cuda") {
+  if (backend === undefined && request.backend === "cuda") {
     const model = await openCudaModel(host, lora, request.model);
     return { ...text, model, adapter: () => model.adapter(), close: () => model.close() };
   }
-  const model = new LoraDecoder(createCpuBackend(), host.config, host.weights, lora, { baseFormat: "nf4", baseModel: request.model });
+  const model = new LoraDecoder(backend ?? createCpuBackend(), host.config, host.weights, lora, { baseFormat: "nf4", baseModel: request.model });
   host.weights.clear(); // the NF4 codes and the backend's copies are all that is needed now
   return { ...text, model, adapter: () => model.adapter(), close: () => model.dispose() };
 }
@@ -75,7 +88,7 @@ async function openCudaModel(host: HostModel, lora: LoraSettings, baseModel: str
 }
 
 /** Host weights in the CUDA uploader's layout: projections quantised to NF4 here. */
-function hostDecoderWeights(host: HostModel, targets: readonly string[]) {
+export function hostDecoderWeights(host: HostModel, targets: readonly string[]) {
   const c: ModelConfig = host.config;
   const w = (name: string) => {
     const t = host.weights.get(name);

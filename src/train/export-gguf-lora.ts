@@ -1,3 +1,4 @@
+import { openGguf } from "../model/gguf.js";
 import { AgentTuneError } from "../errors.js";
 import { permuteQK } from "../model/gguf-permute.js";
 import { GgufValueType } from "../model/gguf-values.js";
@@ -59,4 +60,19 @@ export function exportGgufLora(path: string, adapter: LoraWeights, base: GgufLor
     metadataTypes: { "adapter.lora.alpha": { type: GgufValueType.FLOAT32 } },
     tensors,
   });
+}
+
+/** `exportGgufLora` with the architecture and head counts read from the base model's GGUF. */
+export function exportGgufLoraForBase(path: string, adapter: LoraWeights, baseGguf: string): void {
+  const gguf = openGguf(baseGguf);
+  try {
+    const arch = gguf.architecture ?? "";
+    const count = (key: string) => {
+      const v = gguf.metadata[`${arch}.attention.${key}`];
+      return typeof v === "number" ? v : undefined;
+    };
+    exportGgufLora(path, adapter, { architecture: arch, heads: count("head_count"), kvHeads: count("head_count_kv") ?? count("head_count") });
+  } finally {
+    gguf.close();
+  }
 }

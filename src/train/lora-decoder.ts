@@ -528,26 +528,33 @@ export class LoraDecoder implements TrainableModel {
     be.rmsnormForward(hN, rstd, x, this.finalNorm, N, D, c.rmsNormEps, c.normUnitOffset);
     const hHost = be.download(hN) as Float32Array;
     const dhHost = new Float32Array(N * D);
+    // Only rows with a target reach the head: prompt rows (most of a ReAct example) carry no loss.
+    const rowsWithLoss: number[] = [];
+    for (let r = 0; r < N; r++) if (targets[r] !== IGNORE_INDEX) rowsWithLoss.push(r);
     let loss = 0;
-    for (let r0 = 0; r0 < N; r0 += this.chunkRows) {
-      const rows = Math.min(this.chunkRows, N - r0);
-      const y = targets.subarray(r0, r0 + rows);
-      let count = 0;
-      for (const t of y) if (t !== IGNORE_INDEX) count++;
-      if (count === 0) continue; // no loss here: these rows' gradient stays zero
+    for (let k0 = 0; k0 < rowsWithLoss.length; k0 += this.chunkRows) {
+      const picked = rowsWithLoss.slice(k0, k0 + this.chunkRows);
+      const rows = picked.length;
+      const hPacked = new Float32Array(rows * D);
+      const y = new Int32Array(rows);
+      for (const [i, r] of picked.entries()) {
+        hPacked.set(hHost.subarray(r * D, (r + 1) * D), i * D);
+        y[i] = targets[r] as number;
+      }
       const scope = new StepScope(be);
       try {
-        const h = scope.f32([rows, D], hHost.subarray(r0 * D, (r0 + rows) * D));
+        const h = scope.f32([rows, D], hPacked);
         const logits = scope.alloc([rows, V]);
         be.linearForward(logits, h, this.head, null, rows, D, V);
         const losses = scope.alloc([rows]);
         const yT = scope.i32([rows], y);
         const mean = be.crossEntropy(losses, logits, logits, yT, rows, V);
-        loss += mean * count;
-        // dlogits = (softmax − onehot)/count; the summed loss's gradient is count× that
+        loss += mean * rows;
+        // dlogits = (softmax − onehot)/rows; the summed loss's gradient is rows× that
         const dh = scope.alloc([rows, D]);
-        be.matmul(dh, logits, this.head, rows, D, V, { alpha: count * lossScale });
-        dhHost.set(be.download(dh) as Float32Array, r0 * D);
+        be.matmul(dh, logits, this.head, rows, D, V, { alpha: rows * lossScale });
+        const dhPacked = be.download(dh) as Float32Array;
+        for (const [i, r] of picked.entries()) dhHost.set(dhPacked.subarray(i * D, (i + 1) * D), r * D);
       } finally {
         scope.dispose();
       }

@@ -1,0 +1,92 @@
+// A whole QLoRA training step of each family's tiny model on the GPU against the CPU backend:
+// the generic LoRA decoder over the CUDA backend (fp32 storage: float tolerance), and the fast
+// bf16 step of the benchmark (bf16 tolerance), both from the same NF4 base and the same A and B.
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { createCpuBackend } from "../../../src/engine/cpu/backend.js";
+import { CudaDecoderTrainer } from "../../../src/engine/cuda/decoder-trainer.js";
+import { uploadDecoderWeights } from "../../../src/engine/cuda/upload-weights.js";
+import { hostModelFromHfFolder } from "../../../src/model/host-weights.js";
+import { openSafetensors } from "../../../src/model/safetensors.js";
+import { IGNORE_INDEX } from "../../../src/train/batches.js";
+import { hostDecoderWeights } from "../../../src/train/decoder-engine.js";
+import { LoraDecoder, type LoraSettings } from "../../../src/train/lora-decoder.js";
+import { openGpuOrSkip } from "./gpu.js";
+
+const FAMILIES = ["llama", "qwen2", "qwen3", "gemma3_text"];
+const settings: LoraSettings = { rank: 4, alpha: 8, dropout: 0, targets: ["q", "k", "v", "o", "gate", "up", "down"], seed: 0 };
+const gpu = openGpuOrSkip();
+after(() => gpu.device?.dispose());
+
+function batchOf(family: string) {
+  const src = openSafetensors(new URL(`../../fixtures/train/lora-grads/${family}.safetensors`, import.meta.url).pathname);
+  try {
+    const values = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+    for (const t of src.tensors) if (t.name.startsWith("value.")) values.set(t.name.slice(6), { shape: t.shape, data: src.readTensor(t.name) });
+    const info = src.tensors.find((t) => t.name === "batch.ids");
+    assert.ok(info, "the fixture holds batch.ids");
+    const [batch, tokens] = info.shape as [number, number];
+    const ids = Int32Array.from(src.readTensor("batch.ids"));
+    const labels = Int32Array.from(src.readTensor("batch.labels"));
+    const targets = new Int32Array(batch * tokens).fill(IGNORE_INDEX);
+    for (let b = 0; b < batch; b++) for (let t = 0; t + 1 < tokens; t++) targets[b * tokens + t] = labels[b * tokens + t + 1] as number;
+    return { values, ids, targets, batch, tokens };
+  } finally {
+    src.close();
+  }
+}
+
+function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu.skip }, () => {
+  for (const family of FAMILIES) {
+    test(`${family}: loss and LoRA gradients agree (generic decoder on the cuda backend: 1e-4; fast bf16 step: 3e-2)`, async () => {
+      const { createCudaBackend } = await import("../../../src/engine/cuda/backend.js");
+      const dir = new URL(`../../fixtures/decoder/${family}`, import.meta.url).pathname;
+      const b = batchOf(family);
+      const host = hostModelFromHfFolder(dir);
+      const cpu = new LoraDecoder(createCpuBackend(), host.config, host.weights, settings, { baseFormat: "nf4" });
+      cpu.setAdapter(b.values);
+      const lossCpu = cpu.lossAndGrad(b.ids, b.targets, b.batch, b.tokens, 1);
+
+      const cudaBackend = createCudaBackend();
+      try {
+        const onGpu = new LoraDecoder(cudaBackend, host.config, host.weights, settings, { baseFormat: "nf4" });
+        onGpu.setAdapter(b.values);
+        const lossGpu = onGpu.lossAndGrad(b.ids, b.targets, b.batch, b.tokens, 1);
+        assert.ok(Math.abs(lossGpu - lossCpu) <= 1e-4 * Math.abs(lossCpu), `generic: loss ${lossGpu} vs cpu ${lossCpu}`);
+        for (const [i, p] of onGpu.parameters().entries()) {
+          const err = relError(p.grad, cpu.parameters()[i]!.grad);
+          assert.ok(err <= 1e-4, `generic: ${p.name} relative error ${err.toExponential(2)}`);
+        }
+      } finally {
+        cudaBackend.dispose();
+      }
+
+      const device = gpu.device!;
+      const weights = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]));
+      const fast = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], recompute: false, seed: 0 });
+      try {
+        assert.deepEqual(fast.loraNames(), cpu.parameters().map((p) => p.name));
+        fast.setLoraParams(cpu.parameters().map((p) => b.values.get(p.name)!.data));
+        const lossFast = fast.forwardBackward(b.ids, b.targets, b.batch, b.tokens, 1);
+        assert.ok(Math.abs(lossFast - lossCpu) <= 3e-2 * Math.abs(lossCpu), `fast: loss ${lossFast} vs cpu ${lossCpu}`);
+        const grads = fast.readLora("grads");
+        const errs = grads.map((g, i) => relError(g, cpu.parameters()[i]!.grad));
+        const worst = Math.max(...errs);
+        assert.ok(worst <= 3e-2, `fast: worst LoRA gradient relative error ${worst.toExponential(2)}`);
+        console.log(`${family}: loss cpu ${lossCpu.toFixed(5)}, fast ${lossFast.toFixed(5)}; worst gradient error ${worst.toExponential(2)}`);
+      } finally {
+        fast.dispose();
+      }
+    });
+  }
+});
