@@ -198,3 +198,31 @@ export {
   renderWithAssistantSpans,
 } from "./model/chat-template.js";
 export { CudaBackend, createCudaBackend } from "./engine/cuda/backend.js";
+
+// Our engine as a ChatModel, LoRA merging, and model resolution for the CLI.
+export { CHATML_TEMPLATE, type CacheStats, ContextLengthError, EngineChatModel, type EngineModelOptions, type EngineModelParts, ModelDisposedError } from "./infer/engine-model.js";
+export { AdapterMismatchError, type MergeableAdapter, type MergeLoraOptions, mergeLora, mergeLoraPair, readMergeableAdapter } from "./infer/merge-lora.js";
+export {
+  AdapterKindError,
+  ENGINES,
+  type EngineName,
+  type ModelPlan,
+  type ModelRequest,
+  ModelPathError,
+  type ResolveOptions,
+  UnknownEngineError,
+  openPlannedModel,
+  planModel,
+  resolveModel as resolveChatModel,
+} from "./infer/resolve.js";
+// Training on the engine: the LoRA decoder, the engine loader, the whole fine-tuning job.
+export { initialLoraA, LoraDecoder, type LoraDecoderOptions, type LoraSettings, PROJECTIONS, peftName } from "./train/lora-decoder.js";
+export { loadTrainModel, loadTrainModelOn, trainingTemplate } from "./train/decoder-engine.js";
+export { CudaTrainableModel } from "./train/cuda-model.js";
+export { DEFAULT_LORA, type FinetuneOptions, type FinetuneResult, finetune } from "./train/finetune.js";
+export { exportGgufLoraForBase } from "./train/export-gguf-lora.js";
+export { type HostModel, hostModelFromGguf, hostModelFromHfFolder } from "./model/host-weights.js";
+export { type ModelLocation, type ModelText, locateModel, readHostModel, readModelText } from "./model/locate.js";
+// The quickstart: the whole job on a small model.
+export { pickTasks, type QuickstartOptions, type QuickstartResult, type QuickstartStage, quickstart } from "./pipeline/quickstart.js";
+export { EVAL_SET_PER_CATEGORY, type EvalSets, type EvalTask, makeEvalSets, REFERENCE30_PER_CATEGORY } from "./data/eval-set.js";

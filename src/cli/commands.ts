@@ -1,5 +1,7 @@
 import type { CommandSpec } from "./command.js";
 import { compareCommand } from "./compare.js";
+import { quickstartCommand } from "./quickstart.js";
+import { runCommand } from "./run.js";
 import { evalCommand } from "./eval.js";
 import { dataBuildCommand } from "./data-build.js";
 import { dataStatsCommand } from "./data-stats.js";
@@ -16,4 +18,21 @@ import { toolsListCommand } from "./tools-list.js";
  * Every `agenttune` command, in the order `agenttune --help` lists them.
  * A command lives in its own file under src/cli/ and is added here.
  */
-export const COMMANDS: CommandSpec[] = [evalCommand, compareCommand, dataBuildCommand, dataValidateCommand, dataStatsCommand, dataSynthCommand, serveCommand, demoCommand, reportCommand, trainCommand, exportCommand, modelsListCommand, modelsFetchCommand, toolsListCommand];
+export const COMMANDS: CommandSpec[] = [
+  quickstartCommand,
+  runCommand,
+  evalCommand,
+  compareCommand,
+  dataBuildCommand,
+  dataValidateCommand,
+  dataStatsCommand,
+  dataSynthCommand,
+  trainCommand,
+  exportCommand,
+  serveCommand,
+  demoCommand,
+  reportCommand,
+  modelsListCommand,
+  modelsFetchCommand,
+  toolsListCommand,
+];
