@@ -31,6 +31,7 @@ export const quickstartCommand: CommandSpec = defineCommand({
     epochs: { type: "number", description: "passes over the training set", default: 1, aliases: ["num_train_epochs"] },
     "eval-tasks": { type: "number", description: "held-out tasks, taken evenly across categories", default: 12, placeholder: "n" },
     tasks: { type: "string", description: "evaluation task file (default: the package's data/eval/tasks.jsonl)", placeholder: "file" },
+    lr: { type: "number", description: "peak learning rate (a short run takes a higher one than the recipe's 2e-4)", default: 1e-3, aliases: ["learning_rate"] },
     backend: { type: "string", description: "where training runs: cpu or cuda", default: "cpu" },
     seed: { type: "number", description: "seed of the data build", default: 0 },
   },
@@ -56,6 +57,7 @@ Example: agenttune quickstart --samples 200 --epochs 3 --eval-tasks 36 --backend
       evalTasks: whole(flags, "eval-tasks", 1),
       tasksFile: typeof flags.tasks === "string" ? flags.tasks : undefined,
       seed: whole(flags, "seed", 0),
+      lr: typeof flags.lr === "number" && flags.lr > 0 ? flags.lr : (() => { throw new InvalidInputError("--lr must be a positive number", { field: "lr" }); })(),
       backend,
       onStage: (stage, detail) => {
         finish();
