@@ -1,13 +1,14 @@
 // The engine's decoder for inference (SPECS §7): one implementation for every family, the
 // differences as ModelConfig flags (GQA, qkv bias, qk-norm, tied embeddings, SwiGLU/GeGLU,
 // (1 + w) and sandwich norms, embedding scale, sliding-window layers with their own RoPE base).
-// Layers run on the Backend; attention over the KV cache runs on the host (one query row at a
-// time against every cached key in reach), so prefill and decode share one path.
+// Layers run on the Backend; attention over the KV cache runs on the host (per head, two matrix
+// products with the masks between them: cached-attention.ts), so prefill and decode share one path.
 
 import type { Backend, Tensor } from "../engine/backend.js";
 import { AgentTuneError, InvalidInputError } from "../errors.js";
 import { dequantizeNf4Rows, type Nf4Tensor, nf4BlockAbsmax, quantizeNf4 } from "../quant/nf4.js";
 import { type ModelConfig, UnsupportedModelError } from "./config.js";
+import { cachedAttention } from "./cached-attention.js";
 import { type HostWeight, hostModelFromGguf, hostModelFromHfFolder } from "./host-weights.js";
 
 /** How the seven projections of every layer are held: f32, or NF4 on the host (dequantised per use). */
@@ -222,7 +223,7 @@ export class Decoder {
       const hh = a([n, F]);
       const scale = c.queryPreAttnScalar ** -0.5;
       const kvW = Hkv * d;
-      const grp = H / Hkv;
+      let scores = new Float32Array(0);
       for (let l = 0; l < c.numLayers; l++) {
         const L = this.layers[l] as Layer;
         const sliding = c.layerTypes[l] === "sliding";
@@ -248,35 +249,8 @@ export class Decoder {
         kc.set(be.download(kr) as Float32Array, start * kvW);
         vc.set(be.download(v) as Float32Array, start * kvW);
         const out = new Float32Array(n * H * d);
-        const scores = new Float32Array(start + n);
-        for (let t = 0; t < n; t++) {
-          const p = start + t;
-          const lo = window > 0 ? Math.max(0, p - window + 1) : 0;
-          for (let h = 0; h < H; h++) {
-            const qo = (t * H + h) * d;
-            const ko = Math.floor(h / grp) * d;
-            let mx = -Infinity;
-            for (let j = lo; j <= p; j++) {
-              let s = 0;
-              const kb = j * kvW + ko;
-              for (let e = 0; e < d; e++) s += (qh[qo + e] as number) * (kc[kb + e] as number);
-              s *= scale;
-              scores[j] = s;
-              if (s > mx) mx = s;
-            }
-            let sum = 0;
-            for (let j = lo; j <= p; j++) {
-              const e = Math.exp((scores[j] as number) - mx);
-              scores[j] = e;
-              sum += e;
-            }
-            for (let j = lo; j <= p; j++) {
-              const w = (scores[j] as number) / sum;
-              const vb = j * kvW + ko;
-              for (let e = 0; e < d; e++) out[qo + e] = (out[qo + e] as number) + w * (vc[vb + e] as number);
-            }
-          }
-        }
+        if (scores.length < n * (start + n)) scores = new Float32Array(n * (start + n));
+        cachedAttention(out, qh, kc, vc, { rows: n, start, heads: H, kvHeads: Hkv, headDim: d, scale, window }, scores);
         be.upload(att, out);
         be.linearForward(o, att, w(L.o), L.ob, n, H * d, D);
         if (L.preFfnNorm !== null && L.postFfnNorm !== null) {
