@@ -6,11 +6,14 @@ import { writeEvalResult } from "../eval/files.js";
 import { formatRate, METRICS } from "../eval/metrics.js";
 import { type EvalTools, evaluate } from "../eval/runner.js";
 import { type CommandSpec, defineCommand } from "./command.js";
+import { deviceFlag } from "./device-flag.js";
 import { createProgress } from "./progress.js";
 
 /** What the eval command needs to open a model from its flags. */
 export interface EvalModelRequest {
   model: string;
+  /** Where the llama and own engines run. */
+  device?: "cpu" | "cuda";
   adapter?: string;
   engine?: string;
   baseUrl?: string;
@@ -57,6 +60,7 @@ export function createEvalCommand(deps: EvalCommandDeps = { loadModel: defaultLo
       out: { type: "string", description: "folder for eval.json and eval.md", placeholder: "dir", aliases: ["output_dir", "output-dir"] },
       engine: { type: "string", description: `how to run the model: ${ENGINES.join(" | ")} (default: from --model and --base-url)`, placeholder: "engine" },
       "base-url": { type: "string", description: "an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1", placeholder: "url" },
+      device: { type: "string", description: "cpu or cuda: where the llama and own engines run", default: "cpu" },
       "api-key": { type: "string", description: "key for the server (default: $OPENAI_API_KEY)", placeholder: "key" },
       concurrency: { type: "number", description: "runs at once (local models serialise anyway)", default: 1 },
       "max-steps": { type: "number", description: "model replies allowed a run", default: 8 },
@@ -116,6 +120,7 @@ Examples:
         ...(engine === undefined ? {} : { engine }),
         ...(baseUrl === undefined ? {} : { baseUrl }),
         ...(apiKey === undefined ? {} : { apiKey }),
+        device: deviceFlag(flags.device),
       });
 
       const controller = new AbortController();

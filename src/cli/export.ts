@@ -1,9 +1,10 @@
 import { InvalidInputError } from "../errors.js";
 import { exportGgufLoraForBase } from "../train/export-gguf-lora.js";
+import { exportMergedGguf } from "../train/export-merged-gguf.js";
 import { exportPeftAdapter, readPeftAdapter } from "../train/export-peft.js";
 import { type CommandSpec, defineCommand } from "./command.js";
 
-const FORMATS = ["peft", "gguf-lora"];
+const FORMATS = ["peft", "gguf-lora", "merged-gguf"];
 
 /** `agenttune export`: converts a trained adapter folder (PEFT layout) to another format. */
 export const exportCommand: CommandSpec = defineCommand({
@@ -11,9 +12,9 @@ export const exportCommand: CommandSpec = defineCommand({
   summary: "write a trained adapter as a PEFT folder or a GGUF LoRA file",
   flags: {
     adapter: { type: "string", description: "the adapter folder written by agenttune train", placeholder: "dir" },
-    format: { type: "string", description: "peft or gguf-lora", default: "peft" },
+    format: { type: "string", description: "peft, gguf-lora (an adapter file for llama.cpp --lora) or merged-gguf (the base with the adapter merged in)", default: "peft" },
     out: { type: "string", description: "output folder (peft) or file (gguf-lora)", placeholder: "path" },
-    base: { type: "string", description: "gguf-lora: the base model's GGUF (architecture and head counts)", placeholder: "file.gguf" },
+    base: { type: "string", description: "gguf-lora and merged-gguf: the base model's GGUF", placeholder: "file.gguf" },
   },
   details: "Example: agenttune export --adapter runs/smollm2/adapter --format peft --out exported/smollm2-lora",
   async run(flags, _positionals, io) {
@@ -25,8 +26,9 @@ export const exportCommand: CommandSpec = defineCommand({
     if (format === "peft") {
       exportPeftAdapter(flags.out, adapter);
     } else {
-      if (typeof flags.base !== "string") throw new InvalidInputError("--format gguf-lora needs --base, the base model's GGUF", { field: "base" });
-      exportGgufLoraForBase(flags.out, adapter, flags.base);
+      if (typeof flags.base !== "string") throw new InvalidInputError(`--format ${format} needs --base, the base model's GGUF`, { field: "base" });
+      if (format === "gguf-lora") exportGgufLoraForBase(flags.out, adapter, flags.base);
+      else exportMergedGguf(flags.out, adapter, flags.base);
     }
     io.out(`wrote ${flags.out} (${format}, ${adapter.tensors.size} tensors, r ${adapter.rank}, alpha ${adapter.alpha})\n`);
     return 0;

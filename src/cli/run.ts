@@ -5,10 +5,13 @@ import type { AgentEvent, AgentResult } from "../agent/types.js";
 import { AgentTuneError, InvalidInputError } from "../errors.js";
 import { renderAction, renderObservation } from "../react/render.js";
 import { type CommandIO, type CommandSpec, defineCommand, type FlagValues } from "./command.js";
+import { deviceFlag } from "./device-flag.js";
 
 /** What the run command needs to open a model from its flags (the request eval and serve send too). */
 export interface RunModelRequest {
   model: string;
+  /** Where the llama and own engines run. */
+  device?: "cpu" | "cuda";
   adapter?: string;
   engine?: string;
   baseUrl?: string;
@@ -112,6 +115,7 @@ export function createRunCommand(deps: RunCommandDeps = DEFAULT_DEPS): CommandSp
       engine: { type: "string", description: `how to run the model: ${ENGINES.join(" | ")} (default: openai with --base-url, llama for a .gguf, own for a folder)`, placeholder: "engine" },
       adapter: { type: "string", description: "a LoRA adapter: a GGUF LoRA file (llama) or a PEFT folder (own)", placeholder: "path", aliases: ["adapter_path"] },
       "base-url": { type: "string", description: "an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1", placeholder: "url" },
+      device: { type: "string", description: "cpu or cuda: where the llama and own engines run", default: "cpu" },
       "api-key": { type: "string", description: "key for the server (default: $OPENAI_API_KEY)", placeholder: "key" },
       tools: { type: "string", multiple: true, description: "a user tool file (.json, .js, .mjs, .ts) added to the built-ins; repeatable", placeholder: "file" },
       mcp: { type: "string", multiple: true, description: "an MCP server to start over stdio, as one command line; repeatable", placeholder: '"cmd args"' },
@@ -164,6 +168,7 @@ Examples:
           ...(engine === undefined ? {} : { engine }),
           ...(baseUrl === undefined ? {} : { baseUrl }),
           ...(apiKey === undefined ? {} : { apiKey }),
+          device: deviceFlag(flags.device),
         });
         if (controller.signal.aborted) return 130;
         let result: AgentResult | undefined;

@@ -2,11 +2,14 @@ import type { ChatModel } from "../agent/chat-model.js";
 import type { AgentTools } from "../agent/tools.js";
 import { InvalidInputError } from "../errors.js";
 import { type ServeOptions, createServer } from "../serve/server.js";
+import { deviceFlag } from "./device-flag.js";
 import { type CommandIO, type CommandSpec, type FlagSpec, type FlagValues, defineCommand } from "./command.js";
 
 /** What the serve and demo commands need to open a model from their flags. */
 export interface ServeModelRequest {
   model: string;
+  /** Where the llama and own engines run. */
+  device?: "cpu" | "cuda";
   adapter?: string;
   engine?: string;
   baseUrl?: string;
@@ -57,6 +60,7 @@ const FLAGS: Record<string, FlagSpec> = {
   adapter: { type: "string", description: "a LoRA adapter to apply (PEFT folder or GGUF LoRA)", placeholder: "path", aliases: ["adapter_path"] },
   engine: { type: "string", description: `how to run the model: ${ENGINES.join(" | ")} (default: from --model and --base-url)`, placeholder: "engine" },
   "base-url": { type: "string", description: "an upstream OpenAI-compatible server (engine openai)", placeholder: "url" },
+  device: { type: "string", description: "cpu or cuda: where the llama and own engines run", default: "cpu" },
   "upstream-key": { type: "string", description: "key for the upstream server", placeholder: "key" },
   port: { type: "number", description: "port to listen on (0: any free one)", default: 8080, aliases: ["server_port"] },
   host: { type: "string", description: "address to bind; other than 127.0.0.1 exposes the server to the network", default: "127.0.0.1", aliases: ["server_name"] },
@@ -116,6 +120,7 @@ Examples:
         ...(engine === undefined ? {} : { engine }),
         ...(flags["base-url"] === undefined ? {} : { baseUrl: flags["base-url"] as string }),
         ...(flags["upstream-key"] === undefined ? {} : { apiKey: flags["upstream-key"] as string }),
+        device: deviceFlag(flags.device),
       };
       io.err(`loading ${model}${adapter === undefined ? "" : ` with ${adapter}`}…\n`);
       const served = await deps.loadModel(adapter === undefined ? request : { ...request, adapter });

@@ -26,6 +26,8 @@ export interface ModelRequest {
   /** An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1. */
   baseUrl?: string;
   apiKey?: string;
+  /** Where the llama and own engines run: cpu (default) or cuda (own: the CUDA backend; llama: its GPU build). */
+  device?: "cpu" | "cuda";
   /** KV cache / context size in tokens (llama and own). */
   contextSize?: number;
 }
@@ -164,7 +166,7 @@ export async function planModel(request: ModelRequest, options: ResolveOptions =
 }
 
 /** Opens the planned model: node-llama-cpp, an OpenAI-compatible client, or our engine (loaded now). */
-export async function openPlannedModel(plan: ModelPlan, request: Pick<ModelRequest, "contextSize"> = {}): Promise<ChatModel> {
+export async function openPlannedModel(plan: ModelPlan, request: Pick<ModelRequest, "contextSize" | "device"> = {}): Promise<ChatModel> {
   if (plan.engine === "openai") {
     const { OpenAICompatibleModel } = await import("./openai-compatible.js");
     return new OpenAICompatibleModel({ baseURL: plan.baseURL, model: plan.model, ...(plan.apiKey === undefined ? {} : { apiKey: plan.apiKey }) });
@@ -174,11 +176,15 @@ export async function openPlannedModel(plan: ModelPlan, request: Pick<ModelReque
     return new LlamaCppModel({
       modelPath: plan.modelPath,
       ...(plan.loraPath === undefined ? {} : { loraPath: plan.loraPath }),
+      ...(request.device === "cuda" ? { gpu: "auto" as const } : {}),
       ...(request.contextSize === undefined ? {} : { contextSize: request.contextSize }),
     });
   }
   const { EngineChatModel } = await import("./engine-model.js");
+  // the CUDA backend loads only when asked for: koffi and the driver stay untouched otherwise
+  const backend = request.device === "cuda" ? (await import("../engine/cuda/backend.js")).createCudaBackend() : undefined;
   return EngineChatModel.load({
+    ...(backend === undefined ? {} : { backend }),
     model: plan.modelPath,
     ...(plan.adapterPath === undefined ? {} : { adapter: plan.adapterPath }),
     ...(request.contextSize === undefined ? {} : { contextSize: request.contextSize }),

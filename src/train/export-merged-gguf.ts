@@ -1,0 +1,69 @@
+// A base GGUF with a LoRA adapter merged into its weights: one file for llama.cpp / Ollama that
+// needs no --lora. Projections the adapter touches become F16 (W + (α/r)·B·A, rows permuted as
+// the base stores them); every other tensor and every metadata value is copied unchanged.
+
+import { AgentTuneError } from "../errors.js";
+import { openGguf } from "../model/gguf.js";
+import { ggufPermutesQK, permuteQK } from "../model/gguf-permute.js";
+import { type GgufWriteTensor, writeGguf } from "../model/gguf-writer.js";
+import type { LoraWeights } from "./export-peft.js";
+
+const KEY = /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(q|k|v|o|gate|up|down)_proj\.lora_A\.weight$/;
+const GGUF_PROJ: Record<string, string> = { q: "attn_q", k: "attn_k", v: "attn_v", o: "attn_output", gate: "ffn_gate", up: "ffn_up", down: "ffn_down" };
+
+/** ΔW [out, in] = scale · B [out, r] · A [r, in]. */
+function delta(a: Float32Array, b: Float32Array, out: number, inF: number, r: number, scale: number): Float32Array {
+  const d = new Float32Array(out * inF);
+  for (let o = 0; o < out; o++) {
+    const row = o * inF;
+    for (let k = 0; k < r; k++) {
+      const s = scale * (b[o * r + k] as number);
+      if (s === 0) continue;
+      const ak = k * inF;
+      for (let i = 0; i < inF; i++) d[row + i] = (d[row + i] as number) + s * (a[ak + i] as number);
+    }
+  }
+  return d;
+}
+
+/** Writes `base` with `adapter` merged in to `path` (atomically). Returns how many tensors were merged. */
+export function exportMergedGguf(path: string, adapter: LoraWeights, baseGguf: string): number {
+  const gguf = openGguf(baseGguf);
+  try {
+    const arch = gguf.architecture ?? "";
+    const heads = gguf.metadata[`${arch}.attention.head_count`];
+    const kvHeads = gguf.metadata[`${arch}.attention.head_count_kv`] ?? heads;
+    const scale = adapter.alpha / adapter.rank;
+    const merged = new Map<string, Float32Array>();
+    for (const [name, a] of adapter.tensors) {
+      const m = KEY.exec(name);
+      if (m === null) {
+        if (name.includes(".lora_A.")) throw new AgentTuneError(`"${name}" is not a LoRA tensor of a projection the merge knows`);
+        continue;
+      }
+      const b = adapter.tensors.get(name.replace(".lora_A.", ".lora_B."));
+      if (b === undefined) throw new AgentTuneError(`the adapter has ${name} but no lora_B beside it`);
+      const target = `blk.${m[1]}.${GGUF_PROJ[m[3] as string]}.weight`;
+      const info = gguf.tensor(target);
+      if (info === undefined) throw new AgentTuneError(`the base GGUF has no tensor ${target} for ${name}`, { hint: "merge an adapter onto the model it was trained on" });
+      const [out, inF] = info.shape as [number, number];
+      if (a.shape[0] !== adapter.rank || a.shape[1] !== inF || b.shape[0] !== out || b.shape[1] !== adapter.rank) {
+        throw new AgentTuneError(`${name}: A ${JSON.stringify(a.shape)} and B ${JSON.stringify(b.shape)} do not fit ${target} [${out}, ${inF}] at rank ${adapter.rank}`);
+      }
+      let d = delta(a.data, b.data, out, inF, adapter.rank, scale);
+      // llama.cpp stores Q and K of Llama-style models with rows permuted per head: permute ΔW alike
+      if (ggufPermutesQK(arch) && (m[3] === "q" || m[3] === "k")) d = permuteQK(d, out, inF, Number(m[3] === "q" ? heads : kvHeads));
+      const w = gguf.readTensor(target);
+      for (let i = 0; i < w.length; i++) w[i] = (w[i] as number) + (d[i] as number);
+      merged.set(target, w);
+    }
+    const tensors: GgufWriteTensor[] = gguf.tensors.map((t) => {
+      const w = merged.get(t.name);
+      return w !== undefined ? { name: t.name, shape: t.shape, type: "F16", data: w } : { name: t.name, shape: t.shape, type: t.type, bytes: gguf.readTensorRaw(t.name) };
+    });
+    writeGguf(path, { metadata: gguf.metadata, metadataTypes: gguf.metadataTypes, tensors });
+    return merged.size;
+  } finally {
+    gguf.close();
+  }
+}
