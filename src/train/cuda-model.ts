@@ -21,9 +21,6 @@ export class CudaTrainableModel implements TrainableModel {
     readonly lora: LoraSettings,
     private readonly baseModel: string,
   ) {
-    if (lora.dropout > 0) {
-      throw new InvalidInputError(`the CUDA trainer applies no LoRA dropout yet (asked for ${lora.dropout})`, { field: "dropout", hint: "pass --dropout 0 with --backend cuda" });
-    }
     const names = trainer.loraNames();
     const current = trainer.readLora("params");
     let adapter = 0;
@@ -61,10 +58,13 @@ export class CudaTrainableModel implements TrainableModel {
   }
 
   randomState(): unknown {
-    return { calls: 0 };
+    return { calls: this.trainer.calls };
   }
 
-  setRandomState(): void {
+  setRandomState(state: unknown): void {
+    const calls = (state as { calls?: unknown } | null)?.calls;
+    if (typeof calls !== "number" || !Number.isSafeInteger(calls) || calls < 0) throw new InvalidInputError("the checkpoint's random state of the LoRA model is malformed", { field: "random_state" });
+    this.trainer.calls = calls;
     this.stale = true;
   }
 

@@ -11,6 +11,7 @@
 // Head: logits = norm(x_L)·Eᵀ in chunks of rows (never [N, vocab] at once), fused cross-entropy.
 
 import type { AttentionShape, Backend, LoraShape, Tensor } from "../engine/backend.js";
+import { loraDropoutSeed } from "../engine/cpu/dropout.js";
 import { InvalidInputError } from "../errors.js";
 import type { ModelConfig } from "../model/config.js";
 import { UnsupportedModelError } from "../model/config.js";
@@ -314,7 +315,7 @@ export class LoraDecoder implements TrainableModel {
   private loraShape(rows: number, p: Projection, call: number): LoraShape {
     const a = p.adapter as Adapter;
     // one mask per module and call; the backward regenerates it from the same seed
-    const seed = (Math.imul(this.lora.seed + 1, 0x9e3779b1) ^ Math.imul(call + 1, 0x85ebca77) ^ Math.imul(a.index + 1, 0xc2b2ae35)) | 0;
+    const seed = loraDropoutSeed(this.lora.seed, call, a.index);
     return { rows, inF: p.w.cols, outF: p.w.rows, rank: this.lora.rank, scaling: this.lora.alpha / this.lora.rank, dropout: this.lora.dropout, seed };
   }
 

@@ -96,7 +96,7 @@ test("each step is printed as it happens, and an Answer exits 0", async () => {
   assert.match(seen[1] as string, /Observation: \{"city": "Tokyo".*\}\n$/);
   assert.match(seen[2] as string, /Observation: \{"name": "Ichiran Ramen".*\}\n$/);
   assert.match(h.err.join(""), /^loading smollm2-135m-instruct…\nanswered in 3 steps \(\d+\.\d s\)\n$/);
-  assert.deepEqual(h.requests, [{ model: "smollm2-135m-instruct", ...(process.env.OPENAI_API_KEY ? { apiKey: process.env.OPENAI_API_KEY } : {}) }]);
+  assert.deepEqual(h.requests, [{ model: "smollm2-135m-instruct", device: "cpu", ...(process.env.OPENAI_API_KEY ? { apiKey: process.env.OPENAI_API_KEY } : {}) }]);
   assert.ok(h.state.disposed && h.state.closed && !h.state.listening, "the model, the tools and the Ctrl-C handler are released");
 });
 

@@ -45,7 +45,7 @@ test("eval writes eval.json and eval.md, prints the metrics and keeps stdout fre
   const out = join(dir, "run-a");
   const code = await runCli(["eval", "--model", "smollm2.gguf", "--tasks", "tasks.jsonl", "--out", out, "--max-steps", "5"], c.io, [command]);
   assert.equal(code, 0, c.err.join(""));
-  assert.deepEqual(requests, [{ model: "smollm2.gguf", ...(process.env.OPENAI_API_KEY ? { apiKey: process.env.OPENAI_API_KEY } : {}) }]);
+  assert.deepEqual(requests, [{ model: "smollm2.gguf", device: "cpu", ...(process.env.OPENAI_API_KEY ? { apiKey: process.env.OPENAI_API_KEY } : {}) }]);
   assert.deepEqual(files, ["tasks.jsonl"]);
   const stdout = c.out.join("");
   assert.match(stdout, /^Tool selection\s+2\/2 \(100\.0 %\)$/m);

@@ -24,7 +24,10 @@ test("agenttune demo takes the reference's spellings, loads base and adapter, se
   while (!out.join("").includes("demo at")) await new Promise((r) => setTimeout(r, 5));
   const url = /demo at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out.join(""))?.[1];
   assert.ok(url !== undefined, out.join(""));
-  assert.deepEqual(requests, [{ model: "smol.gguf", adapter: "runs/a" }, { model: "smol.gguf" }]);
+  assert.deepEqual(requests, [
+    { model: "smol.gguf", device: "cpu", adapter: "runs/a" },
+    { model: "smol.gguf", device: "cpu" },
+  ]);
   assert.equal((await fetch(`${url}/`)).status, 200);
   const info = (await (await fetch(`${url}/v1/demo/info`, { headers: { authorization: "Bearer k" } })).json()) as { adapter: string; base: string; tools: { name: string }[] };
   assert.equal(info.adapter, "runs/a");

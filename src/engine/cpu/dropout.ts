@@ -15,3 +15,11 @@ export function dropoutMultiplier(seed: number, index: number, p: number): numbe
   if (p <= 0) return 1;
   return hashUniform(seed, index) >= p ? 1 / (1 - p) : 0;
 }
+
+/**
+ * The dropout seed of LoRA module `index` (modules counted layer by layer, q … down) in forward
+ * call `call` of a run seeded `seed`: every backend draws the same masks from it.
+ */
+export function loraDropoutSeed(seed: number, call: number, index: number): number {
+  return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(call + 1, 0x85ebca77) ^ Math.imul(index + 1, 0xc2b2ae35)) | 0;
+}

@@ -1,4 +1,5 @@
 import { InvalidInputError } from "../../errors.js";
+import { loraDropoutSeed } from "../cpu/dropout.js";
 import type { ModelConfig } from "../../model/config.js";
 import { type AttentionSaved, type AttentionShape, CudaAttention } from "./attention.js";
 import type { CudaDevice } from "./device.js";
@@ -19,6 +20,8 @@ export interface LoraOptions {
   /** Keep only each layer's input between the passes and recompute the rest in the backward pass. */
   recompute: boolean;
   seed: number;
+  /** LoRA dropout p (PEFT's lora_dropout); default 0. */
+  dropout?: number;
 }
 
 /** One decoder layer's frozen weights on the device. Norm weights and biases are fp32. */
@@ -98,6 +101,12 @@ export class CudaDecoderTrainer {
   private readonly linears: Record<LoraTarget, CudaLoraLinear>[] = [];
   private readonly scratch: DeviceBuffer;
   private step_ = 0;
+  /** Each adapter's place in q, k, v, o, gate, up, down order over the layers: part of its dropout seed. */
+  private readonly adapterIndex = new Map<object, number>();
+  /** forwardBackward calls so far: with the seed, names every dropout mask (as the CPU trainer does). */
+  calls = 0;
+  /** The call in progress (the masks of its forward and backward, recomputed or not, agree). */
+  private call = 0;
 
   constructor(
     readonly device: CudaDevice,
@@ -120,7 +129,8 @@ export class CudaDecoderTrainer {
           const a = allocLoraParam(device, lora.rank * w.cols, kaimingUniform(lora.rank, w.cols, ++seed));
           const b = allocLoraParam(device, w.rows * lora.rank, null);
           this.params.push(a, b);
-          adapter = { a, b, rank: lora.rank, scale: lora.alpha / lora.rank };
+          adapter = { a, b, rank: lora.rank, scale: lora.alpha / lora.rank, dropout: lora.dropout ?? 0 };
+          this.adapterIndex.set(adapter, this.adapterIndex.size);
         }
         const bias = (layer.bias as Record<string, DeviceBuffer | undefined>)[target] ?? null;
         linears[target] = new CudaLoraLinear(device, this.ops, w, bias, adapter, this.scratch);
@@ -179,6 +189,12 @@ export class CudaDecoderTrainer {
     for (const p of this.params) this.ops.toBf16(p.shadow.ptr, p.master.ptr, p.numel);
   }
 
+  /** The dropout seed of one linear in the current call. */
+  private seedOf(linear: CudaLoraLinear): number {
+    const index = linear.lora === null ? 0 : (this.adapterIndex.get(linear.lora) ?? 0);
+    return loraDropoutSeed(this.lora.seed, this.call, index);
+  }
+
   private shape(batch: number, tokens: number, layer: number): AttentionShape {
     const c = this.config;
     const sliding = c.layerTypes[layer] === "sliding" && c.slidingWindow !== null;
@@ -216,9 +232,9 @@ export class CudaDecoderTrainer {
     const qRaw = dev.alloc(N * qd * bf16);
     const kRaw = dev.alloc(N * kd * bf16);
     const v = dev.alloc(N * kd * bf16);
-    lin.q_proj.forward(qRaw.ptr, h1.ptr, N, xaFor("q_proj"));
-    lin.k_proj.forward(kRaw.ptr, h1.ptr, N, xaFor("k_proj"));
-    lin.v_proj.forward(v.ptr, h1.ptr, N, xaFor("v_proj"));
+    lin.q_proj.forward(qRaw.ptr, h1.ptr, N, xaFor("q_proj"), this.seedOf(lin.q_proj));
+    lin.k_proj.forward(kRaw.ptr, h1.ptr, N, xaFor("k_proj"), this.seedOf(lin.k_proj));
+    lin.v_proj.forward(v.ptr, h1.ptr, N, xaFor("v_proj"), this.seedOf(lin.v_proj));
     let q = qRaw;
     let k = kRaw;
     let qkRstd: DeviceBuffer | null = null;
@@ -236,7 +252,7 @@ export class CudaDecoderTrainer {
     const a = dev.alloc(N * qd * bf16);
     const attn = this.attention.forward(a.ptr, q.ptr, k.ptr, v.ptr, this.shape(batch, tokens, l));
     const o = dev.alloc(N * d * bf16);
-    lin.o_proj.forward(o.ptr, a.ptr, N, xaFor("o_proj"));
+    lin.o_proj.forward(o.ptr, a.ptr, N, xaFor("o_proj"), this.seedOf(lin.o_proj));
     let oRaw: DeviceBuffer | null = null;
     let oRstd: DeviceBuffer | null = null;
     let attnOut = o;
@@ -256,11 +272,11 @@ export class CudaDecoderTrainer {
     const g = dev.alloc(N * I * bf16);
     const u = dev.alloc(N * I * bf16);
     const m = dev.alloc(N * I * bf16);
-    lin.gate_proj.forward(g.ptr, h2.ptr, N, xaFor("gate_proj"));
-    lin.up_proj.forward(u.ptr, h2.ptr, N, xaFor("up_proj"));
+    lin.gate_proj.forward(g.ptr, h2.ptr, N, xaFor("gate_proj"), this.seedOf(lin.gate_proj));
+    lin.up_proj.forward(u.ptr, h2.ptr, N, xaFor("up_proj"), this.seedOf(lin.up_proj));
     this.ops.gluForward(m.ptr, g.ptr, u.ptr, N * I, c.activation);
     const dn = dev.alloc(N * d * bf16);
-    lin.down_proj.forward(dn.ptr, m.ptr, N, xaFor("down_proj"));
+    lin.down_proj.forward(dn.ptr, m.ptr, N, xaFor("down_proj"), this.seedOf(lin.down_proj));
     let dnRaw: DeviceBuffer | null = null;
     let dnRstd: DeviceBuffer | null = null;
     let mlpOut = dn;
@@ -311,15 +327,15 @@ export class CudaDecoderTrainer {
       dDn = dDnBuf.ptr;
     }
     const dm = dev.alloc(N * I * bf16);
-    lin.down_proj.backward(dm.ptr, dDn, s.m.ptr, xaOf("down_proj"), dxa.ptr, N, false);
+    lin.down_proj.backward(dm.ptr, dDn, s.m.ptr, xaOf("down_proj"), dxa.ptr, N, false, this.seedOf(lin.down_proj));
     dDnBuf?.free();
     const dg = dev.alloc(N * I * bf16);
     const du = dev.alloc(N * I * bf16);
     this.ops.gluBackward(dg.ptr, du.ptr, dm.ptr, s.g.ptr, s.u.ptr, N * I, c.activation);
     dm.free();
     const dh2 = dev.alloc(N * d * bf16);
-    lin.gate_proj.backward(dh2.ptr, dg.ptr, s.h2.ptr, xaOf("gate_proj"), dxa.ptr, N, false);
-    lin.up_proj.backward(dh2.ptr, du.ptr, s.h2.ptr, xaOf("up_proj"), dxa.ptr, N, true);
+    lin.gate_proj.backward(dh2.ptr, dg.ptr, s.h2.ptr, xaOf("gate_proj"), dxa.ptr, N, false, this.seedOf(lin.gate_proj));
+    lin.up_proj.backward(dh2.ptr, du.ptr, s.h2.ptr, xaOf("up_proj"), dxa.ptr, N, true, this.seedOf(lin.up_proj));
     dg.free();
     du.free();
     this.ops.rmsnormBackward(dx2.ptr, dh2.ptr, s.x2.ptr, w.mlpNorm.ptr, s.rstd2.ptr, N, d, c.normUnitOffset, true);
@@ -333,7 +349,7 @@ export class CudaDecoderTrainer {
       dO = dOBuf.ptr;
     }
     const da = dev.alloc(N * qd * bf16);
-    lin.o_proj.backward(da.ptr, dO, s.a.ptr, xaOf("o_proj"), dxa.ptr, N, false);
+    lin.o_proj.backward(da.ptr, dO, s.a.ptr, xaOf("o_proj"), dxa.ptr, N, false, this.seedOf(lin.o_proj));
     dOBuf?.free();
     const dq = dev.alloc(N * qd * bf16);
     const dk = dev.alloc(N * kd * bf16);
@@ -355,9 +371,9 @@ export class CudaDecoderTrainer {
       dk.free();
     }
     const dh1 = dev.alloc(N * d * bf16);
-    lin.q_proj.backward(dh1.ptr, dqRaw.ptr, s.h1.ptr, xaOf("q_proj"), dxa.ptr, N, false);
-    lin.k_proj.backward(dh1.ptr, dkRaw.ptr, s.h1.ptr, xaOf("k_proj"), dxa.ptr, N, true);
-    lin.v_proj.backward(dh1.ptr, dv.ptr, s.h1.ptr, xaOf("v_proj"), dxa.ptr, N, true);
+    lin.q_proj.backward(dh1.ptr, dqRaw.ptr, s.h1.ptr, xaOf("q_proj"), dxa.ptr, N, false, this.seedOf(lin.q_proj));
+    lin.k_proj.backward(dh1.ptr, dkRaw.ptr, s.h1.ptr, xaOf("k_proj"), dxa.ptr, N, true, this.seedOf(lin.k_proj));
+    lin.v_proj.backward(dh1.ptr, dv.ptr, s.h1.ptr, xaOf("v_proj"), dxa.ptr, N, true, this.seedOf(lin.v_proj));
     dqRaw.free();
     dkRaw.free();
     dv.free();
@@ -379,6 +395,7 @@ export class CudaDecoderTrainer {
     const N = batch * tokens;
     const d = c.hiddenSize;
     if (ids.length !== N || targets.length !== N) throw new InvalidInputError(`ids and targets must hold batch·tokens = ${N} values`);
+    this.call = this.calls++;
     const idsBuf = dev.alloc(N * 4);
     const targetsBuf = dev.alloc(N * 4);
     const positions = dev.alloc(N * 4);

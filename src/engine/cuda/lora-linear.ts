@@ -37,7 +37,8 @@ export function freeLoraParam(p: LoraParam): void {
  *   y = x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ,   s = α/r,  W: [out, in] NF4, A: [r, in], B: [out, r]
  * The backward pass gives dx and accumulates dA, dB in fp32; W and b are frozen. W is expanded
  * into a shared bf16 scratch tile right before each product that reads it.
- * (LoRA dropout is not applied on this path yet: it runs with dropout 0.)
+ * With dropout p > 0 the adapter reads dropout(x) (the CPU's mask for the call's seed, drawn
+ * again in the backward pass rather than stored), as PEFT's lora_dropout does.
  */
 export class CudaLoraLinear {
   readonly inFeatures: number;
@@ -48,7 +49,7 @@ export class CudaLoraLinear {
     private readonly ops: CudaOps,
     readonly weight: CudaNf4Weight,
     readonly bias: DeviceBuffer | null,
-    readonly lora: { a: LoraParam; b: LoraParam; rank: number; scale: number } | null,
+    readonly lora: { a: LoraParam; b: LoraParam; rank: number; scale: number; dropout: number } | null,
     /** bf16 scratch of at least out·in elements, shared by every layer. */
     private readonly scratch: DeviceBuffer,
   ) {
@@ -56,8 +57,19 @@ export class CudaLoraLinear {
     this.outFeatures = weight.rows;
   }
 
-  /** x: [n, in] → y: [n, out]; xa: [n, r] bf16 is written for the backward pass (when LoRA is on). */
-  forward(y: DevicePtr, x: DevicePtr, n: number, xa: DevicePtr | null): void {
+  /** dropout(x) [n, in] in a new buffer (free it after), or null when the adapter has no dropout. */
+  private dropped(x: DevicePtr, n: number, seed: number): { ptr: DevicePtr; free(): void } | null {
+    if (!this.lora || this.lora.dropout <= 0) return null;
+    const xd = this.device.alloc(n * this.inFeatures * 2);
+    this.ops.dropout(xd.ptr, x, n * this.inFeatures, seed, this.lora.dropout);
+    return xd;
+  }
+
+  /**
+   * x: [n, in] → y: [n, out]; xa: [n, r] bf16 = dropout(x)·Aᵀ is written for the backward pass
+   * (when LoRA is on). `seed` names this call's dropout mask (loraDropoutSeed).
+   */
+  forward(y: DevicePtr, x: DevicePtr, n: number, xa: DevicePtr | null, seed = 0): void {
     const { inFeatures: k, outFeatures: out } = this;
     const blas = this.device.cublas;
     this.weight.dequantizeInto(this.scratch);
@@ -65,7 +77,9 @@ export class CudaLoraLinear {
     if (this.bias) this.ops.addBias(y, this.bias.ptr, n, out);
     if (this.lora && xa !== null) {
       const { a, b, rank, scale } = this.lora;
-      blas.gemm({ transA: false, transB: true, m: n, n: rank, k, a: x, b: a.shadow.ptr, c: xa, dtype: "bf16" });
+      const xd = this.dropped(x, n, seed);
+      blas.gemm({ transA: false, transB: true, m: n, n: rank, k, a: xd?.ptr ?? x, b: a.shadow.ptr, c: xa, dtype: "bf16" });
+      xd?.free();
       blas.gemm({ transA: false, transB: true, m: n, n: out, k: rank, a: xa, b: b.shadow.ptr, c: y, dtype: "bf16", alpha: scale, beta: 1 });
     }
   }
@@ -74,7 +88,7 @@ export class CudaLoraLinear {
    * dy: [n, out] → dx: [n, in] (written, or added to when accumulate); dA, dB += their gradients.
    * dxa: [n, r] bf16 scratch.
    */
-  backward(dx: DevicePtr, dy: DevicePtr, x: DevicePtr, xa: DevicePtr | null, dxa: DevicePtr, n: number, accumulate: boolean): void {
+  backward(dx: DevicePtr, dy: DevicePtr, x: DevicePtr, xa: DevicePtr | null, dxa: DevicePtr, n: number, accumulate: boolean, seed = 0): void {
     const { inFeatures: k, outFeatures: out } = this;
     const blas = this.device.cublas;
     this.weight.dequantizeInto(this.scratch);
@@ -85,9 +99,18 @@ export class CudaLoraLinear {
     blas.gemm({ transA: true, transB: false, m: out, n: rank, k: n, a: dy, b: xa, c: b.grad.ptr, dtype: "bf16", cType: "f32", alpha: scale, beta: 1 });
     // dxa = s·dy·B: [n, out]·[out, r]
     blas.gemm({ transA: false, transB: false, m: n, n: rank, k: out, a: dy, b: b.shadow.ptr, c: dxa, dtype: "bf16", alpha: scale });
-    // dA += dxaᵀ·x: [r, n]·[n, in]
-    blas.gemm({ transA: true, transB: false, m: rank, n: k, k: n, a: dxa, b: x, c: a.grad.ptr, dtype: "bf16", cType: "f32", beta: 1 });
-    // dx += dxa·A: [n, r]·[r, in]
-    blas.gemm({ transA: false, transB: false, m: n, n: k, k: rank, a: dxa, b: a.shadow.ptr, c: dx, dtype: "bf16", beta: 1 });
+    // dA += dxaᵀ·dropout(x): [r, n]·[n, in]
+    const xd = this.dropped(x, n, seed);
+    blas.gemm({ transA: true, transB: false, m: rank, n: k, k: n, a: dxa, b: xd?.ptr ?? x, c: a.grad.ptr, dtype: "bf16", cType: "f32", beta: 1 });
+    if (xd === null) {
+      // dx += dxa·A: [n, r]·[r, in]
+      blas.gemm({ transA: false, transB: false, m: n, n: k, k: rank, a: dxa, b: a.shadow.ptr, c: dx, dtype: "bf16", beta: 1 });
+      return;
+    }
+    // dx += dropout'(dxa·A): the adapter's share goes back through the same mask
+    blas.gemm({ transA: false, transB: false, m: n, n: k, k: rank, a: dxa, b: a.shadow.ptr, c: xd.ptr, dtype: "bf16" });
+    this.ops.dropout(xd.ptr, xd.ptr, n * k, seed, this.lora.dropout);
+    this.ops.addInPlace(dx, xd.ptr, n * k);
+    xd.free();
   }
 }

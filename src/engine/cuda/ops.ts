@@ -36,6 +36,10 @@ export class CudaOps {
       ...device.compile(kernelSource("cross_entropy.cu"), "cross_entropy.cu", {
         cross_entropy_fused: ["ptr", "ptr", "ptr", "i32", "f32"],
       }),
+      // LoRA dropout: the backend's kernel, which draws the CPU's mask bit for bit
+      ...device.compile(kernelSource("backend.cu"), "backend.cu", {
+        dropout: ["ptr", "i32", "ptr", "i32", "i64", "u32", "u32", "f32"],
+      }),
       ...device.compile(kernelSource("elementwise.cu"), "elementwise.cu", {
         add_inplace: ["ptr", "ptr", "i64"],
         add: ["ptr", "ptr", "ptr", "i64"],
@@ -46,6 +50,12 @@ export class CudaOps {
         fill_random_u8: ["ptr", "i64", "u32"],
       }),
     };
+  }
+
+  /** dst: [n] bf16 = src ⊙ the dropout mask of (seed, p) (src/engine/cpu/dropout.ts); dst may be src. */
+  dropout(dst: DevicePtr, src: DevicePtr, n: number, seed: number, p: number): void {
+    const threshold = Math.ceil(p * 4294967296) >>> 0;
+    this.k.dropout.launch([blocksFor(n)], [THREADS], 0, dst, 1, src, 1, n, seed >>> 0, threshold, 1 / (1 - p));
   }
 
   /** x: [rows, dim], weight: [dim] fp32 → y: [rows, dim], rstd: [rows] fp32. */

@@ -48,7 +48,7 @@ function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu.skip }, () => {
   for (const family of FAMILIES) {
-    test(`${family}: loss and LoRA gradients agree (generic decoder on the cuda backend: 1e-4; fast bf16 step: 3e-2)`, async () => {
+    test(`${family}: loss and LoRA gradients agree (generic decoder on the cuda backend: 1e-4; fast bf16 step, also with dropout and recomputation: 3e-2)`, async () => {
       const { createCudaBackend } = await import("../../../src/engine/cuda/backend.js");
       const dir = new URL(`../../fixtures/decoder/${family}`, import.meta.url).pathname;
       const b = batchOf(family);
@@ -86,6 +86,27 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
         console.log(`${family}: loss cpu ${lossCpu.toFixed(5)}, fast ${lossFast.toFixed(5)}; worst gradient error ${worst.toExponential(2)}`);
       } finally {
         fast.dispose();
+      }
+
+      // with LoRA dropout (the same masks on both sides: call 3 of seed 0), and with recomputation
+      for (const recompute of [false, true]) {
+        const withDropout: LoraSettings = { ...settings, dropout: 0.3 };
+        const cpuD = new LoraDecoder(createCpuBackend(), host.config, host.weights, withDropout, { baseFormat: "nf4" });
+        cpuD.setAdapter(b.values);
+        cpuD.setRandomState({ calls: 3 });
+        const lossCpuD = cpuD.lossAndGrad(b.ids, b.targets, b.batch, b.tokens, 1);
+        const fastD = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], recompute, seed: 0, dropout: 0.3 });
+        try {
+          fastD.setLoraParams(cpuD.parameters().map((p) => b.values.get(p.name)!.data));
+          fastD.calls = 3;
+          const lossD = fastD.forwardBackward(b.ids, b.targets, b.batch, b.tokens, 1);
+          assert.ok(Math.abs(lossD - lossCpuD) <= 3e-2 * Math.abs(lossCpuD), `dropout${recompute ? " + recompute" : ""}: loss ${lossD} vs cpu ${lossCpuD}`);
+          const worstD = Math.max(...fastD.readLora("grads").map((g, i) => relError(g, cpuD.parameters()[i]!.grad)));
+          assert.ok(worstD <= 3e-2, `dropout${recompute ? " + recompute" : ""}: worst LoRA gradient relative error ${worstD.toExponential(2)}`);
+          console.log(`${family} dropout 0.3${recompute ? " + recompute" : ""}: loss cpu ${lossCpuD.toFixed(5)}, fast ${lossD.toFixed(5)}; worst gradient error ${worstD.toExponential(2)}`);
+        } finally {
+          fastD.dispose();
+        }
       }
     });
   }
