@@ -1,5 +1,3 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { McpServerError, ToolExecutionError } from "./errors.js";
 import type { JsonSchema, JsonValue, ToolDefinition } from "./types.js";
 
@@ -59,6 +57,8 @@ function toParameters(schema: unknown): JsonSchema {
  */
 export async function connectMcpServer(options: McpServerOptions): Promise<McpConnection> {
   const label = [options.command, ...(options.args ?? [])].join(" ");
+  // the SDK loads when a server is used: commands that run no MCP server never import it
+  const [{ Client }, { getDefaultEnvironment, StdioClientTransport }] = await Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/client/stdio.js")]);
   const transport = new StdioClientTransport({
     command: options.command,
     args: options.args ?? [],
