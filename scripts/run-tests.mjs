@@ -21,7 +21,8 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-reporter=spec", ...extra, ...files],
+  // A test that hangs fails after 5 minutes instead of holding CI until its limit.
+  ["--import", "tsx", "--test", "--test-reporter=spec", "--test-timeout=300000", ...extra, ...files],
   { stdio: "inherit", env: { ...process.env, NODE_NO_WARNINGS: "1" } },
 );
 process.exit(result.status ?? 1);

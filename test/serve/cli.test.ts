@@ -21,22 +21,30 @@ test("agenttune demo takes the reference's spellings, loads base and adapter, se
   });
   const out: string[] = [];
   const running = runCli(["demo", "--model_id", "smol.gguf", "--adapter_path", "runs/a", "--port", "0", "--api-key", "k"], { out: (t) => out.push(t), err: () => {}, interactive: false }, [command]);
-  while (!out.join("").includes("demo at")) await new Promise((r) => setTimeout(r, 5));
-  const url = /demo at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out.join(""))?.[1];
-  assert.ok(url !== undefined, out.join(""));
-  assert.deepEqual(requests, [
-    { model: "smol.gguf", device: "cpu", adapter: "runs/a" },
-    { model: "smol.gguf", device: "cpu" },
-  ]);
-  assert.equal((await fetch(`${url}/`)).status, 200);
-  const info = (await (await fetch(`${url}/v1/demo/info`, { headers: { authorization: "Bearer k" } })).json()) as { adapter: string; base: string; tools: { name: string }[] };
-  assert.equal(info.adapter, "runs/a");
-  assert.equal(info.base, "smol.gguf:base");
-  assert.deepEqual(
-    info.tools.map((t: { name: string }) => t.name),
-    ["get_weather", "search_restaurant"],
-  );
-  stop();
+  // the server stops even when an assertion fails, so a failure cannot hang the suite
+  let url: string | undefined;
+  try {
+    for (let waited = 0; !out.join("").includes("demo at"); waited += 5) {
+      if (waited > 10_000) assert.fail(`the demo did not start: ${out.join("")}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    url = /demo at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out.join(""))?.[1];
+    assert.ok(url !== undefined, out.join(""));
+    assert.deepEqual(requests, [
+      { model: "smol.gguf", device: "cpu", adapter: "runs/a" },
+      { model: "smol.gguf", device: "cpu" },
+    ]);
+    assert.equal((await fetch(`${url}/`)).status, 200);
+    const info = (await (await fetch(`${url}/v1/demo/info`, { headers: { authorization: "Bearer k" } })).json()) as { adapter: string; base: string; tools: { name: string }[] };
+    assert.equal(info.adapter, "runs/a");
+    assert.equal(info.base, "smol.gguf:base");
+    assert.deepEqual(
+      info.tools.map((t: { name: string }) => t.name),
+      ["get_weather", "search_restaurant"],
+    );
+  } finally {
+    stop();
+  }
   assert.equal(await running, 0);
   await assert.rejects(fetch(`${url}/`));
 });
