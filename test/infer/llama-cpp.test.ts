@@ -3,8 +3,7 @@ import { after, test } from "node:test";
 import { LlamaCppModel } from "../../src/infer/llama-cpp.js";
 import { SKIP_NO_SMOLLM2, SMOLLM2_GGUF } from "../helpers/real-models.js";
 
-// node-llama-cpp on this 2-core machine took minutes for these; opt in with AGENTTUNE_LLAMA_TESTS=1.
-const SKIP = SKIP_NO_SMOLLM2 || (process.env.AGENTTUNE_LLAMA_TESTS ? false : "slow on CPU; set AGENTTUNE_LLAMA_TESTS=1 to run");
+const SKIP = SKIP_NO_SMOLLM2;
 
 const model = SMOLLM2_GGUF && !SKIP ? new LlamaCppModel({ modelPath: SMOLLM2_GGUF, contextSize: 512 }) : undefined;
 after(() => model?.dispose());
