@@ -8,14 +8,14 @@ import type { Backend } from "../engine/backend.js";
 import { createCpuBackend } from "../engine/cpu/backend.js";
 import { AgentTuneError, FileFormatError, InvalidInputError } from "../errors.js";
 import { renderChatTemplate } from "../model/chat-template.js";
-import { configFromGguf } from "../model/config.js";
+import type { ModelConfig } from "../model/config.js";
 import { Decoder, type HostWeight, type KvCache } from "../model/decoder.js";
-import { openGguf } from "../model/gguf.js";
-import { readGgufTensorAsHf } from "../model/gguf-weights.js";
 import { loadHfFolder } from "../model/hf-folder.js";
-import { loadTokenizerJson, type Tokenizer, tokenizerFromGguf } from "../model/tokenizer.js";
+import { type ModelLocation, readHostModel, readModelText } from "../model/locate.js";
+import type { Tokenizer } from "../model/tokenizer.js";
+import { readGgufLora } from "../train/export-gguf-lora.js";
 import { type FinishReason, generateStream, type TokenDecoder } from "./generate.js";
-import { mergeLora, readMergeableAdapter } from "./merge-lora.js";
+import { type MergeableAdapter, mergeLora, readMergeableAdapter } from "./merge-lora.js";
 
 /** ChatML, for models that carry no chat template (the same text as LlamaCppModel's fallback). */
 export const CHATML_TEMPLATE =
@@ -130,46 +130,26 @@ export class EngineChatModel implements ChatModel {
    */
   static load(options: EngineModelOptions): EngineChatModel {
     const backend = options.backend ?? createCpuBackend();
-    const adapter = options.adapter === undefined ? undefined : readMergeableAdapter(options.adapter);
-    const withAdapter = (weights: Map<string, HostWeight>) =>
-      adapter === undefined ? weights : mergeLora(weights, adapter.adapter, { scale: adapter.scale, source: options.adapter });
-    let decoder: Decoder;
-    let tokenizer: Tokenizer;
-    let chatTemplate: string | undefined;
-    let eosIds: number[];
-    if (isFile(options.model)) {
-      const file = openGguf(options.model);
-      try {
-        const config = configFromGguf(file.metadata, file.tensors.map((t) => t.name));
-        tokenizer = tokenizerFromGguf(file.metadata, options.model);
-        const weights = new Map<string, HostWeight>();
-        for (const t of file.tensors) {
-          const w = readGgufTensorAsHf(file, t.name, config);
-          if (w !== undefined) weights.set(w.name, { shape: w.shape, data: w.data });
-        }
-        decoder = Decoder.fromWeights(backend, config, withAdapter(weights));
-        chatTemplate = tokenizer.chatTemplate;
-        eosIds = [...config.eosTokenIds, ...tokenizer.stopIds];
-      } finally {
-        file.close();
-      }
-    } else {
-      const folder = loadHfFolder(options.model);
-      if (folder.tokenizerPath === undefined) {
-        throw new FileFormatError({ file: folder.dir, problem: "has no tokenizer.json", hint: "copy the model's tokenizer.json (and tokenizer_config.json) into the folder" });
-      }
-      tokenizer = loadTokenizerJson(folder.tokenizerPath);
-      const source = folder.openWeights();
-      try {
-        const weights = new Map<string, HostWeight>();
-        for (const t of source.tensors) weights.set(t.name, { shape: t.shape, data: source.readTensor(t.name) });
-        decoder = Decoder.fromWeights(backend, folder.config, withAdapter(weights));
-      } finally {
-        source.close();
-      }
-      chatTemplate = folder.chatTemplate ?? tokenizer.chatTemplate;
-      eosIds = [...folder.eosTokenIds, ...tokenizer.stopIds];
-    }
+    // a PEFT folder, or a GGUF LoRA file (read back with the model's head counts)
+    const readAdapter = (config: ModelConfig): MergeableAdapter | undefined => {
+      const path = options.adapter;
+      if (path === undefined) return undefined;
+      if (!isFile(path)) return readMergeableAdapter(path);
+      const adapter = readGgufLora(path, { architecture: config.family === "llama" ? "llama" : config.family, heads: config.numHeads, kvHeads: config.numKvHeads });
+      return { adapter, scale: adapter.alpha / adapter.rank };
+    };
+    const adapterFile = options.adapter;
+    if (adapterFile !== undefined && !isFile(adapterFile)) readMergeableAdapter(adapterFile); // a bad folder fails before the weights load
+    const withAdapter = (weights: Map<string, HostWeight>, config: ModelConfig) => {
+      const adapter = readAdapter(config);
+      return adapter === undefined ? weights : mergeLora(weights, adapter.adapter, { scale: adapter.scale, source: options.adapter });
+    };
+    const loc: ModelLocation = { kind: isFile(options.model) ? "gguf" : "hf", path: options.model };
+    const { tokenizer, chatTemplate } = readModelText(loc);
+    const host = readHostModel(loc);
+    const decoder = Decoder.fromWeights(backend, host.config, withAdapter(host.weights, host.config));
+    host.weights.clear();
+    const eosIds = [...host.config.eosTokenIds, ...(loc.kind === "hf" ? loadHfFolder(loc.path).eosTokenIds : []), ...tokenizer.stopIds];
     return new EngineChatModel({
       decoder,
       tokenizer,

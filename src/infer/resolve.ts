@@ -19,7 +19,7 @@ export type EngineName = (typeof ENGINES)[number];
 export interface ModelRequest {
   /** A `.gguf` file, a model folder, a catalog name, an `ORG/NAME` hub id, or (engine openai) the server's model name. */
   model: string;
-  /** llama: a GGUF LoRA file; own: a PEFT adapter folder. */
+  /** A GGUF LoRA file (either engine) or a PEFT adapter folder (own). */
   adapter?: string;
   /** llama | openai | own; default openai with a base URL, llama for a .gguf, own for a folder or id. */
   engine?: string;
@@ -137,32 +137,32 @@ export async function planModel(request: ModelRequest, options: ResolveOptions =
     });
   }
   const isFolder = statSync(adapter).isDirectory();
-  if (engine === "llama") {
-    if (isFolder) {
-      throw new AdapterKindError(
-        `${adapter} is a folder (a PEFT adapter); node-llama-cpp applies GGUF LoRA files`,
-        `add --engine own to merge the PEFT adapter on AgentTune's engine, or convert it: agenttune export --adapter ${adapter} --format gguf-lora --base ${located.path} --out adapter.gguf`,
-      );
-    }
-    if (!hasGgufMagic(adapter)) throw new AdapterKindError(`${adapter} is not a GGUF file`, "pass a GGUF LoRA file (agenttune export --format gguf-lora)");
-    const file = openGguf(adapter);
-    const type = file.metadata["general.type"];
-    file.close();
-    if (type !== "adapter") {
-      throw new AdapterKindError(`${adapter} is a GGUF ${type === undefined ? "without general.type" : `of type "${String(type)}"`}, not a LoRA adapter`, "pass the GGUF LoRA file (general.type adapter) written by agenttune export --format gguf-lora");
-    }
-    return { engine, modelPath: located.path, loraPath: adapter };
-  }
   if (!isFolder) {
+    // a GGUF LoRA: node-llama-cpp applies it; our engine reads it back and merges it
+    checkGgufLora(adapter);
+    return engine === "llama" ? { engine, modelPath: located.path, loraPath: adapter } : { engine, modelPath: located.path, adapterPath: adapter };
+  }
+  if (engine === "llama") {
     throw new AdapterKindError(
-      `${adapter} is a file; the own engine merges PEFT adapter folders (adapter_config.json + adapter_model.safetensors)`,
-      "pass the PEFT folder agenttune train wrote, or run a GGUF LoRA with --engine llama",
+      `${adapter} is a folder (a PEFT adapter); node-llama-cpp applies GGUF LoRA files`,
+      `add --engine own to merge the PEFT adapter on AgentTune's engine, or convert it: agenttune export --adapter ${adapter} --format gguf-lora --base ${located.path} --out adapter.gguf`,
     );
   }
   if (!existsSync(join(adapter, "adapter_config.json"))) {
     throw new AdapterKindError(`${adapter} has no adapter_config.json: not a PEFT adapter folder`, "pass the folder that holds adapter_config.json and adapter_model.safetensors");
   }
   return { engine, modelPath: located.path, adapterPath: adapter };
+}
+
+/** Refuses a file that is not a GGUF LoRA adapter, saying what it is. */
+function checkGgufLora(adapter: string): void {
+  if (!hasGgufMagic(adapter)) throw new AdapterKindError(`${adapter} is not a GGUF file`, "pass a GGUF LoRA file (agenttune export --format gguf-lora) or a PEFT adapter folder");
+  const file = openGguf(adapter);
+  const type = file.metadata["general.type"];
+  file.close();
+  if (type !== "adapter") {
+    throw new AdapterKindError(`${adapter} is a GGUF ${type === undefined ? "without general.type" : `of type "${String(type)}"`}, not a LoRA adapter`, "pass the GGUF LoRA file (general.type adapter) written by agenttune export --format gguf-lora");
+  }
 }
 
 /** Opens the planned model: node-llama-cpp, an OpenAI-compatible client, or our engine (loaded now). */

@@ -2,7 +2,7 @@
 // name (SPECS §8), a .gguf file, a Hugging Face folder, or an ORG/NAME id (HF cache, else the hub).
 
 import { existsSync, statSync } from "node:fs";
-import { AgentTuneError } from "../errors.js";
+import { AgentTuneError, FileFormatError } from "../errors.js";
 import { findCatalogModel, resolveModel as resolveCatalogFile } from "./catalog.js";
 import { openGguf } from "./gguf.js";
 import { loadHfFolder } from "./hf-folder.js";
@@ -48,7 +48,7 @@ export function readModelText(loc: ModelLocation): ModelText {
     }
   }
   const folder = loadHfFolder(loc.path);
-  if (folder.tokenizerPath === undefined) throw new AgentTuneError(`${loc.path} has no tokenizer.json`, { hint: "AgentTune reads fast tokenizers (tokenizer.json); fetch the model's full folder" });
+  if (folder.tokenizerPath === undefined) throw new FileFormatError({ file: folder.dir, problem: "has no tokenizer.json", hint: "AgentTune reads fast tokenizers (tokenizer.json): copy the model's tokenizer.json (and tokenizer_config.json) into the folder" });
   const tokenizer = loadTokenizerJson(folder.tokenizerPath, folder.chatTemplate !== undefined ? { chatTemplate: folder.chatTemplate } : {});
   return { tokenizer, chatTemplate: folder.chatTemplate ?? tokenizer.chatTemplate };
 }

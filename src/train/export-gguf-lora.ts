@@ -1,6 +1,6 @@
 import { openGguf } from "../model/gguf.js";
-import { AgentTuneError } from "../errors.js";
-import { permuteQK } from "../model/gguf-permute.js";
+import { AgentTuneError, FileFormatError } from "../errors.js";
+import { ggufPermutesQK, permuteQK, unpermuteQK } from "../model/gguf-permute.js";
 import { GgufValueType } from "../model/gguf-values.js";
 import { type GgufWriteTensor, writeGguf } from "../model/gguf-writer.js";
 import type { LoraWeights } from "./export-peft.js";
@@ -74,5 +74,54 @@ export function exportGgufLoraForBase(path: string, adapter: LoraWeights, baseGg
     exportGgufLora(path, adapter, { architecture: arch, heads: count("head_count"), kvHeads: count("head_count_kv") ?? count("head_count") });
   } finally {
     gguf.close();
+  }
+}
+
+const GGUF_TO_PEFT: Record<string, [string, string]> = {
+  attn_q: ["self_attn", "q_proj"],
+  attn_k: ["self_attn", "k_proj"],
+  attn_v: ["self_attn", "v_proj"],
+  attn_output: ["self_attn", "o_proj"],
+  ffn_gate: ["mlp", "gate_proj"],
+  ffn_up: ["mlp", "up_proj"],
+  ffn_down: ["mlp", "down_proj"],
+};
+
+/**
+ * Reads a GGUF LoRA adapter (general.type adapter, adapter.type lora) back into PEFT form: the
+ * inverse of `exportGgufLora`, Q's and K's lora_b rows un-permuted for llama. `base` gives the
+ * head counts (the adapter file does not carry them).
+ */
+export function readGgufLora(path: string, base: GgufLoraBase): LoraWeights {
+  const g = openGguf(path);
+  try {
+    if (g.metadata["general.type"] !== "adapter" || g.metadata["adapter.type"] !== "lora") {
+      throw new FileFormatError({ file: path, location: "general.type", problem: "is not a GGUF LoRA adapter (general.type adapter, adapter.type lora)" });
+    }
+    const alpha = g.metadata["adapter.lora.alpha"];
+    if (typeof alpha !== "number") throw new FileFormatError({ file: path, location: "adapter.lora.alpha", problem: "is missing or not a number" });
+    const permute = ggufPermutesQK(base.architecture);
+    const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+    const targets = new Set<string>();
+    let rank = 0;
+    for (const t of g.tensors) {
+      const m = /^blk\.(\d+)\.([a-z_]+)\.weight\.lora_(a|b)$/.exec(t.name);
+      const peft = m === null ? undefined : GGUF_TO_PEFT[m[2] as string];
+      if (m === null || peft === undefined) throw new FileFormatError({ file: path, location: `tensors["${t.name}"]`, problem: "is not a LoRA tensor of a projection" });
+      const [block, module] = peft;
+      let data = g.readTensor(t.name);
+      const [rows, cols] = t.shape as [number, number];
+      if (m[3] === "a") rank = rows;
+      if (permute && m[3] === "b" && (module === "q_proj" || module === "k_proj")) {
+        const heads = module === "q_proj" ? base.heads : base.kvHeads;
+        if (heads === undefined) throw new AgentTuneError("a llama GGUF LoRA needs the base model's head counts to be read back", { hint: "pass the base GGUF" });
+        data = unpermuteQK(data, rows, cols, heads);
+      }
+      targets.add(module);
+      tensors.set(`base_model.model.model.layers.${m[1]}.${block}.${module}.lora_${m[3].toUpperCase()}.weight`, { shape: [rows, cols], data });
+    }
+    return { baseModel: "", rank, alpha, dropout: 0, targets: [...targets].sort(), tensors };
+  } finally {
+    g.close();
   }
 }

@@ -134,8 +134,8 @@ describe("the adapter must be of the engine's kind", () => {
     assert.deepEqual(await planModel({ model: GGUF, engine: "own", adapter: PEFT }, options), { engine: "own", modelPath: GGUF, adapterPath: PEFT });
   });
 
-  test("own refuses a GGUF LoRA and a folder that is no PEFT adapter", async () => {
-    await refused(planModel({ model: FOLDER, adapter: LORA }, options), AdapterKindError, /is a file; the own engine merges PEFT adapter folders/);
+  test("own takes a GGUF LoRA too (read back and merged), and refuses a folder that is no PEFT adapter", async () => {
+    assert.deepEqual(await planModel({ model: FOLDER, adapter: LORA }, options), { engine: "own", modelPath: FOLDER, adapterPath: LORA });
     await refused(planModel({ model: FOLDER, adapter: EMPTY_DIR }, options), AdapterKindError, /has no adapter_config\.json/);
   });
 

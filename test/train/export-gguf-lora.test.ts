@@ -6,7 +6,8 @@ import { after, describe, it } from "node:test";
 import { openGguf } from "../../src/model/gguf.js";
 import { permuteQK } from "../../src/model/gguf-permute.js";
 import { GgufValueType } from "../../src/model/gguf-values.js";
-import { exportGgufLora } from "../../src/train/export-gguf-lora.js";
+import { writeGguf } from "../../src/model/gguf-writer.js";
+import { exportGgufLora, readGgufLora } from "../../src/train/export-gguf-lora.js";
 import { tinyAdapter } from "./tiny-adapter.js";
 
 const root = mkdtempSync(join(tmpdir(), "agenttune-gguf-lora-"));
@@ -16,6 +17,28 @@ const K_B = "base_model.model.model.layers.0.self_attn.k_proj.lora_B.weight";
 const Q_A = "base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight";
 
 describe("GGUF LoRA export", () => {
+  it("reads back to the same adapter: names, shapes, values, rank and alpha (llama's Q/K permutation undone)", () => {
+    const adapter = tinyAdapter();
+    for (const architecture of ["llama", "qwen2"]) {
+      const path = join(root, `roundtrip-${architecture}.gguf`);
+      exportGgufLora(path, adapter, { architecture, heads: 4, kvHeads: 2 });
+      const back = readGgufLora(path, { architecture, heads: 4, kvHeads: 2 });
+      assert.equal(back.rank, adapter.rank);
+      assert.equal(back.alpha, adapter.alpha);
+      assert.deepEqual([...back.tensors.keys()].sort(), [...adapter.tensors.keys()].sort());
+      for (const [name, t] of adapter.tensors) {
+        assert.deepEqual(back.tensors.get(name)?.shape, t.shape, name);
+        assert.deepEqual(back.tensors.get(name)?.data, t.data, name);
+      }
+    }
+  });
+
+  it("refuses a GGUF that is not a LoRA adapter, naming the field", () => {
+    const path = join(root, "not-an-adapter.gguf");
+    writeGguf(path, { metadata: { "general.architecture": "llama" }, tensors: [] });
+    assert.throws(() => readGgufLora(path, { architecture: "llama", heads: 4, kvHeads: 2 }), /general\.type.*not a GGUF LoRA adapter/);
+  });
+
   it("writes an adapter GGUF with alpha as f32 and llama.cpp tensor names and shapes", () => {
     const path = join(root, "qwen2.gguf");
     const adapter = tinyAdapter();
