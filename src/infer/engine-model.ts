@@ -6,7 +6,7 @@ import { statSync } from "node:fs";
 import type { ChatMessage, ChatModel, GenerateOptions, GenerateResult } from "../agent/chat-model.js";
 import type { Backend } from "../engine/backend.js";
 import { createCpuBackend } from "../engine/cpu/backend.js";
-import { AgentTuneError, FileFormatError, InvalidInputError } from "../errors.js";
+import { AgentTuneError, InvalidInputError } from "../errors.js";
 import { renderChatTemplate } from "../model/chat-template.js";
 import type { ModelConfig } from "../model/config.js";
 import { Decoder, type HostWeight, type KvCache } from "../model/decoder.js";
