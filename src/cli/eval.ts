@@ -1,24 +1,17 @@
 import type { ChatModel } from "../agent/chat-model.js";
 import type { Task } from "../data/task.js";
 import { readTasks } from "../data/tasks-file.js";
-import { AgentTuneError, InvalidInputError } from "../errors.js";
+import { InvalidInputError } from "../errors.js";
 import { writeEvalResult } from "../eval/files.js";
 import { formatRate, METRICS } from "../eval/metrics.js";
 import { type EvalTools, evaluate } from "../eval/runner.js";
 import { type CommandSpec, defineCommand } from "./command.js";
 import { deviceFlag } from "./device-flag.js";
+import { ENGINE_NAMES, loadModelLazily, type ModelRequest } from "./load-model.js";
 import { createProgress } from "./progress.js";
 
 /** What the eval command needs to open a model from its flags. */
-export interface EvalModelRequest {
-  model: string;
-  /** Where the llama and own engines run. */
-  device?: "cpu" | "cuda";
-  adapter?: string;
-  engine?: string;
-  baseUrl?: string;
-  apiKey?: string;
-}
+export type EvalModelRequest = ModelRequest;
 
 /** Dependencies of the eval command, replaceable in tests. */
 export interface EvalCommandDeps {
@@ -28,25 +21,9 @@ export interface EvalCommandDeps {
   tools?: EvalTools;
 }
 
-const ENGINES = ["llama", "openai", "own"];
+const ENGINES = ENGINE_NAMES;
 
-// The engines load lazily: node-llama-cpp and our engine are heavy and only one is used a run.
-const RESOLVE_MODULE = "../infer/resolve.js";
-
-async function defaultLoadModel(request: EvalModelRequest): Promise<ChatModel> {
-  let loaded: { resolveModel(request: EvalModelRequest): Promise<ChatModel> };
-  try {
-    loaded = await import(RESOLVE_MODULE);
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && /infer[\\/]resolve/.test((error as Error).message);
-    if (!missing) throw error;
-    throw new AgentTuneError("this build of agenttune has no model engines (src/infer/resolve.ts is missing)", {
-      hint: "reinstall agenttune, or call evaluate() from the library with your own ChatModel",
-      cause: error,
-    });
-  }
-  return loaded.resolveModel(request);
-}
+const defaultLoadModel = loadModelLazily;
 
 /** Builds the `eval` command over the given model loader and task reader. */
 export function createEvalCommand(deps: EvalCommandDeps = { loadModel: defaultLoadModel, readTasks }): CommandSpec {

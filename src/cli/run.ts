@@ -6,17 +6,10 @@ import { AgentTuneError, InvalidInputError } from "../errors.js";
 import { renderAction, renderObservation } from "../react/render.js";
 import { type CommandIO, type CommandSpec, defineCommand, type FlagValues } from "./command.js";
 import { deviceFlag } from "./device-flag.js";
+import { ENGINE_NAMES, loadModelLazily, type ModelRequest } from "./load-model.js";
 
-/** What the run command needs to open a model from its flags (the request eval and serve send too). */
-export interface RunModelRequest {
-  model: string;
-  /** Where the llama and own engines run. */
-  device?: "cpu" | "cuda";
-  adapter?: string;
-  engine?: string;
-  baseUrl?: string;
-  apiKey?: string;
-}
+/** What the run command needs to open a model from its flags. */
+export type RunModelRequest = ModelRequest;
 
 /** The tools of one run and how to let them go (MCP servers stop on close). */
 export interface RunTools {
@@ -33,16 +26,12 @@ export interface RunCommandDeps {
   onInterrupt?(cancel: () => void): () => void;
 }
 
-const ENGINES = ["llama", "openai", "own"];
+const ENGINES = ENGINE_NAMES;
 
 // Imported by name at run time: the engines and tools load only when the command runs.
-const RESOLVE_MODULE = "../infer/resolve.js";
 const TOOL_SET_MODULE = "../tools/tool-set.js";
 
-async function defaultLoadModel(request: RunModelRequest): Promise<ChatModel> {
-  const { resolveModel } = (await import(RESOLVE_MODULE)) as { resolveModel(r: RunModelRequest): Promise<ChatModel> };
-  return resolveModel(request);
-}
+const defaultLoadModel = loadModelLazily;
 
 async function defaultOpenTools(options: { files: string[]; mcp: string[] }): Promise<RunTools> {
   const { openToolSet } = (await import(TOOL_SET_MODULE)) as typeof import("../tools/tool-set.js");

@@ -3,18 +3,11 @@ import type { AgentTools } from "../agent/tools.js";
 import { InvalidInputError } from "../errors.js";
 import { type ServeOptions, createServer } from "../serve/server.js";
 import { deviceFlag } from "./device-flag.js";
+import { ENGINE_NAMES, loadModelLazily, type ModelRequest } from "./load-model.js";
 import { type CommandIO, type CommandSpec, type FlagSpec, type FlagValues, defineCommand } from "./command.js";
 
 /** What the serve and demo commands need to open a model from their flags. */
-export interface ServeModelRequest {
-  model: string;
-  /** Where the llama and own engines run. */
-  device?: "cpu" | "cuda";
-  adapter?: string;
-  engine?: string;
-  baseUrl?: string;
-  apiKey?: string;
-}
+export type ServeModelRequest = ModelRequest;
 
 /** Dependencies of `serve` and `demo`, replaceable in tests. */
 export interface ServeCommandDeps {
@@ -25,16 +18,12 @@ export interface ServeCommandDeps {
   waitForStop(): Promise<void>;
 }
 
-const ENGINES = ["llama", "openai", "own"];
+const ENGINES = ENGINE_NAMES;
 
 // Imported by name at run time so this command loads without the inference and tool modules until it runs.
-const RESOLVE_MODULE = "../infer/resolve.js";
 const REGISTRY_MODULE = "../tools/registry.js";
 
-async function defaultLoadModel(request: ServeModelRequest): Promise<ChatModel> {
-  const { resolveModel } = (await import(RESOLVE_MODULE)) as { resolveModel(r: ServeModelRequest): Promise<ChatModel> };
-  return resolveModel(request);
-}
+const defaultLoadModel = loadModelLazily;
 
 async function defaultLoadTools(): Promise<AgentTools> {
   const { createDefaultRegistry } = (await import(REGISTRY_MODULE)) as { createDefaultRegistry(): AgentTools };

@@ -1,4 +1,8 @@
+// mulberry32: a small deterministic generator, so batch order depends only on the seed
+import { mulberry32 } from "../tools/simulate.js";
 import type { TokenizedExample } from "./tokenize.js";
+
+export { mulberry32 };
 
 /** The label that carries no loss (PyTorch's ignore_index). */
 export const IGNORE_INDEX = -100;
@@ -18,18 +22,6 @@ export interface Batch {
   targetCount: number;
   /** Dataset indices of the rows. */
   indices: number[];
-}
-
-/** A small deterministic generator (mulberry32), so batch order depends only on the seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {
