@@ -17,6 +17,8 @@ export interface TrainState {
   badSteps: number;
   /** Hash of the base model id and the training options; a resume must match it. */
   fingerprint: string;
+  /** Micro-batches run so far over all ranks (absent in checkpoints of older runs). */
+  microBatches?: number;
 }
 
 /** A checkpoint: the state plus every parameter and its two AdamW moments. */

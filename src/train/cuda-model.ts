@@ -68,6 +68,10 @@ export class CudaTrainableModel implements TrainableModel {
     this.stale = true;
   }
 
+  seekRandom(call: number): void {
+    this.trainer.calls = call;
+  }
+
   adapter(): LoraWeights {
     const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
     for (const p of this.params) tensors.set(p.name, { shape: p.shape, data: Float32Array.from(p.value) });

@@ -230,6 +230,10 @@ export class LoraDecoder implements TrainableModel {
     this.calls = calls;
   }
 
+  seekRandom(call: number): void {
+    this.calls = call;
+  }
+
   /** Number of trainable values. */
   get trainableParameters(): number {
     return this.params.reduce((s, p) => s + p.value.length, 0);

@@ -5,6 +5,7 @@ import { collate, epochBatchIndices } from "./batches.js";
 import { type CheckpointFs, CheckpointMismatchError, findCheckpoint, fingerprint, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { AdamW, clipGradNorm, NonFiniteLossError, type Parameter } from "./optimizer.js";
 import { cosineWithWarmup, warmupStepsFor } from "./schedule.js";
+import { type DistributedOptions, rankShare } from "./distributed.js";
 import type { TokenizedExample } from "./tokenize.js";
 
 /**
@@ -24,6 +25,12 @@ export interface TrainableModel {
   /** Optional random state (dropout), saved in checkpoints so a resume repeats the same masks. */
   randomState?(): unknown;
   setRandomState?(state: unknown): void;
+  /**
+   * Sets the index of the next forward call (which names its dropout masks). Data-parallel
+   * ranks call it with the micro-batch's position in the global run, so every rank draws the
+   * masks one rank would have drawn for that micro-batch.
+   */
+  seekRandom?(call: number): void;
 }
 
 /** One line of the step log (`train_log.jsonl`). */
@@ -76,6 +83,8 @@ export interface TrainOptions {
   /** Clock in ms; default Date.now. */
   now?(): number;
   checkpointFs?: CheckpointFs;
+  /** Data-parallel training: this rank's share of each step, gradients summed over the ranks. */
+  distributed?: DistributedOptions;
 }
 
 export interface TrainResult {
@@ -130,10 +139,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const logFile = join(options.outputDir, "train_log.jsonl");
   fs.mkdirSync(options.outputDir, { recursive: true });
 
+  const reducer = options.distributed?.reducer;
+  const lead = reducer === undefined || reducer.rank === 0;
   let step = 0;
   let epoch = 0;
   let batchInEpoch = 0;
   let badSteps = 0;
+  /** Micro-batches run so far over all ranks (names the dropout masks of data-parallel ranks). */
+  let microBatches = 0;
   if (options.resume === true) {
     const found = findCheckpoint(checkpointDir);
     if (found === undefined) {
@@ -150,6 +163,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     });
     optimizer.t = ck.state.adamT;
     ({ step, epoch, batchInEpoch, badSteps } = ck.state);
+    microBatches = ck.state.microBatches ?? 0;
     const random = (ck.state as { random?: unknown }).random;
     if (random !== undefined) model.setRandomState?.(random);
     // Log lines written after the checkpoint by the interrupted run are dropped.
@@ -159,19 +173,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           .split("\n")
           .filter((l) => l.trim() !== "" && (JSON.parse(l) as StepLog).step <= step)
       : [];
-    fs.writeFileSync(logFile, kept.map((l) => `${l}\n`).join(""));
+    if (lead) fs.writeFileSync(logFile, kept.map((l) => `${l}\n`).join(""));
   } else {
-    if (findCheckpoint(checkpointDir) !== undefined) {
+    if (lead && findCheckpoint(checkpointDir) !== undefined) {
       throw new TrainSetupError(`${options.outputDir} already holds a training checkpoint`, {
         hint: "pass --resume to continue it, or choose another --output-dir",
         exitCode: 2,
       });
     }
-    fs.writeFileSync(logFile, "");
+    if (lead) fs.writeFileSync(logFile, "");
   }
 
   const save = () => {
-    const state = { step, adamT: optimizer.t, epoch, batchInEpoch, badSteps, fingerprint: fp, random: model.randomState?.() };
+    if (!lead) return; // one rank writes; the others hold the same values
+    const state = { step, adamT: optimizer.t, epoch, batchInEpoch, badSteps, microBatches, fingerprint: fp, random: model.randomState?.() };
     writeCheckpoint(
       checkpointDir,
       { state, params: new Map(params.map((p, k) => [p.name, { shape: p.shape, value: p.value, m: optimizer.m[k], v: optimizer.v[k] }])) },
@@ -191,7 +206,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const count = group.reduce((s, b) => s + b.targetCount, 0);
       model.zeroGrad();
       let lossSum = 0;
-      for (const b of group) lossSum += model.lossAndGrad(b.ids, b.targets, b.batch, b.tokens, 1 / Math.max(1, count));
+      if (reducer === undefined) {
+        for (const b of group) lossSum += model.lossAndGrad(b.ids, b.targets, b.batch, b.tokens, 1 / Math.max(1, count));
+      } else {
+        for (const i of rankShare(group.length, reducer.rank, reducer.world)) {
+          const b = group[i] as (typeof group)[number];
+          model.seekRandom?.(microBatches + i);
+          lossSum += model.lossAndGrad(b.ids, b.targets, b.batch, b.tokens, 1 / Math.max(1, count));
+        }
+        const total = Float32Array.of(lossSum);
+        await reducer.allReduceSum([...params.map((p) => p.grad), total]);
+        lossSum = total[0] as number;
+        model.seekRandom?.(microBatches + group.length);
+      }
+      microBatches += group.length;
       const loss = lossSum / Math.max(1, count);
       const gradNorm = clipGradNorm(params, maxGradNorm);
       const lr = cosineWithWarmup(step, { baseLr, warmupSteps, totalSteps });
@@ -221,7 +249,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         elapsed_s: (end - started) / 1000,
         ...(skipped ? { skipped: true } : {}),
       };
-      fs.appendFileSync(logFile, `${JSON.stringify(entry)}\n`);
+      if (lead) fs.appendFileSync(logFile, `${JSON.stringify(entry)}\n`);
       options.onProgress?.({ ...entry, totalSteps });
       if (options.saveEvery !== undefined && options.saveEvery > 0 && step % options.saveEvery === 0) save();
     }
