@@ -2,7 +2,9 @@ import { readTrainingExamples } from "../data/tasks-file.js";
 import { InvalidInputError } from "../errors.js";
 import type { TrainEngineLoader } from "../train/engine.js";
 import { PEFT_TARGET_MODULES } from "../train/export-peft.js";
+import type { DistributedOptions } from "../train/distributed.js";
 import { finetune } from "../train/finetune.js";
+import { launchWorkers, type WorkerRank, workerRank } from "../train/launch.js";
 import { DEFAULT_MAX_LENGTH } from "../train/tokenize.js";
 import { type CommandSpec, defineCommand, type FlagValues } from "./command.js";
 import { createProgress } from "./progress.js";
@@ -17,6 +19,12 @@ function whole(flags: FlagValues, name: string, min: number): number {
   const v = num(flags, name);
   if (!Number.isInteger(v) || v < min) throw new InvalidInputError(`--${name} must be a whole number ≥ ${min}, got ${v}`, { field: name });
   return v;
+}
+
+/** A worker's place in the NCCL group of its run, on its own GPU. */
+async function joinGroup(worker: WorkerRank): Promise<DistributedOptions> {
+  const [{ openCudaDevice }, { NcclReducer }] = await Promise.all([import("../engine/cuda/device.js"), import("../train/nccl-reducer.js")]);
+  return { reducer: new NcclReducer(openCudaDevice(worker.rank), worker.rank, worker.world, worker.ncclId) };
 }
 
 /** Builds the `train` command over an engine loader (tests pass a small model). */
@@ -43,9 +51,23 @@ export function createTrainCommand(loadEngine?: TrainEngineLoader): CommandSpec 
       "save-every": { type: "number", description: "checkpoint every N steps (0: only at the end)", default: 50 },
       resume: { type: "boolean", description: "continue from the checkpoint in --output-dir" },
       backend: { type: "string", description: "cpu or cuda", default: "cpu" },
+      gpus: { type: "number", description: "data-parallel over this many GPUs of this machine (cuda; NCCL); the global batch stays --grad-accum micro-batches", default: 1 },
     },
-    details: "Example: agenttune train --model HuggingFaceTB/SmolLM2-135M-Instruct --data data/train.jsonl --train-samples 500 --output-dir runs/smollm2",
+    details: `Examples:
+  agenttune train --model HuggingFaceTB/SmolLM2-135M-Instruct --data data/train.jsonl --train-samples 500 --output-dir runs/smollm2
+  agenttune train --model qwen2.5-7b/ --data data/train.jsonl --output-dir runs/q7 --backend cuda --gpus 4 --grad-accum 16
+With --gpus N one worker process runs on each GPU and each takes every N-th micro-batch of a step;
+the gradients are summed over the GPUs before the optimizer, so the run follows the loss curve of one
+GPU with the same --grad-accum. Rank 0 writes the log, the checkpoints and the adapter.`,
     async run(flags, _positionals, io) {
+      const gpus = whole(flags, "gpus", 1);
+      const worker = workerRank();
+      if (gpus > 1 && worker === undefined) {
+        if (flags.backend !== "cuda") throw new InvalidInputError("--gpus needs --backend cuda", { field: "gpus" });
+        const { ncclUniqueId } = await import("../engine/cuda/nccl.js");
+        io.err(`starting ${gpus} workers, one a GPU\n`);
+        return launchWorkers({ world: gpus, ncclId: ncclUniqueId(), command: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], err: io.err });
+      }
       const model = flags.model;
       const data = flags.data;
       const outputDir = flags["output-dir"];
@@ -67,7 +89,10 @@ export function createTrainCommand(loadEngine?: TrainEngineLoader): CommandSpec 
       if (flags["train-samples"] !== undefined) examples = examples.slice(0, whole(flags, "train-samples", 1));
 
       let progress: ReturnType<typeof createProgress> | undefined;
+      const distributed = worker === undefined ? undefined : await joinGroup(worker);
+      const lead = worker === undefined || worker.rank === 0;
       const result = await finetune({
+        ...(distributed === undefined ? {} : { distributed, deviceOrdinal: worker?.rank ?? 0 }),
         model,
         examples,
         dataFile: data,
@@ -84,16 +109,20 @@ export function createTrainCommand(loadEngine?: TrainEngineLoader): CommandSpec 
         resume: flags.resume === true,
         loadEngine,
         onTokenized: (t) =>
+          lead &&
           io.err(
             `${t.examples.length} examples (${t.truncated} shortened to ${maxLength} tokens, ${t.skippedTooLong} skipped: first reply longer than ${maxLength}, ${t.skippedNoAssistant} skipped: no assistant turn)\n`,
           ),
         onWarning: (message) => io.err(`warning: ${message}\n`),
         onProgress: (p) => {
+          if (!lead) return;
           progress ??= createProgress({ total: p.totalSteps, label: "train", io, unit: "steps" });
           progress.tick(1, `loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} ${Math.round(p.tokens_per_s)} tok/s`);
         },
       });
       (progress as ReturnType<typeof createProgress> | undefined)?.done();
+      distributed?.reducer.close?.();
+      if (!lead) return 0;
       io.out(`trained ${result.steps}/${result.totalSteps} steps, final loss ${result.finalLoss.toFixed(4)}\nadapter: ${result.adapterDir}\nlog: ${result.logFile}\n`);
       return 0;
     },

@@ -52,7 +52,7 @@ async function openTrainModel(request: TrainEngineRequest, backend?: Backend): P
     padId: tokenizer.padId ?? tokenizer.eosId ?? 0,
   };
   if (backend === undefined && request.backend === "cuda") {
-    const model = await openCudaModel(host, lora, request.model);
+    const model = await openCudaModel(host, lora, request.model, request.deviceOrdinal ?? 0);
     return { ...text, model, adapter: () => model.adapter(), close: () => model.close() };
   }
   const model = new LoraDecoder(backend ?? createCpuBackend(), host.config, host.weights, lora, { baseFormat: "nf4", baseModel: request.model });
@@ -61,14 +61,14 @@ async function openTrainModel(request: TrainEngineRequest, backend?: Backend): P
 }
 
 /** The GPU path: NF4 projections, bf16 embeddings, the CUDA step behind TrainableModel. */
-async function openCudaModel(host: HostModel, lora: LoraSettings, baseModel: string) {
+async function openCudaModel(host: HostModel, lora: LoraSettings, baseModel: string, ordinal: number) {
   const [{ openCudaDevice }, { CudaDecoderTrainer, ALL_LORA_TARGETS }, { uploadDecoderWeights }, { CudaTrainableModel }] = await Promise.all([
     import("../engine/cuda/device.js"),
     import("../engine/cuda/decoder-trainer.js"),
     import("../engine/cuda/upload-weights.js"),
     import("./cuda-model.js"),
   ]);
-  const device = openCudaDevice();
+  const device = openCudaDevice(ordinal);
   try {
     const weights = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ALL_LORA_TARGETS));
     host.weights.clear();

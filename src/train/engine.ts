@@ -6,6 +6,8 @@ import type { TrainableModel } from "./trainer.js";
 export interface TrainEngineRequest {
   model: string;
   backend: "cpu" | "cuda";
+  /** The GPU (cuda): a data-parallel rank's own; default 0. */
+  deviceOrdinal?: number;
   lora: { rank: number; alpha: number; dropout: number; targets: string[]; seed: number };
 }
 

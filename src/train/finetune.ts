@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TrainingExample } from "../data/task.js";
 import { InvalidInputError } from "../errors.js";
+import type { DistributedOptions } from "./distributed.js";
 import type { LoadedTrainModel, TrainEngineLoader, TrainEngineRequest } from "./engine.js";
 import { exportPeftAdapter } from "./export-peft.js";
 import { DEFAULT_MAX_LENGTH, type TokenizedDataset, tokenizeDataset } from "./tokenize.js";
@@ -30,6 +31,10 @@ export interface FinetuneOptions {
   gradAccum?: number;
   saveEvery?: number;
   resume?: boolean;
+  /** Data-parallel training: this process is one rank (only rank 0 writes the log, checkpoints and adapter). */
+  distributed?: DistributedOptions;
+  /** The GPU of this process (a rank's own); default 0. */
+  deviceOrdinal?: number;
   /** Replaces the engine (tests). Default: the engine's decoder (src/train/decoder-engine.ts). */
   loadEngine?: TrainEngineLoader;
   onTokenized?(dataset: TokenizedDataset): void;
@@ -58,7 +63,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   if (noMessages !== undefined) {
     throw new InvalidInputError(`example "${noMessages.id}"${options.dataFile ? ` in ${options.dataFile}` : ""} has no "messages"`, { hint: "build the file with agenttune data build, which writes messages" });
   }
-  const engine = await (options.loadEngine ?? defaultLoadEngine)({ model: options.model, backend: options.backend ?? "cpu", lora });
+  const engine = await (options.loadEngine ?? defaultLoadEngine)({ model: options.model, backend: options.backend ?? "cpu", lora, ...(options.deviceOrdinal === undefined ? {} : { deviceOrdinal: options.deviceOrdinal }) });
   try {
     const tokenized = tokenizeDataset(
       options.examples.map((e) => e.messages ?? []),
@@ -83,9 +88,11 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       fingerprintExtra: { lora, maxLength, dataHash, examples: options.examples.length },
       onWarning: options.onWarning,
       onProgress: options.onProgress,
+      ...(options.distributed === undefined ? {} : { distributed: options.distributed }),
     });
     const adapterDir = join(options.outputDir, "adapter");
-    exportPeftAdapter(adapterDir, engine.adapter());
+    // every rank holds the same adapter; one writes it
+    if ((options.distributed?.reducer.rank ?? 0) === 0) exportPeftAdapter(adapterDir, engine.adapter());
     return { ...result, adapterDir, examples: tokenized.examples.length };
   } finally {
     engine.close?.();

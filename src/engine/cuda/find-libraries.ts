@@ -9,6 +9,7 @@ export const CUDA_LIBRARIES = {
   nvrtc: ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"],
   cublas: ["libcublas.so.13", "libcublas.so.12", "libcublas.so"],
   cublasLt: ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"],
+  nccl: ["libnccl.so.2", "libnccl.so"],
 } as const;
 
 export type CudaLibraryName = keyof typeof CUDA_LIBRARIES;
