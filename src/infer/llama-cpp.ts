@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Template } from "@huggingface/jinja";
-import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import type { ChatMessage, ChatModel, GenerateOptions, GenerateResult } from "../agent/chat-model.js";
 import { AgentTuneError } from "../errors.js";
 
@@ -35,7 +35,7 @@ const CHATML =
  */
 export class LlamaCppModel implements ChatModel {
   readonly id: string;
-  private loaded: Promise<{ llama: Llama; model: LlamaModel; context: LlamaContext; template: Template }> | undefined;
+  private loaded: Promise<{ llama: Llama; model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence; template: Template }> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: LlamaCppOptions) {
@@ -58,7 +58,10 @@ export class LlamaCppModel implements ChatModel {
         });
         const source = model.fileInfo.metadata.tokenizer?.chat_template;
         const template = new Template(typeof source === "string" && source ? source : CHATML);
-        return { llama, model, context, template };
+        // One sequence for the model's life: each call evaluates only the tokens past the prefix
+        // it shares with the last (an agent's growing conversation, the same system prompt).
+        const sequence = context.getSequence();
+        return { llama, model, context, sequence, template };
       } catch (error) {
         throw new LlamaCppError(`cannot load ${this.options.modelPath}: ${(error as Error).message}`, {
           hint: "check the GGUF path (and the LoRA path); node-llama-cpp needs a prebuilt binary for this platform",
@@ -82,14 +85,13 @@ export class LlamaCppModel implements ChatModel {
   }
 
   private async run(messages: ChatMessage[], o: GenerateOptions, onText?: (t: string) => void): Promise<GenerateResult> {
-    const { model, context } = await this.load();
+    const { model, sequence } = await this.load();
     const prompt = await this.renderPrompt(messages);
     let tokens = model.tokenize(prompt, true);
     const bos = model.tokens.bos;
     if (bos !== null && model.tokens.shouldPrependBosToken && tokens[0] !== bos) tokens = [bos, ...tokens];
     const { LlamaCompletion } = await import("node-llama-cpp");
-    const sequence = context.getSequence();
-    const completion = new LlamaCompletion({ contextSequence: sequence });
+    const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
     try {
       const stop = (o.stop ?? []).filter((s) => s);
       const temperature = o.temperature ?? 0;
@@ -108,8 +110,7 @@ export class LlamaCppModel implements ChatModel {
         finishReason: reason === "maxTokens" ? "length" : reason === "abort" ? "abort" : "stop",
       };
     } finally {
-      completion.dispose();
-      await sequence.dispose();
+      completion.dispose({ disposeSequence: false });
     }
   }
 
@@ -164,7 +165,8 @@ export class LlamaCppModel implements ChatModel {
     if (!this.loaded) return;
     const loaded = this.loaded;
     this.loaded = undefined;
-    const { llama, model, context } = await loaded;
+    const { llama, model, context, sequence } = await loaded;
+    sequence.dispose();
     await context.dispose();
     await model.dispose();
     await llama.dispose();
