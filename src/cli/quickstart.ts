@@ -27,7 +27,7 @@ export const quickstartCommand: CommandSpec = defineCommand({
   flags: {
     model: { type: "string", description: "a catalog model (fetched when absent) or a .gguf file", default: "smollm2-135m-instruct", aliases: ["model_id"], placeholder: "name" },
     out: { type: "string", description: "folder for every artefact", default: "runs/quickstart", aliases: ["output_dir", "output-dir"], placeholder: "dir" },
-    samples: { type: "number", description: "training trajectories to build", default: 48, aliases: ["train_samples", "train-samples"] },
+    samples: { type: "number", description: "training trajectories to build", default: 64, aliases: ["train_samples", "train-samples"] },
     epochs: { type: "number", description: "passes over the training set", default: 1, aliases: ["num_train_epochs"] },
     "eval-tasks": { type: "number", description: "held-out tasks, taken evenly across categories", default: 12, placeholder: "n" },
     tasks: { type: "string", description: "evaluation task file (default: the package's data/eval/tasks.jsonl)", placeholder: "file" },

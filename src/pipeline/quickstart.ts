@@ -30,7 +30,7 @@ export interface QuickstartOptions {
   model?: string;
   /** Everything is written here. */
   outputDir: string;
-  /** Training examples to build. Default 48. */
+  /** Training examples to build. Default 64. */
   samples?: number;
   epochs?: number;
   /** Evaluation tasks, taken evenly across categories from `tasksFile`. Default 12. */
@@ -133,7 +133,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
     throw new InvalidInputError(`the quickstart takes a catalog name or a .gguf file, got "${modelRef}"`, { field: "model", hint: "use agenttune train and agenttune eval for model folders" });
   }
 
-  const samples = options.samples ?? 48;
+  const samples = options.samples ?? 64;
   stage("data", `${samples} training trajectories (seed ${options.seed ?? 0})`);
   const examples: TrainingExample[] = await buildDataset({ samples, seed: options.seed ?? 0 });
   const trainFile = join(out, "train.jsonl");
