@@ -9,6 +9,7 @@ import { AgentTuneError, InvalidInputError } from "../errors.js";
 import { dequantizeNf4Rows, type Nf4Tensor, nf4BlockAbsmax, quantizeNf4 } from "../quant/nf4.js";
 import { type ModelConfig, UnsupportedModelError } from "./config.js";
 import { cachedAttention } from "./cached-attention.js";
+import { type LayerNorms, layerNorms } from "./layer-norms.js";
 import { type HostWeight, hostModelFromGguf, hostModelFromHfFolder } from "./host-weights.js";
 
 /** How the seven projections of every layer are held: f32, or NF4 on the host (dequantised per use). */
@@ -55,13 +56,7 @@ export class KvCache {
   }
 }
 
-interface Layer {
-  inNorm: Tensor;
-  postAttnNorm: Tensor;
-  preFfnNorm: Tensor | null;
-  postFfnNorm: Tensor | null;
-  qNorm: Tensor | null;
-  kNorm: Tensor | null;
+interface Layer extends LayerNorms<Tensor> {
   q: Tensor | Nf4Weight;
   k: Tensor | Nf4Weight;
   v: Tensor | Nf4Weight;
@@ -117,12 +112,7 @@ export class Decoder {
     for (let i = 0; i < c.numLayers; i++) {
       const p = `model.layers.${i}.`;
       this.layers.push({
-        inNorm: req(`${p}input_layernorm.weight`),
-        postAttnNorm: req(`${p}post_attention_layernorm.weight`),
-        preFfnNorm: c.sandwichNorm ? req(`${p}pre_feedforward_layernorm.weight`) : null,
-        postFfnNorm: c.sandwichNorm ? req(`${p}post_feedforward_layernorm.weight`) : null,
-        qNorm: c.qkNorm ? req(`${p}self_attn.q_norm.weight`) : null,
-        kNorm: c.qkNorm ? req(`${p}self_attn.k_norm.weight`) : null,
+        ...layerNorms(c, i, req),
         q: proj(`${p}self_attn.q_proj.weight`),
         k: proj(`${p}self_attn.k_proj.weight`),
         v: proj(`${p}self_attn.v_proj.weight`),

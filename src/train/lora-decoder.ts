@@ -16,6 +16,7 @@ import { InvalidInputError } from "../errors.js";
 import type { ModelConfig } from "../model/config.js";
 import { UnsupportedModelError } from "../model/config.js";
 import type { HostWeight } from "../model/host-weights.js";
+import { type LayerNorms, layerNorms } from "../model/layer-norms.js";
 import { dequantizeNf4Rows, type Nf4Tensor, nf4BlockAbsmax, quantizeNf4 } from "../quant/nf4.js";
 import { IGNORE_INDEX } from "./batches.js";
 import { PEFT_TARGET_MODULES, type LoraTarget, type LoraWeights } from "./export-peft.js";
@@ -62,13 +63,7 @@ interface Projection {
   adapter: Adapter | null;
 }
 
-interface Layer {
-  inNorm: Tensor;
-  postAttnNorm: Tensor;
-  preFfnNorm: Tensor | null;
-  postFfnNorm: Tensor | null;
-  qNorm: Tensor | null;
-  kNorm: Tensor | null;
+interface Layer extends LayerNorms<Tensor> {
   proj: Record<LoraTarget, Projection>;
 }
 
@@ -200,15 +195,7 @@ export class LoraDecoder implements TrainableModel {
         }
         proj[target] = { w: frozen, bias: opt(`${p}${hfName[target]}.bias`), adapter };
       }
-      this.layers.push({
-        inNorm: req(`${p}input_layernorm.weight`),
-        postAttnNorm: req(`${p}post_attention_layernorm.weight`),
-        preFfnNorm: c.sandwichNorm ? req(`${p}pre_feedforward_layernorm.weight`) : null,
-        postFfnNorm: c.sandwichNorm ? req(`${p}post_feedforward_layernorm.weight`) : null,
-        qNorm: c.qkNorm ? req(`${p}self_attn.q_norm.weight`) : null,
-        kNorm: c.qkNorm ? req(`${p}self_attn.k_norm.weight`) : null,
-        proj,
-      });
+      this.layers.push({ ...layerNorms(c, l, req), proj });
     }
   }
 

@@ -3,18 +3,10 @@ import type { DevicePtr } from "./ffi.js";
 import { kernelSource } from "./kernel-source.js";
 import type { DeviceBuffer } from "./memory.js";
 
-/** Sizes of one attention call. H query heads share Hkv key/value heads (GQA), H % Hkv == 0. */
-export interface AttentionShape {
-  batch: number;
-  tokens: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  /** Multiplies Q·Kᵀ (1/sqrt(headDim), or Gemma's query_pre_attn_scalar^-0.5). */
-  scale: number;
-  /** Keys further back than this are masked (sliding-window layers); 0 = none. */
-  window: number;
-}
+// The sizes of one attention call: the engine's shared shape (GQA, scale, sliding window).
+import type { AttentionShape } from "../backend.js";
+
+export type { AttentionShape };
 
 /** What the forward pass keeps for the backward pass (head-major copies and the row logsumexps). */
 export interface AttentionSaved {
