@@ -1,21 +1,19 @@
+import { mulberry32 } from "../random.js";
+
 /**
  * A small seeded random generator (mulberry32) for the data builder: the same seed gives the
  * same dataset on every machine and Node version (Math.random is never used).
  */
 export class Rng {
-  private state: number;
+  private readonly source: () => number;
 
   constructor(seed: number) {
-    this.state = hashSeed(seed);
+    this.source = mulberry32(hashSeed(seed));
   }
 
   /** A float in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.source();
   }
 
   /** An integer in [min, max] (both included). */

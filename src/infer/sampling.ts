@@ -1,6 +1,8 @@
 // Next-token choice from logits: greedy, or temperature / top-k / top-p sampling driven by a
 // seeded PRNG so a run is reproducible.
 
+import { mulberry32 } from "../random.js";
+
 /** How the next token is chosen. temperature 0 (the default) = greedy. */
 export interface SamplingOptions {
   temperature?: number;
@@ -13,16 +15,7 @@ export interface SamplingOptions {
 }
 
 /** A seeded PRNG (mulberry32): floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom: (seed: number) => () => number = mulberry32;
 
 /** The index of the largest logit (the first on ties). */
 export function argmax(logits: Float32Array): number {

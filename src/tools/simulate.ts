@@ -1,3 +1,4 @@
+import { mulberry32 } from "../random.js";
 import type { JsonValue } from "./types.js";
 
 /**
@@ -16,17 +17,7 @@ export function fnv1a(text: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: a small, fast, well-mixed 32-bit generator. Returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** JSON with object keys sorted at every level, so equal values always give equal text. */
 export function sortedJson(value: JsonValue | undefined): string {

@@ -1,5 +1,5 @@
 // mulberry32: a small deterministic generator, so batch order depends only on the seed
-import { mulberry32 } from "../tools/simulate.js";
+import { mulberry32 } from "../random.js";
 import type { TokenizedExample } from "./tokenize.js";
 
 export { mulberry32 };

@@ -1,16 +1,8 @@
 import assert from "node:assert/strict";
+import { mulberry32 } from "../../src/random.js";
 
 /** A seeded generator (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** n float32 values uniform in [−scale, scale). */
 export function randomF32(rand: () => number, n: number, scale = 1): Float32Array {

@@ -1,17 +1,9 @@
 // Deterministic mutations for the header fuzz tests.
 import { closeSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { mulberry32 } from "../../src/random.js";
 
 /** mulberry32: a small seeded PRNG so every fuzz run is reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => () => number = mulberry32;
 
 const HUGE = [2n ** 64n - 1n, 2n ** 63n, 2n ** 53n + 1n, 2n ** 40n, 2n ** 32n, 0xffffffffn, 0x7fffffffn, 1n << 20n, 0n];
 
