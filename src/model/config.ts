@@ -377,3 +377,9 @@ export function checkWeightShapes(file: string, shapes: ReadonlyMap<string, read
     }
   }
 }
+
+/** Layer `l`'s RoPE base and attention window (0: global): sliding-window layers have their own base. */
+export function layerAttention(config: ModelConfig, l: number): { theta: number; window: number } {
+  const sliding = config.layerTypes[l] === "sliding";
+  return { theta: sliding ? config.ropeLocalTheta : config.ropeTheta, window: sliding ? (config.slidingWindow ?? 0) : 0 };
+}

@@ -7,7 +7,7 @@
 import type { Backend, Tensor } from "../engine/backend.js";
 import { AgentTuneError, InvalidInputError } from "../errors.js";
 import { dequantizeNf4Rows, type Nf4Tensor, nf4BlockAbsmax, quantizeNf4 } from "../quant/nf4.js";
-import { type ModelConfig, UnsupportedModelError } from "./config.js";
+import { layerAttention, type ModelConfig, UnsupportedModelError } from "./config.js";
 import { cachedAttention } from "./cached-attention.js";
 import { type LayerNorms, layerNorms } from "./layer-norms.js";
 import { type HostWeight, hostModelFromGguf, hostModelFromHfFolder } from "./host-weights.js";
@@ -216,9 +216,7 @@ export class Decoder {
       let scores = new Float32Array(0);
       for (let l = 0; l < c.numLayers; l++) {
         const L = this.layers[l] as Layer;
-        const sliding = c.layerTypes[l] === "sliding";
-        const theta = sliding ? c.ropeLocalTheta : c.ropeTheta;
-        const window = sliding ? (c.slidingWindow ?? 0) : 0;
+        const { theta, window } = layerAttention(c, l);
         be.rmsnormForward(hN, rstd, x, L.inNorm, n, D, eps, off);
         be.linearForward(q, hN, w(L.q), L.qb, n, D, H * d);
         be.linearForward(k, hN, w(L.k), L.kb, n, D, kvW);

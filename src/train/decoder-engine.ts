@@ -8,6 +8,7 @@ import { createCpuBackend } from "../engine/cpu/backend.js";
 import { jinjaTemplateFn } from "../model/chat-template.js";
 import type { ModelConfig } from "../model/config.js";
 import type { HostModel } from "../model/host-weights.js";
+import { layerNorms } from "../model/layer-norms.js";
 import { locateModel, readHostModel, readModelText } from "../model/locate.js";
 import type { Tokenizer } from "../model/tokenizer.js";
 import { quantizeNf4 } from "../quant/nf4.js";
@@ -110,13 +111,15 @@ export function hostDecoderWeights(host: HostModel, targets: readonly string[]) 
       const b = opt(`${p}self_attn.${t}.bias`);
       if (b) bias[t] = b;
     }
+    // the CUDA step names the norm before the MLP mlpNorm (Gemma's pre-feedforward norm where it has one)
+    const n = layerNorms(c, l, (name) => w(name).data);
     layers.push({
-      attnNorm: w(`${p}input_layernorm.weight`).data,
-      mlpNorm: w(c.sandwichNorm ? `${p}pre_feedforward_layernorm.weight` : `${p}post_attention_layernorm.weight`).data,
-      postAttnNorm: c.sandwichNorm ? w(`${p}post_attention_layernorm.weight`).data : undefined,
-      postMlpNorm: c.sandwichNorm ? w(`${p}post_feedforward_layernorm.weight`).data : undefined,
-      qNorm: c.qkNorm ? w(`${p}self_attn.q_norm.weight`).data : undefined,
-      kNorm: c.qkNorm ? w(`${p}self_attn.k_norm.weight`).data : undefined,
+      attnNorm: n.inNorm,
+      mlpNorm: n.preFfnNorm ?? n.postAttnNorm,
+      postAttnNorm: n.preFfnNorm === null ? undefined : n.postAttnNorm,
+      postMlpNorm: n.postFfnNorm ?? undefined,
+      qNorm: n.qNorm ?? undefined,
+      kNorm: n.kNorm ?? undefined,
       proj,
       bias,
     });

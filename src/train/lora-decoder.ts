@@ -14,7 +14,7 @@ import type { AttentionShape, Backend, LoraShape, Tensor } from "../engine/backe
 import { loraDropoutSeed } from "../engine/cpu/dropout.js";
 import { InvalidInputError } from "../errors.js";
 import type { ModelConfig } from "../model/config.js";
-import { UnsupportedModelError } from "../model/config.js";
+import { layerAttention, UnsupportedModelError } from "../model/config.js";
 import type { HostWeight } from "../model/host-weights.js";
 import { type LayerNorms, layerNorms } from "../model/layer-norms.js";
 import { dequantizeNf4Rows, type Nf4Tensor, nf4BlockAbsmax, quantizeNf4 } from "../quant/nf4.js";
@@ -141,6 +141,8 @@ export class LoraDecoder implements TrainableModel {
   private calls = 0;
   private readonly chunkRows: number;
   private readonly baseModel: string;
+  /** The config's sizes under the names the layer passes use (D hidden, F intermediate, H/Hkv heads of width d). */
+  private readonly dims: { D: number; F: number; H: number; Hkv: number; d: number; eps: number; off: boolean };
 
   constructor(
     readonly backend: Backend,
@@ -155,6 +157,7 @@ export class LoraDecoder implements TrainableModel {
     if (!(lora.dropout >= 0 && lora.dropout < 1)) throw new InvalidInputError(`LoRA dropout must be in [0, 1), got ${lora.dropout}`, { field: "dropout" });
     for (const t of lora.targets) if (!PROJECTIONS.includes(t)) throw new InvalidInputError(`unknown LoRA target "${t}"`, { field: "targets", hint: `use any of ${PROJECTIONS.join(", ")}` });
     this.baseModel = options.baseModel ?? "";
+    this.dims = { D: c.hiddenSize, F: c.intermediateSize, H: c.numHeads, Hkv: c.numKvHeads, d: c.headDim, eps: c.rmsNormEps, off: c.normUnitOffset };
     this.chunkRows = options.lossChunkRows ?? Math.max(1, Math.min(1024, Math.floor(2 ** 24 / c.vocabSize)));
     const nf4 = (options.baseFormat ?? "nf4") === "nf4";
     const get = (name: string): HostWeight => {
@@ -336,8 +339,7 @@ export class LoraDecoder implements TrainableModel {
 
   private attentionShape(l: number, batch: number, tokens: number): AttentionShape {
     const c = this.config;
-    const sliding = c.layerTypes[l] === "sliding";
-    return { batch, tokens, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, scale: c.queryPreAttnScalar ** -0.5, window: sliding ? (c.slidingWindow ?? 0) : 0 };
+    return { batch, tokens, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, scale: c.queryPreAttnScalar ** -0.5, window: layerAttention(c, l).window };
   }
 
   private layerForward(run: StepScope, lora: Map<Adapter, { a: Tensor; b: Tensor }>, l: number, x: Tensor, pos: Tensor, batch: number, tokens: number, call: number): Saved {
@@ -345,15 +347,8 @@ export class LoraDecoder implements TrainableModel {
     const be = this.backend;
     const L = this.layers[l] as Layer;
     const N = batch * tokens;
-    const D = c.hiddenSize;
-    const F = c.intermediateSize;
-    const H = c.numHeads;
-    const Hkv = c.numKvHeads;
-    const d = c.headDim;
-    const eps = c.rmsNormEps;
-    const off = c.normUnitOffset;
-    const sliding = c.layerTypes[l] === "sliding";
-    const theta = sliding ? c.ropeLocalTheta : c.ropeTheta;
+    const { D, F, H, Hkv, d, eps, off } = this.dims;
+    const { theta } = layerAttention(c, l);
     const s = { x, loraH: {} } as Saved;
     s.h1 = run.alloc([N, D]);
     s.rstd1 = run.alloc([N]);
@@ -435,14 +430,8 @@ export class LoraDecoder implements TrainableModel {
     const be = this.backend;
     const L = this.layers[l] as Layer;
     const N = batch * tokens;
-    const D = c.hiddenSize;
-    const F = c.intermediateSize;
-    const H = c.numHeads;
-    const Hkv = c.numKvHeads;
-    const d = c.headDim;
-    const off = c.normUnitOffset;
-    const sliding = c.layerTypes[l] === "sliding";
-    const theta = sliding ? c.ropeLocalTheta : c.ropeTheta;
+    const { D, F, H, Hkv, d, off } = this.dims;
+    const { theta } = layerAttention(c, l);
     // MLP branch: out = x2 + [norm](dn)
     let ddn = dOut;
     if (L.postFfnNorm !== null && s.rstdD !== null) {
