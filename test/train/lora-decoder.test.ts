@@ -4,65 +4,22 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createCpuBackend } from "../../src/engine/cpu/backend.js";
 import { hostModelFromHfFolder } from "../../src/model/host-weights.js";
-import { openSafetensors } from "../../src/model/safetensors.js";
 import { dequantizeNf4, quantizeNf4 } from "../../src/quant/nf4.js";
 import { IGNORE_INDEX } from "../../src/train/batches.js";
 import { LoraDecoder, type LoraSettings } from "../../src/train/lora-decoder.js";
 import type { LoraTarget } from "../../src/train/export-peft.js";
+import { readPeftFixture, relError } from "./lora-fixture.js";
 
 const FAMILIES = ["llama", "qwen2", "qwen3", "gemma3_text"];
 const ALL: LoraTarget[] = ["q", "k", "v", "o", "gate", "up", "down"];
 const fixtureDir = (f: string) => new URL(`../fixtures/decoder/${f}`, import.meta.url).pathname;
-
-interface PeftFixture {
-  values: Map<string, { shape: readonly number[]; data: Float32Array }>;
-  grads: Map<string, Float32Array>;
-  ids: Int32Array;
-  targets: Int32Array;
-  batch: number;
-  tokens: number;
-  loss: number;
-}
-
-function readFixture(family: string): PeftFixture {
-  const src = openSafetensors(new URL(`../fixtures/train/lora-grads/${family}.safetensors`, import.meta.url).pathname);
-  try {
-    const values = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-    const grads = new Map<string, Float32Array>();
-    for (const t of src.tensors) {
-      if (t.name.startsWith("value.")) values.set(t.name.slice(6), { shape: t.shape, data: src.readTensor(t.name) });
-      if (t.name.startsWith("grad.")) grads.set(t.name.slice(5), src.readTensor(t.name));
-    }
-    const idsInfo = src.tensors.find((t) => t.name === "batch.ids");
-    assert.ok(idsInfo, "the fixture holds batch.ids");
-    const [batch, tokens] = idsInfo.shape as [number, number];
-    const ids = Int32Array.from(src.readTensor("batch.ids"));
-    const labels = Int32Array.from(src.readTensor("batch.labels"));
-    // transformers shifts labels inside the model; the trainer's targets come shifted
-    const targets = new Int32Array(batch * tokens).fill(IGNORE_INDEX);
-    for (let b = 0; b < batch; b++) for (let t = 0; t + 1 < tokens; t++) targets[b * tokens + t] = labels[b * tokens + t + 1] as number;
-    return { values, grads, ids, targets, batch, tokens, loss: (src.readTensor("loss") as Float32Array)[0] as number };
-  } finally {
-    src.close();
-  }
-}
-
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
 
 const count = (targets: Int32Array) => targets.reduce((n, y) => n + (y === IGNORE_INDEX ? 0 : 1), 0);
 
 describe("LoRA decoder against PEFT (float32 base)", () => {
   for (const family of FAMILIES) {
     it(`${family}: the loss and every A and B gradient match PEFT within 1e-4`, () => {
-      const fx = readFixture(family);
+      const fx = readPeftFixture(family);
       const m = hostModelFromHfFolder(fixtureDir(family));
       const settings: LoraSettings = { rank: 4, alpha: 8, dropout: 0, targets: ALL, seed: 0 };
       const model = new LoraDecoder(createCpuBackend(), m.config, m.weights, settings, { baseFormat: "f32" });
@@ -84,7 +41,7 @@ describe("LoRA decoder against PEFT (float32 base)", () => {
 describe("LoRA decoder", () => {
   it("gradients with dropout match central finite differences (qwen3: qk-norm; gemma3: sandwich norms, sliding window)", () => {
     for (const family of ["qwen3", "gemma3_text"]) {
-      const fx = readFixture(family);
+      const fx = readPeftFixture(family);
       const m = hostModelFromHfFolder(fixtureDir(family));
       const model = new LoraDecoder(createCpuBackend(), m.config, m.weights, { rank: 4, alpha: 8, dropout: 0.3, targets: ALL, seed: 5 }, { baseFormat: "f32" });
       model.setAdapter(fx.values);
@@ -119,7 +76,7 @@ describe("LoRA decoder", () => {
   });
 
   it("an NF4 base computes exactly what an f32 base of the dequantised weights computes", () => {
-    const fx = readFixture("qwen2");
+    const fx = readPeftFixture("qwen2");
     const m = hostModelFromHfFolder(fixtureDir("qwen2"));
     const dequantised = new Map(m.weights);
     for (const [name, w] of m.weights) {

@@ -7,10 +7,9 @@ import { createCpuBackend } from "../../../src/engine/cpu/backend.js";
 import { CudaDecoderTrainer } from "../../../src/engine/cuda/decoder-trainer.js";
 import { uploadDecoderWeights } from "../../../src/engine/cuda/upload-weights.js";
 import { hostModelFromHfFolder } from "../../../src/model/host-weights.js";
-import { openSafetensors } from "../../../src/model/safetensors.js";
-import { IGNORE_INDEX } from "../../../src/train/batches.js";
 import { hostDecoderWeights } from "../../../src/train/decoder-engine.js";
 import { LoraDecoder, type LoraSettings } from "../../../src/train/lora-decoder.js";
+import { readPeftFixture, relError } from "../../train/lora-fixture.js";
 import { openGpuOrSkip } from "./gpu.js";
 
 const FAMILIES = ["llama", "qwen2", "qwen3", "gemma3_text"];
@@ -18,40 +17,12 @@ const settings: LoraSettings = { rank: 4, alpha: 8, dropout: 0, targets: ["q", "
 const gpu = openGpuOrSkip();
 after(() => gpu.device?.dispose());
 
-function batchOf(family: string) {
-  const src = openSafetensors(new URL(`../../fixtures/train/lora-grads/${family}.safetensors`, import.meta.url).pathname);
-  try {
-    const values = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-    for (const t of src.tensors) if (t.name.startsWith("value.")) values.set(t.name.slice(6), { shape: t.shape, data: src.readTensor(t.name) });
-    const info = src.tensors.find((t) => t.name === "batch.ids");
-    assert.ok(info, "the fixture holds batch.ids");
-    const [batch, tokens] = info.shape as [number, number];
-    const ids = Int32Array.from(src.readTensor("batch.ids"));
-    const labels = Int32Array.from(src.readTensor("batch.labels"));
-    const targets = new Int32Array(batch * tokens).fill(IGNORE_INDEX);
-    for (let b = 0; b < batch; b++) for (let t = 0; t + 1 < tokens; t++) targets[b * tokens + t] = labels[b * tokens + t + 1] as number;
-    return { values, ids, targets, batch, tokens };
-  } finally {
-    src.close();
-  }
-}
-
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
-
 describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu.skip }, () => {
   for (const family of FAMILIES) {
     test(`${family}: loss and LoRA gradients agree (generic decoder on the cuda backend: 1e-4; fast bf16 step: 3e-2, with dropout and recomputation: 5e-2)`, async () => {
       const { createCudaBackend } = await import("../../../src/engine/cuda/backend.js");
       const dir = new URL(`../../fixtures/decoder/${family}`, import.meta.url).pathname;
-      const b = batchOf(family);
+      const b = readPeftFixture(family);
       const host = hostModelFromHfFolder(dir);
       const cpu = new LoraDecoder(createCpuBackend(), host.config, host.weights, settings, { baseFormat: "nf4" });
       cpu.setAdapter(b.values);
