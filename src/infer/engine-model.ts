@@ -15,7 +15,7 @@ import { type ModelLocation, readHostModel, readModelText } from "../model/locat
 import type { Tokenizer } from "../model/tokenizer.js";
 import { readGgufLora } from "../train/export-gguf-lora.js";
 import { type FinishReason, generateStream, type TokenDecoder } from "./generate.js";
-import { type MergeableAdapter, mergeLora, readMergeableAdapter } from "./merge-lora.js";
+import { mergeLora, readMergeableAdapter } from "./merge-lora.js";
 
 /** ChatML, for models that carry no chat template (the same text as LlamaCppModel's fallback). */
 export const CHATML_TEMPLATE =
@@ -130,19 +130,18 @@ export class EngineChatModel implements ChatModel {
    */
   static load(options: EngineModelOptions): EngineChatModel {
     const backend = options.backend ?? createCpuBackend();
-    // a PEFT folder, or a GGUF LoRA file (read back with the model's head counts)
-    const readAdapter = (config: ModelConfig): MergeableAdapter | undefined => {
-      const path = options.adapter;
-      if (path === undefined) return undefined;
-      if (!isFile(path)) return readMergeableAdapter(path);
-      const adapter = readGgufLora(path, { architecture: config.family === "llama" ? "llama" : config.family, heads: config.numHeads, kvHeads: config.numKvHeads });
-      return { adapter, scale: adapter.alpha / adapter.rank };
-    };
-    const adapterFile = options.adapter;
-    if (adapterFile !== undefined && !isFile(adapterFile)) readMergeableAdapter(adapterFile); // a bad folder fails before the weights load
+    // a PEFT folder is read before the weights (a bad one fails fast); a GGUF LoRA file needs the
+    // model's head counts to be read back, so it waits for the config
+    const path = options.adapter;
+    const folderAdapter = path !== undefined && !isFile(path) ? readMergeableAdapter(path) : undefined;
     const withAdapter = (weights: Map<string, HostWeight>, config: ModelConfig) => {
-      const adapter = readAdapter(config);
-      return adapter === undefined ? weights : mergeLora(weights, adapter.adapter, { scale: adapter.scale, source: options.adapter });
+      if (path === undefined) return weights;
+      let adapter = folderAdapter;
+      if (adapter === undefined) {
+        const lora = readGgufLora(path, { architecture: config.family, heads: config.numHeads, kvHeads: config.numKvHeads });
+        adapter = { adapter: lora, scale: lora.alpha / lora.rank };
+      }
+      return mergeLora(weights, adapter.adapter, { scale: adapter.scale, source: path });
     };
     const loc: ModelLocation = { kind: isFile(options.model) ? "gguf" : "hf", path: options.model };
     const { tokenizer, chatTemplate } = readModelText(loc);

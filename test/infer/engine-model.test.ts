@@ -10,6 +10,7 @@ import { generate } from "../../src/infer/generate.js";
 import { AdapterMismatchError } from "../../src/infer/merge-lora.js";
 import { Decoder, type HostWeight } from "../../src/model/decoder.js";
 import { loadHfFolder } from "../../src/model/hf-folder.js";
+import { exportGgufLora } from "../../src/train/export-gguf-lora.js";
 import { exportPeftAdapter, readPeftAdapter } from "../../src/train/export-peft.js";
 import { SKIP_NO_SMOLLM2, SMOLLM2_GGUF } from "../helpers/real-models.js";
 
@@ -239,6 +240,15 @@ describe("EngineChatModel with a PEFT adapter", () => {
       change = Math.max(change, Math.abs((got[i] as number) - (baseLogits[i] as number)));
     }
     assert.ok(change > 1e-2, `the adapter moves the logits (max change ${change})`);
+  });
+
+  test("the same adapter as a GGUF LoRA file gives the same logits as the PEFT folder (llama's Q/K rows permuted and back)", () => {
+    const folder = writeAdapter("as-gguf", (i) => Math.cos(i * 0.37) * 0.4);
+    const file = join(dir, "as-gguf.gguf");
+    exportGgufLora(file, readPeftAdapter(folder), { architecture: "llama", heads: 4, kvHeads: 2 });
+    const fromFolder = logitsOf(EngineChatModel.load({ model: LLAMA, adapter: folder }).decoder);
+    const fromFile = logitsOf(EngineChatModel.load({ model: LLAMA, adapter: file }).decoder);
+    assert.deepEqual(fromFile, fromFolder);
   });
 
   test("an adapter trained on another shape is refused, naming the key", () => {
