@@ -11,6 +11,12 @@ function whole(flags: FlagValues, name: string, min: number): number {
   return v;
 }
 
+function positive(flags: FlagValues, name: string): number {
+  const v = flags[name];
+  if (typeof v !== "number" || !(v > 0)) throw new InvalidInputError(`--${name} must be a positive number, got ${String(v)}`, { field: name });
+  return v;
+}
+
 /** The headline rows of the comparison, for the terminal. */
 function table(a: EvalResult, b: EvalResult): string {
   const x = a.aggregates.overall.metrics;
@@ -57,7 +63,8 @@ Example: agenttune quickstart --samples 200 --epochs 3 --eval-tasks 36 --backend
       evalTasks: whole(flags, "eval-tasks", 1),
       tasksFile: typeof flags.tasks === "string" ? flags.tasks : undefined,
       seed: whole(flags, "seed", 0),
-      lr: typeof flags.lr === "number" && flags.lr > 0 ? flags.lr : (() => { throw new InvalidInputError("--lr must be a positive number", { field: "lr" }); })(),
+      lr: positive(flags, "lr"),
+
       backend,
       onStage: (stage, detail) => {
         finish();

@@ -2,8 +2,10 @@
 // set, evaluate the model zero-shot, fine-tune it with QLoRA, evaluate the adapter on the same
 // tasks, and compare. Every artefact lands in one folder; nothing here prints.
 
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { ChatModel } from "../agent/chat-model.js";
 import { buildDataset } from "../data/build.js";
 import { writeJsonl } from "../data/jsonl.js";
@@ -66,14 +68,12 @@ export interface QuickstartResult {
   comparisonFile: string;
 }
 
-const DEFAULT_TASKS = new URL("../../../data/eval/tasks.jsonl", import.meta.url);
-const SOURCE_TASKS = new URL("../../data/eval/tasks.jsonl", import.meta.url);
-
 /** The package's evaluation set, from a build (dist/src/pipeline) or a source checkout (src/pipeline). */
-async function defaultTasksFile(): Promise<string> {
-  const { existsSync } = await import("node:fs");
-  const { fileURLToPath } = await import("node:url");
-  for (const u of [DEFAULT_TASKS, SOURCE_TASKS]) if (existsSync(fileURLToPath(u))) return fileURLToPath(u);
+function defaultTasksFile(): string {
+  for (const rel of ["../../../data/eval/tasks.jsonl", "../../data/eval/tasks.jsonl"]) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(path)) return path;
+  }
   throw new InvalidInputError("the package's evaluation set (data/eval/tasks.jsonl) is missing", { hint: "pass --tasks with a task file" });
 }
 
@@ -139,7 +139,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   const trainFile = join(out, "train.jsonl");
   await writeJsonl(trainFile, examples);
 
-  const tasksFile = options.tasksFile ?? (await defaultTasksFile());
+  const tasksFile = options.tasksFile ?? defaultTasksFile();
   const tasks = pickTasks(await readTasks(tasksFile), options.evalTasks ?? 12);
 
   stage("zero-shot", `${tasks.length} held-out tasks, ${modelRef} as it is`);
@@ -172,7 +172,6 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   stage("compare", "zero-shot against fine-tuned");
   const comparison = compareRuns(zeroShot, fineTuned, { labels: ["zero-shot", "fine-tuned"], title: `Quickstart: ${modelRef}, zero-shot vs QLoRA fine-tuned` });
   const comparisonFile = join(out, "comparison.md");
-  const { writeFile } = await import("node:fs/promises");
   await writeFile(comparisonFile, comparison);
   return { modelPath, trainFile, zeroShot, fineTuned, training, ggufAdapter, comparison, comparisonFile };
 }
