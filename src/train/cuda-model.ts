@@ -3,10 +3,8 @@
 // (host float32), so checkpoints, resume, clipping and the schedule are the same code as on the CPU.
 
 import type { CudaDecoderTrainer } from "../engine/cuda/decoder-trainer.js";
-import { InvalidInputError } from "../errors.js";
 import type { LoraWeights } from "./export-peft.js";
-import { PEFT_TARGET_MODULES } from "./export-peft.js";
-import { initialLoraA, type LoraSettings } from "./lora-decoder.js";
+import { callsOfRandomState, initialLoraA, type LoraSettings, loraWeightsOf } from "./lora-decoder.js";
 import type { Parameter } from "./optimizer.js";
 import type { TrainableModel } from "./trainer.js";
 
@@ -62,9 +60,7 @@ export class CudaTrainableModel implements TrainableModel {
   }
 
   setRandomState(state: unknown): void {
-    const calls = (state as { calls?: unknown } | null)?.calls;
-    if (typeof calls !== "number" || !Number.isSafeInteger(calls) || calls < 0) throw new InvalidInputError("the checkpoint's random state of the LoRA model is malformed", { field: "random_state" });
-    this.trainer.calls = calls;
+    this.trainer.calls = callsOfRandomState(state);
     this.stale = true;
   }
 
@@ -73,9 +69,7 @@ export class CudaTrainableModel implements TrainableModel {
   }
 
   adapter(): LoraWeights {
-    const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-    for (const p of this.params) tensors.set(p.name, { shape: p.shape, data: Float32Array.from(p.value) });
-    return { baseModel: this.baseModel, rank: this.lora.rank, alpha: this.lora.alpha, dropout: this.lora.dropout, targets: this.lora.targets.map((t) => PEFT_TARGET_MODULES[t]), tensors };
+    return loraWeightsOf(this.params, this.lora, this.baseModel);
   }
 
   /** Peak device memory in use so far (bytes). */

@@ -104,6 +104,20 @@ export function initialLoraA(index: number, rank: number, fanIn: number, seed: n
   return kaimingUniform(rank * fanIn, fanIn, seed * 7919 + index + 1);
 }
 
+/** The forward-call counter a checkpoint's random state of a LoRA model holds (`{ calls }`). */
+export function callsOfRandomState(state: unknown): number {
+  const calls = (state as { calls?: unknown } | null)?.calls;
+  if (typeof calls !== "number" || !Number.isSafeInteger(calls) || calls < 0) throw new InvalidInputError("the checkpoint's random state of the LoRA model is malformed", { field: "random_state" });
+  return calls;
+}
+
+/** The LoRA parameters (PEFT-named) as the weights an adapter export writes: copies of the values. */
+export function loraWeightsOf(params: readonly Parameter[], lora: LoraSettings, baseModel: string): LoraWeights {
+  const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  for (const p of params) tensors.set(p.name, { shape: p.shape, data: Float32Array.from(p.value) });
+  return { baseModel, rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, targets: lora.targets.map((t) => PEFT_TARGET_MODULES[t]), tensors };
+}
+
 /** xorshift32 uniform in [0, 1): the init of A depends only on the seed and the module. */
 function kaimingUniform(n: number, fanIn: number, seed: number): Float32Array {
   // PEFT: kaiming_uniform_(A, a=√5) → bound = √(6 / ((1 + 5)·fan_in)) = 1/√fan_in
@@ -215,9 +229,7 @@ export class LoraDecoder implements TrainableModel {
   }
 
   setRandomState(state: unknown): void {
-    const calls = (state as { calls?: unknown } | null)?.calls;
-    if (typeof calls !== "number" || !Number.isSafeInteger(calls) || calls < 0) throw new InvalidInputError("the checkpoint's random state of the LoRA model is malformed", { field: "random_state" });
-    this.calls = calls;
+    this.calls = callsOfRandomState(state);
   }
 
   seekRandom(call: number): void {
@@ -241,9 +253,7 @@ export class LoraDecoder implements TrainableModel {
 
   /** The current LoRA weights under PEFT names, ready for `exportPeftAdapter`. */
   adapter(): LoraWeights {
-    const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-    for (const p of this.params) tensors.set(p.name, { shape: p.shape, data: Float32Array.from(p.value) });
-    return { baseModel: this.baseModel, rank: this.lora.rank, alpha: this.lora.alpha, dropout: this.lora.dropout, targets: this.lora.targets.map((t) => PEFT_TARGET_MODULES[t]), tensors };
+    return loraWeightsOf(this.params, this.lora, this.baseModel);
   }
 
   /**
