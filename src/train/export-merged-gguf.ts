@@ -6,25 +6,11 @@ import { AgentTuneError } from "../errors.js";
 import { openGguf } from "../model/gguf.js";
 import { ggufPermutesQK, permuteQK } from "../model/gguf-permute.js";
 import { type GgufWriteTensor, writeGguf } from "../model/gguf-writer.js";
+import { mergeLoraPair } from "../infer/merge-lora.js";
 import type { LoraWeights } from "./export-peft.js";
 
 const KEY = /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(q|k|v|o|gate|up|down)_proj\.lora_A\.weight$/;
 const GGUF_PROJ: Record<string, string> = { q: "attn_q", k: "attn_k", v: "attn_v", o: "attn_output", gate: "ffn_gate", up: "ffn_up", down: "ffn_down" };
-
-/** ΔW [out, in] = scale · B [out, r] · A [r, in]. */
-function delta(a: Float32Array, b: Float32Array, out: number, inF: number, r: number, scale: number): Float32Array {
-  const d = new Float32Array(out * inF);
-  for (let o = 0; o < out; o++) {
-    const row = o * inF;
-    for (let k = 0; k < r; k++) {
-      const s = scale * (b[o * r + k] as number);
-      if (s === 0) continue;
-      const ak = k * inF;
-      for (let i = 0; i < inF; i++) d[row + i] = (d[row + i] as number) + s * (a[ak + i] as number);
-    }
-  }
-  return d;
-}
 
 /** Writes `base` with `adapter` merged in to `path` (atomically). Returns how many tensors were merged. */
 export function exportMergedGguf(path: string, adapter: LoraWeights, baseGguf: string): number {
@@ -50,11 +36,12 @@ export function exportMergedGguf(path: string, adapter: LoraWeights, baseGguf: s
       if (a.shape[0] !== adapter.rank || a.shape[1] !== inF || b.shape[0] !== out || b.shape[1] !== adapter.rank) {
         throw new AgentTuneError(`${name}: A ${JSON.stringify(a.shape)} and B ${JSON.stringify(b.shape)} do not fit ${target} [${out}, ${inF}] at rank ${adapter.rank}`);
       }
-      let d = delta(a.data, b.data, out, inF, adapter.rank, scale);
-      // llama.cpp stores Q and K of Llama-style models with rows permuted per head: permute ΔW alike
-      if (ggufPermutesQK(arch) && (m[3] === "q" || m[3] === "k")) d = permuteQK(d, out, inF, Number(m[3] === "q" ? heads : kvHeads));
+      // llama.cpp stores Q and K of Llama-style models with rows permuted per head: permuting B's
+      // rows alike permutes the rows of B·A (as the GGUF LoRA export does)
+      const permute = ggufPermutesQK(arch) && (m[3] === "q" || m[3] === "k");
+      const bRows = permute ? permuteQK(b.data, out, adapter.rank, Number(m[3] === "q" ? heads : kvHeads)) : b.data;
       const w = gguf.readTensor(target);
-      for (let i = 0; i < w.length; i++) w[i] = (w[i] as number) + (d[i] as number);
+      mergeLoraPair(w, a.data, bRows, out, inF, adapter.rank, scale);
       merged.set(target, w);
     }
     const tensors: GgufWriteTensor[] = gguf.tensors.map((t) => {
