@@ -8,11 +8,8 @@ import { createCpuBackend } from "../src/engine/cpu/backend.js";
 import { argmax } from "../src/infer/sampling.js";
 import { configFromHf, expectedWeights } from "../src/model/config.js";
 import { Decoder, type HostWeight } from "../src/model/decoder.js";
+import { arg } from "./args.js";
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] as string) : def;
-};
 const configPath = arg("config", "bench/configs/smollm2-135m.json");
 const promptLen = Number(arg("prompt", "42"));
 const newTokens = Number(arg("new", "64"));

@@ -12,11 +12,8 @@ import { matmulRoute } from "../src/engine/cpu/matmul.js";
 import { accumulate } from "../src/engine/cpu/residual.js";
 import { rmsnormBackward, rmsnormForward } from "../src/engine/cpu/rmsnorm.js";
 import { ropeBackward, ropeForward } from "../src/engine/cpu/rope.js";
+import { arg } from "./args.js";
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
 const T = Number(arg("tokens", "512"));
 const reps = Number(arg("reps", "3"));
 const dropout = Number(arg("dropout", "0.05"));

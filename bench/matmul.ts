@@ -6,11 +6,8 @@ import { loadNativeBlas } from "../src/engine/cpu/gemm-blas.js";
 import { startWasmThreads } from "../src/engine/cpu/gemm-wasm.js";
 import type { Sgemm } from "../src/engine/cpu/gemm-types.js";
 import { type MatmulRoute, sgemmFor } from "../src/engine/cpu/matmul.js";
+import { arg } from "./args.js";
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
 const routes = arg("routes", "blas,wasm,js").split(",") as MatmulRoute[];
 const tokenList = arg("tokens", "512,2048").split(",").map(Number);
 const wasmThreads = routes.includes("wasm") ? await startWasmThreads() : 0;

@@ -9,13 +9,8 @@ import { performance } from "node:perf_hooks";
 import type { TrainingExample } from "../src/data/task.js";
 import type { TrainEngineRequest } from "../src/train/engine.js";
 import { finetune } from "../src/train/finetune.js";
+import { arg } from "./args.js";
 
-const arg = (name: string, def?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0) return process.argv[i + 1] as string;
-  if (def === undefined) throw new Error(`--${name} is required`);
-  return def;
-};
 const backend = arg("backend", "cpu") as "cpu" | "cuda";
 // --path generic: the float32 LoRA decoder on the CUDA backend (fp32 storage) instead of the fast bf16 step
 const path = arg("path", "fast");

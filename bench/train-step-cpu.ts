@@ -8,11 +8,8 @@ import { startWasmThreads } from "../src/engine/cpu/gemm-wasm.js";
 import { matmulRoute } from "../src/engine/cpu/matmul.js";
 import { locateModel, readHostModel } from "../src/model/locate.js";
 import { LoraDecoder } from "../src/train/lora-decoder.js";
+import { arg } from "./args.js";
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] as string) : def;
-};
 const modelRef = arg("model", "smollm2-135m-instruct");
 const T = Number(arg("tokens", "512"));
 const B = Number(arg("batch", "1"));
