@@ -13,7 +13,7 @@ export const exportCommand: CommandSpec = defineCommand({
   flags: {
     adapter: { type: "string", description: "the adapter folder written by agenttune train", placeholder: "dir" },
     format: { type: "string", description: "peft, gguf-lora (an adapter file for llama.cpp --lora) or merged-gguf (the base with the adapter merged in)", default: "peft" },
-    out: { type: "string", description: "output folder (peft) or file (gguf-lora)", placeholder: "path" },
+    out: { type: "string", description: "output folder (peft) or file (gguf-lora, merged-gguf)", placeholder: "path" },
     base: { type: "string", description: "gguf-lora and merged-gguf: the base model's GGUF", placeholder: "file.gguf" },
   },
   details: "Example: agenttune export --adapter runs/smollm2/adapter --format peft --out exported/smollm2-lora",
