@@ -6,6 +6,7 @@ import type { ToolCall } from "../tools/types.js";
 import { buildFunctionCallPrompt } from "./function-call.js";
 import { Rng } from "./random.js";
 import type { Category } from "./schema.js";
+import { RESTYLE_SHARE, restyleQuery } from "./restyle.js";
 import { SEED_TRAJECTORIES } from "./seeds.js";
 import type { TrainingExample } from "./task.js";
 import { fillPhrasing, PlanError, runPlan, type TaskTemplate } from "./template.js";
@@ -63,6 +64,11 @@ export interface BuildOptions {
    * train, 0 for eval.
    */
   restrictTools?: number;
+  /**
+   * Share of train queries given a casual surface (a greeting, lower case, "thanks"), see
+   * `restyleQuery`. Default RESTYLE_SHARE for train; the eval split is never restyled.
+   */
+  restyle?: number;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
   includeSeeds?: boolean;
   /** Render `messages` (with the system prompt). Default true. */
@@ -167,6 +173,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
 
   const rng = new Rng(seed);
   const restrict = options.restrictTools ?? (split === "train" ? 0.25 : 0);
+  const restyle = options.restyle ?? (split === "train" ? RESTYLE_SHARE : 0);
   const wantMessages = options.messages ?? true;
   const examples: TrainingExample[] = [];
   const seen = new Set<string>();
@@ -216,7 +223,10 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     const asFunctionCall = category === FUNCTION_CALL;
     const template = rng.pick(byCategory.get(asFunctionCall ? "single" : category) ?? []);
     const slots = { ...template.slots(rng), v: rng.int(0, 999) };
-    const query = fillPhrasing(rng.pick(template.phrasings), slots);
+    const phrased = fillPhrasing(rng.pick(template.phrasings), slots);
+    // Restyling draws only in the train split, so an eval build's draws (and the committed
+    // evaluation set) stay as they were.
+    const query = split === "train" && restyle > 0 && rng.chance(restyle) ? restyleQuery(phrased, rng) : phrased;
     const simSeed = rng.int(0, 99_999);
     const restrictDraw = rng.next();
     const subsetDraw = rng.next();

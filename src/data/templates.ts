@@ -49,11 +49,14 @@ function isHot(observation: JsonValue | undefined): boolean {
   return field(observation, "unit") === "fahrenheit" ? t > 77 : t > HOT_C;
 }
 
-const call = (thought: string, name: string, args: Record<string, JsonValue>): PlanStep => ({
-  kind: "call",
-  thought,
-  call: { name, arguments: args },
-});
+/**
+ * A call step. The Thought ends by naming the tool, so the model states its choice in words
+ * (copied from the tool list) before it writes the Action; the wording varies with the Thought.
+ */
+const call = (thought: string, name: string, args: Record<string, JsonValue>): PlanStep => {
+  const naming = [`I'll use ${name}.`, `${name} can do that.`, `I'll call ${name}.`][thought.length % 3];
+  return { kind: "call", thought: `${thought} ${naming}`, call: { name, arguments: args } };
+};
 const answer = (thought: string, text: string, contains: (string | number)[]): PlanStep => ({
   kind: "answer",
   thought,
@@ -83,6 +86,14 @@ const personSlots = (rng: Rng): SlotValues => {
   const p = rng.pick(PEOPLE);
   return { person: p.name, email: p.email };
 };
+const emailSlots = (rng: Rng): SlotValues => ({
+  ...personSlots(rng),
+  subject: rng.pick(["Meeting tomorrow", "Quick question", "Running late", "Thanks!", "Lunch plans", "Weekend trip"]),
+  body: rng.pick(["See you at 10.", "Can we talk later today?", "I'll be 15 minutes late.", "Thanks for your help yesterday.", "Are you free for lunch on Friday?", "The tickets are booked."]),
+});
+const calendarSlots = (rng: Rng): SlotValues => ({ title: rng.pick(EVENT_TITLES), date: rng.pick(DATES), time: rng.pick(TIMES), minutes: rng.pick([30, 45, 60, 90]) });
+const translateSlots = (rng: Rng): SlotValues => ({ phrase: rng.pick(PHRASES), language: rng.pick(LANGUAGES) });
+const webSlots = (rng: Rng): SlotValues => ({ topic: rng.pick(WEB_TOPICS) });
 /** A city that is cold, hot or anything, so both branches of a condition come up. */
 const mixedCity = (rng: Rng): string => {
   const r = rng.next();
@@ -119,6 +130,81 @@ function restaurantAnswer(o: JsonValue, lead: string): string {
   return `${lead}${str(o, "name")} (${str(o, "cuisine")}, rated ${num(o, "rating")}, ${str(o, "price_range")}) at ${str(o, "address")}.`;
 }
 
+
+// Training phrasings --------------------------------------------------------------------
+// Many wordings a tool, in several registers (terse, polite, indirect), so a small model learns
+// the tool behind the request rather than one sentence. None repeats an eval phrasing; the
+// missing-tool templates reuse them, so the same request appears with and without its tool.
+
+const WEATHER_PHRASINGS = [
+  "What's the weather in {city}?", "How's the weather in {city} right now?", "What is the weather like in {city} today?", "Weather in {city}?",
+  "Can you check the weather in {city} for me?", "Give me the weather report for {city}.", "Weather check for {city}, please.",
+  "Do you know the weather in {city}?", "I'd like to know the weather in {city}.", "How hot is it in {city} today?", "Is it raining in {city}?",
+  "What's the temperature in {city}?", "Any idea how the weather is in {city}?", "weather {city}", "Current weather for {city}?",
+  "Should I bring a jacket in {city} today? Check the weather.", "I'm flying to {city} tonight. How's the weather there?",
+  "Tell me how the weather is in {city}.", "How humid is it in {city}?", "Is it cloudy in {city} today?", "How cold is it in {city}?",
+];
+const RESTAURANT_PHRASINGS = [
+  "Find me a {cuisine} restaurant in {city}.", "Where can I get {cuisine} food in {city}?", "Recommend a good {cuisine} place in {city}.",
+  "Any {cuisine} restaurants in {city}?", "I want {cuisine} tonight in {city}. Where should I go?", "Find a {cuisine} place to eat in {city}.",
+  "Looking for {cuisine} in {city}. Any good restaurants?", "Search for {cuisine} restaurants in {city}.", "What's a good {cuisine} restaurant in {city}?",
+  "Can you recommend somewhere for {cuisine} in {city}?", "Best {cuisine} in {city}?", "We're in {city} and want {cuisine} for dinner. Ideas?",
+  "Where should I eat {cuisine} in {city}?", "Point me to a {cuisine} restaurant in {city}.", "I'd love some {cuisine} in {city}. What do you recommend?",
+  "Is there a decent {cuisine} place in {city}?", "Dinner in {city}: somewhere serving {cuisine}?", "Lunch spot for {cuisine} in {city}?",
+];
+const TIME_PHRASINGS = [
+  "What time is it in {city}?", "What's the local time in {city} right now?", "Tell me the current time in {city}.", "Which date is it in {city} today?",
+  "What's the time in {city}?", "Current time in {city}?", "Is it morning or evening in {city} right now?", "Do you know what time it is in {city}?",
+  "Tell me the time in {city}.", "How late is it in {city} now?", "What hour is it in {city}?", "time in {city}", "What's today's date in {city}?",
+  "Local time for {city}, please.", "Is it night in {city} at the moment?", "Has the day started in {city} yet? What time is it there?",
+];
+const STOCK_PHRASINGS = [
+  "What's the stock price of {company}?", "How is {symbol} trading today?", "Get me the current price of {symbol}.",
+  "What is {company} ({symbol}) stock worth right now?", "{symbol} price?", "What's {symbol} at right now?", "Check the share price of {company}.",
+  "How much is a {company} share today?", "What is {company} trading at?", "Look up the stock {symbol}.", "Is {company} stock up or down today?",
+  "Give me the latest price for {symbol}.", "What's the current market price of {company} ({symbol})?", "How are {company} shares doing today?",
+  "Stock price for {symbol}, please.", "What does one share of {symbol} cost right now?", "Get a stock quote for {company}.", "Did {symbol} go up today?",
+];
+const CURRENCY_PHRASINGS = [
+  "Convert {amount} {from} to {to}.", "How much is {amount} {fromName} in {toName}?", "What is {amount} {from} in {to}?",
+  "Change {amount} {fromName} into {to}, please.", "{amount} {from} to {to}?", "What's {amount} {fromName} worth in {toName}?",
+  "Turn {amount} {from} into {to}.", "Can you convert {amount} {fromName} to {toName}?", "What do {amount} {fromName} come to in {toName}?",
+  "Currency conversion: {amount} {from} in {to}.", "I need to change {amount} {from} to {to}. What will that be?",
+  "What is the value of {amount} {from} in {to} today?", "{amount} {fromName} in {toName}, please.", "Work out {amount} {from} in {to} at today's rate.",
+];
+const TRANSLATE_PHRASINGS = [
+  'Translate "{phrase}" into {language}.', 'How do you say "{phrase}" in {language}?', 'What is "{phrase}" in {language}?', 'Say "{phrase}" in {language}.',
+  'Can you translate "{phrase}" to {language}?', 'What\'s the {language} for "{phrase}"?', 'I need "{phrase}" in {language}.',
+  '"{phrase}" in {language}, please.', 'How would a {language} speaker say "{phrase}"?', 'Give me the {language} translation of "{phrase}".',
+];
+const WEB_PHRASINGS = [
+  "Search the web for {topic}.", "Look up {topic} online.", "Can you find information about {topic}?", "Find me articles on {topic}.",
+  "Google {topic} for me.", "I want to read about {topic}. Can you search?", "Do a web search on {topic}.", "Search for {topic}.",
+  "Look for information on {topic} on the internet.", "What does the web say about {topic}?",
+];
+const MULTIPLY_PHRASINGS = [
+  "What is {a} * {b}?", "Calculate {a} times {b}.", "What's {a} multiplied by {b}?", "{a} x {b} = ?", "Multiply {a} by {b}.",
+  "What do you get when you multiply {a} and {b}?", "What's the product of {a} and {b}?", "Can you work out {a} * {b}?", "{a} times {b}?",
+  "Quick math: {a} times {b}.", "A hall has {b} rows of {a} seats. How many seats is that?",
+];
+const PERCENT_PHRASINGS = [
+  "What is {p}% of {a}?", "Work out {p} percent of {a}.", "How much is a {p}% tip on a {a} dollar bill?", "{p}% of {a}?",
+  "What's {p} percent of {a}?", "Find {p}% of {a}.", "If I tip {p}% on {a}, how much is the tip?",
+];
+const EMAIL_PHRASINGS = [
+  'Send an email to {email} with the subject "{subject}" saying "{body}".', 'Email {email}: subject "{subject}", message "{body}".',
+  'Please write to {email} (subject "{subject}"): "{body}"', 'Send {email} a message titled "{subject}": "{body}"',
+  'Write an email to {person} at {email}, subject "{subject}", saying "{body}".', 'Email {person} ({email}) with subject "{subject}" and the text "{body}".',
+  'Drop {email} a note. Subject: "{subject}". Message: "{body}"', 'Can you email {email}? Subject "{subject}", body "{body}".',
+  'Mail {email}: "{body}" (subject: "{subject}").',
+];
+const CALENDAR_PHRASINGS = [
+  'Schedule "{title}" on {date} at {time}.', 'Add "{title}" to my calendar for {date} at {time}.', 'Create a calendar event "{title}" on {date}, {time}, for {minutes} minutes.',
+  'Book "{title}" on {date} at {time}.', 'Set up "{title}" for {date} at {time}.', 'Create an event called "{title}" on {date} at {time}.',
+  'Add an event: "{title}", {date}, {time}.', 'I have "{title}" on {date} at {time}. Add it to my schedule.', 'Schedule an appointment "{title}" for {date} at {time}.',
+  'New calendar entry: "{title}" on {date} at {time}.', 'Save "{title}" in my calendar on {date} at {time}.', 'Please schedule "{title}" at {time} on {date}.',
+];
+
 // Single calls ---------------------------------------------------------------------------
 
 const single: TaskTemplate[] = [
@@ -126,7 +212,7 @@ const single: TaskTemplate[] = [
     id: "single.weather",
     category: "single",
     split: "train",
-    phrasings: ["What's the weather in {city}?", "How's the weather in {city} right now?", "What is the weather like in {city} today?", "Weather in {city}?", "Can you check the weather in {city} for me?"],
+    phrasings: WEATHER_PHRASINGS,
     slots: citySlot,
     plan: (st) => (st.calls.length === 0 ? weatherCall(st) : weatherAnswer(st)),
   },
@@ -150,7 +236,7 @@ const single: TaskTemplate[] = [
     id: "single.restaurant",
     category: "single",
     split: "train",
-    phrasings: ["Find me a {cuisine} restaurant in {city}.", "Where can I get {cuisine} food in {city}?", "Recommend a good {cuisine} place in {city}.", "Any {cuisine} restaurants in {city}?"],
+    phrasings: RESTAURANT_PHRASINGS,
     slots: restaurantSlots,
     plan: (st) => {
       if (st.calls.length === 0) {
@@ -178,7 +264,7 @@ const single: TaskTemplate[] = [
     id: "single.time",
     category: "single",
     split: "train",
-    phrasings: ["What time is it in {city}?", "What's the local time in {city} right now?", "Tell me the current time in {city}.", "Which date is it in {city} today?"],
+    phrasings: TIME_PHRASINGS,
     slots: citySlot,
     plan: (st) => {
       if (st.calls.length === 0) return call(`I need the local time in ${s(st, "city")}.`, "get_time", { city: s(st, "city") });
@@ -206,7 +292,7 @@ const single: TaskTemplate[] = [
     id: "single.stock",
     category: "single",
     split: "train",
-    phrasings: ["What's the stock price of {company}?", "How is {symbol} trading today?", "Get me the current price of {symbol}.", "What is {company} ({symbol}) stock worth right now?"],
+    phrasings: STOCK_PHRASINGS,
     slots: companySlots,
     plan: (st) => {
       if (st.calls.length === 0) return call(`I need the current stock price of ${s(st, "company")} (${s(st, "symbol")}).`, "get_stock_price", { symbol: s(st, "symbol") });
@@ -235,7 +321,7 @@ const single: TaskTemplate[] = [
     id: "single.currency",
     category: "single",
     split: "train",
-    phrasings: ["Convert {amount} {from} to {to}.", "How much is {amount} {fromName} in {toName}?", "What is {amount} {from} in {to}?", "Change {amount} {fromName} into {to}, please."],
+    phrasings: CURRENCY_PHRASINGS,
     slots: currencyPair,
     plan: (st) => {
       if (st.calls.length === 0) {
@@ -263,8 +349,8 @@ const single: TaskTemplate[] = [
     id: "single.translate",
     category: "single",
     split: "train",
-    phrasings: ['Translate "{phrase}" into {language}.', 'How do you say "{phrase}" in {language}?', 'What is "{phrase}" in {language}?'],
-    slots: (rng) => ({ phrase: rng.pick(PHRASES), language: rng.pick(LANGUAGES) }),
+    phrasings: TRANSLATE_PHRASINGS,
+    slots: translateSlots,
     plan: (st) => {
       if (st.calls.length === 0) return call(`I should translate the phrase into ${s(st, "language")}.`, "translate", { text: s(st, "phrase"), target_language: s(st, "language") });
       const o = st.observations[0];
@@ -275,8 +361,8 @@ const single: TaskTemplate[] = [
     id: "single.web",
     category: "single",
     split: "train",
-    phrasings: ["Search the web for {topic}.", "Look up {topic} online.", "Can you find information about {topic}?"],
-    slots: (rng) => ({ topic: rng.pick(WEB_TOPICS) }),
+    phrasings: WEB_PHRASINGS,
+    slots: webSlots,
     plan: (st) => {
       if (st.calls.length === 0) return call("I should search the web.", "search_web", { query: s(st, "topic") });
       const r = firstResult(st.observations[0]);
@@ -287,7 +373,7 @@ const single: TaskTemplate[] = [
     id: "single.calculator",
     category: "single",
     split: "train",
-    phrasings: ["What is {a} * {b}?", "Calculate {a} times {b}.", "What's {a} multiplied by {b}?"],
+    phrasings: MULTIPLY_PHRASINGS,
     slots: (rng) => ({ a: rng.int(12, 999), b: rng.int(3, 99) }),
     plan: (st) => {
       if (st.calls.length === 0) return call("I'll use the calculator.", "calculator", { expression: `${s(st, "a")} * ${s(st, "b")}` });
@@ -299,7 +385,7 @@ const single: TaskTemplate[] = [
     id: "single.calculator-percent",
     category: "single",
     split: "train",
-    phrasings: ["What is {p}% of {a}?", "Work out {p} percent of {a}.", "How much is a {p}% tip on a {a} dollar bill?"],
+    phrasings: PERCENT_PHRASINGS,
     slots: (rng) => ({ p: rng.pick([5, 10, 12, 15, 18, 20, 25]), a: rng.int(20, 480) }),
     plan: (st) => {
       if (st.calls.length === 0) return call("I'll compute the percentage with the calculator.", "calculator", { expression: `${s(st, "a")} * ${s(st, "p")} / 100` });
@@ -323,12 +409,8 @@ const single: TaskTemplate[] = [
     id: "single.email",
     category: "single",
     split: "train",
-    phrasings: ['Send an email to {email} with the subject "{subject}" saying "{body}".', 'Email {email}: subject "{subject}", message "{body}".', 'Please write to {email} (subject "{subject}"): "{body}"'],
-    slots: (rng) => ({
-      ...personSlots(rng),
-      subject: rng.pick(["Meeting tomorrow", "Quick question", "Running late", "Thanks!", "Lunch plans", "Weekend trip"]),
-      body: rng.pick(["See you at 10.", "Can we talk later today?", "I'll be 15 minutes late.", "Thanks for your help yesterday.", "Are you free for lunch on Friday?", "The tickets are booked."]),
-    }),
+    phrasings: EMAIL_PHRASINGS,
+    slots: emailSlots,
     plan: (st) => {
       if (st.calls.length === 0) return call(`I should send the email to ${s(st, "email")}.`, "send_email", { to: s(st, "email"), subject: s(st, "subject"), body: s(st, "body") });
       const o = st.observations[0];
@@ -339,8 +421,8 @@ const single: TaskTemplate[] = [
     id: "single.calendar",
     category: "single",
     split: "train",
-    phrasings: ['Schedule "{title}" on {date} at {time}.', 'Add "{title}" to my calendar for {date} at {time}.', 'Create a calendar event "{title}" on {date}, {time}, for {minutes} minutes.'],
-    slots: (rng) => ({ title: rng.pick(EVENT_TITLES), date: rng.pick(DATES), time: rng.pick(TIMES), minutes: rng.pick([30, 45, 60, 90]) }),
+    phrasings: CALENDAR_PHRASINGS,
+    slots: calendarSlots,
     plan: (st) => {
       if (st.calls.length === 0) {
         return call("I should create the calendar event.", "create_calendar_event", { title: s(st, "title"), date: s(st, "date"), time: s(st, "time") });
@@ -471,29 +553,51 @@ const chain: TaskTemplate[] = [
     "What's the weather in {city}? Also find me a {cuisine} restaurant there.",
     "Check the weather in {city} and recommend a {cuisine} place.",
     "I'm visiting {city}: how's the weather, and where can I eat {cuisine}?",
+    "How's the weather in {city}, and can you find a {cuisine} restaurant?",
+    "First check the weather in {city}, then find {cuisine} food there.",
+    "Going out in {city} tonight: what's the weather like and where can I get {cuisine}?",
+    "Weather in {city}, plus a good {cuisine} restaurant, please.",
+    "I'll be in {city} later. Check the weather and search for a {cuisine} place.",
+    "Is it nice out in {city}? Also, where's a good {cuisine} restaurant?",
   ]),
   weatherThenRestaurant("chain.weather-restaurant.b", "eval", ["Planning dinner in {city}. Tell me the weather and pick a {cuisine} restaurant."]),
   timeThenCalendar("chain.time-calendar", "train", [
     'What is the date today in {city}? Put "{title}" on my calendar for that day at {time}.',
     'Check today\'s date in {city} and schedule "{title}" at {time} on it.',
+    'Find today\'s date in {city}, then add "{title}" at {time} on that date.',
+    'Schedule "{title}" for today at {time}, {city} time. Check the local date first.',
+    'What day is it in {city}? Create "{title}" on that date at {time}.',
+    'Look up the current date in {city} and book "{title}" on it at {time}.',
   ]),
   timeThenCalendar("chain.time-calendar.b", "eval", ['I\'m in {city}. Book "{title}" for today at {time}, using the local date there.']),
   stockThenConvert("chain.stock-convert", "train", [
     "What is {company}'s share price in {to}?",
     "Get the price of {symbol} and convert it to {to}.",
     "How much is one {symbol} share in {to}?",
+    "What does {symbol} cost in {to}?",
+    "Show me the {symbol} share price converted to {to}.",
+    "Price of one {company} share in {to}, please.",
+    "Convert the current {symbol} stock price into {to}.",
+    "How many {to} for one share of {company}?",
   ]),
   stockThenConvert("chain.stock-convert.b", "eval", ["I'm paying in {to}. What would a single {company} share cost me?"]),
   webThenEmail("chain.web-email", "train", [
     "Search the web for {topic} and email what you find to {email}.",
     "Look up {topic} and send the top result to {email}.",
+    "Search for {topic} and send the best link to {person} at {email}.",
+    "Do a web search on {topic}, then email the result to {email}.",
+    "Email {email} the top search result for {topic}.",
+    "Can you look up {topic} online and mail it to {person} ({email})?",
   ]),
   webThenEmail("chain.web-email.b", "eval", ["Find something on {topic} and forward it to {person} at {email}."]),
   {
     id: "chain.translate-email",
     category: "chain",
     split: "train",
-    phrasings: ['Translate "{phrase}" into {language} and email it to {email}.', 'Send {person} ({email}) the {language} for "{phrase}".'],
+    phrasings: [
+      'Translate "{phrase}" into {language} and email it to {email}.', 'Send {person} ({email}) the {language} for "{phrase}".',
+      'Email {email} how to say "{phrase}" in {language}.', 'Translate "{phrase}" to {language}, then mail the translation to {person} at {email}.',
+    ],
     slots: (rng) => ({ phrase: rng.pick(PHRASES), language: rng.pick(LANGUAGES), ...personSlots(rng) }),
     plan: (st) => {
       if (st.calls.length === 0) return call(`First I'll translate the phrase into ${s(st, "language")}.`, "translate", { text: s(st, "phrase"), target_language: s(st, "language") });
@@ -633,21 +737,38 @@ const conditional: TaskTemplate[] = [
     "What's the weather in {city}? If it's cold, recommend a {cuisine} place.",
     "Check the weather in {city}, and if it's cold there, find me some {cuisine}.",
     "If it's cold in {city} right now, suggest a {cuisine} restaurant.",
+    "If {city} is cold today, find me a {cuisine} restaurant.",
+    "Check if it's cold in {city}; if it is, look for {cuisine}.",
+    "Only if it's cold in {city}, recommend somewhere for {cuisine}.",
+    "I want {cuisine} in {city}, but only if it's cold there. Check the weather first.",
+    "Cold in {city}? Then I'd like {cuisine}. Otherwise never mind.",
   ]),
   coldRestaurant("conditional.cold-restaurant.b", "eval", ["Is it chilly in {city}? In that case I'd like a {cuisine} spot nearby."]),
   hotRestaurant("conditional.hot-restaurant", "train", [
     "If it's hot in {city}, find me a place for {cuisine}.",
     "Check whether it's hot in {city}; if so, recommend somewhere for {cuisine}.",
+    "If {city} is hot right now, find a {cuisine} place.",
+    "Check the temperature in {city}. If it's hot, suggest {cuisine}.",
+    "I'd like {cuisine} in {city} if it's hot today. Check first.",
+    "Only if it's a hot day in {city}, look for a {cuisine} restaurant.",
   ]),
   hotRestaurant("conditional.hot-restaurant.b", "eval", ["Should I cool off with {cuisine} in {city}? Only search if it's hot."]),
   rainEmail("conditional.rain-email", "train", [
     "Check the weather in {city}. If it's raining, email {email} to cancel {plan}.",
     "If it rains in {city} today, let {person} ({email}) know that {plan} is off.",
+    "If it's raining or snowing in {city}, email {email} that {plan} is cancelled.",
+    "Check {city}'s weather; in case of rain, tell {email} we're cancelling {plan}.",
+    "Is it wet in {city}? If so, email {person} at {email} to cancel {plan}.",
+    "Email {email} to cancel {plan}, but only if it rains in {city}.",
   ]),
   rainEmail("conditional.rain-email.b", "eval", ["Look at the forecast for {city} and, only if there is rain or snow, write to {email} calling off {plan}."]),
   stockAlert("conditional.stock-alert", "train", [
     "Check {symbol}. If it's down today, email {email} an alert.",
     "If {company} stock fell today, send an alert to {email}.",
+    "If {symbol} dropped today, email {email} about it.",
+    "Send {person} ({email}) an alert if {company} shares are down today.",
+    "Check whether {company} fell today; if it did, email {email}.",
+    "Email {email} a heads-up only if {symbol} is down.",
   ]),
   stockAlert("conditional.stock-alert.b", "eval", ["Keep an eye on {company} for me: only if its shares dropped today, warn {person} at {email}."]),
 ];
@@ -725,20 +846,34 @@ const arithmetic: TaskTemplate[] = [
     "How much warmer is {city1} than {city2} right now?",
     "What's the temperature difference between {city1} and {city2}?",
     "Compare the temperatures in {city1} and {city2}: what's the gap?",
+    "Is {city1} warmer than {city2}? By how much?",
+    "How many degrees colder is {city1} than {city2}?",
+    "Temperature difference, {city1} vs {city2}?",
+    "Compare the weather in {city1} and {city2} and tell me the difference in degrees.",
   ]),
   tempDifference("arithmetic.temp-difference.b", "eval", ["By how many degrees does {city1} differ from {city2} today?"]),
-  sharesCost("arithmetic.shares-cost", "train", ["How much do {n} shares of {symbol} cost?", "What would it cost to buy {n} {company} shares?", "Price of {n} {symbol} shares in total?"]),
+  sharesCost("arithmetic.shares-cost", "train", [
+    "How much do {n} shares of {symbol} cost?", "What would it cost to buy {n} {company} shares?", "Price of {n} {symbol} shares in total?",
+    "What's the total for {n} shares of {symbol}?", "If I buy {n} shares of {company}, how much will I pay?", "Cost of {n} {company} shares right now?",
+    "Calculate the price of {n} shares of {symbol}.",
+  ]),
   sharesCost("arithmetic.shares-cost.b", "eval", ["I want {n} shares of {company}. What's the bill?"]),
   convertSplit("arithmetic.convert-split", "train", [
     "Convert {amount} {from} to {to} and split it among {n} people.",
     "We owe {amount} {fromName}, shared by {n} friends. How much is each share in {toName}?",
+    "Split {amount} {from} between {n} people and give each share in {to}.",
+    "{amount} {fromName} divided by {n}, in {toName}: how much each?",
+    "Share {amount} {from} equally among {n} friends. Each share in {to}?",
   ]),
   convertSplit("arithmetic.convert-split.b", "eval", ["{n} of us are splitting a {amount} {from} bill. What does each person pay in {to}?"]),
   {
     id: "arithmetic.temp-average",
     category: "arithmetic",
     split: "train",
-    phrasings: ["What's the average temperature of {city1} and {city2} right now?", "Average the current temperatures in {city1} and {city2}."],
+    phrasings: [
+      "What's the average temperature of {city1} and {city2} right now?", "Average the current temperatures in {city1} and {city2}.",
+      "What's the mean of the temperatures in {city1} and {city2}?", "Take the temperatures of {city1} and {city2} and average them.",
+    ],
     slots: (rng) => {
       const [a, b] = rng.sample(CITIES, 2);
       return { city1: a, city2: b };
@@ -796,6 +931,22 @@ const GREETINGS: Fact[] = [
   { q: "Good night!", a: "Good night! Sleep well." },
   { q: "Yo!", a: "Hey! What can I do for you?" },
   { q: "Never mind, I figured it out.", a: "Great, glad you sorted it out! I'm here if you need anything else." },
+  { q: "Hello!", a: "Hello! What can I do for you today?" },
+  { q: "hi", a: "Hi! How can I help?" },
+  { q: "Morning! Hope you're well.", a: "Good morning! I'm well, thanks. What can I do for you?" },
+  { q: "Thank you so much!", a: "You're very welcome!" },
+  { q: "That's perfect, thanks.", a: "Great! Let me know if there's anything else." },
+  { q: "Ok, thanks.", a: "You're welcome!" },
+  { q: "Talk to you later.", a: "Talk to you later! Have a good one." },
+  { q: "What's your name?", a: "I'm your assistant. I don't have a personal name, but I'm happy to help." },
+  { q: "Can you help me with something?", a: "Sure! Tell me what you need." },
+  { q: "I'm back!", a: "Welcome back! What can I do for you?" },
+  { q: "Great job, thank you.", a: "Thanks! Glad I could help." },
+  { q: "Sorry to bother you.", a: "No bother at all! How can I help?" },
+  { q: "Have a nice weekend!", a: "Thank you, you too!" },
+  { q: "Do you have feelings?", a: "I'm an AI assistant, so I don't have feelings, but I'm here to help." },
+  { q: "Are you there?", a: "Yes, I'm here! What do you need?" },
+  { q: "Hi, good to see you again.", a: "Good to see you too! How can I help today?" },
 ];
 
 const GREETINGS_EVAL: Fact[] = [
@@ -805,6 +956,15 @@ const GREETINGS_EVAL: Fact[] = [
   { q: "Howdy!", a: "Howdy! What can I help you with today?" },
   { q: "Thanks a lot, have a good one!", a: "You're welcome, you too!" },
   { q: "Hey, what's up?", a: "Not much! I'm here to help. What do you need?" },
+];
+
+/** Training countries for capital questions (the eval facts ask about Italy, Germany, Spain and Egypt). */
+const CAPITALS: readonly [string, string][] = [
+  ["Portugal", "Lisbon"], ["Greece", "Athens"], ["Poland", "Warsaw"], ["Sweden", "Stockholm"], ["Finland", "Helsinki"], ["Denmark", "Copenhagen"],
+  ["Ireland", "Dublin"], ["Austria", "Vienna"], ["Hungary", "Budapest"], ["Turkey", "Ankara"], ["Russia", "Moscow"], ["China", "Beijing"],
+  ["Thailand", "Bangkok"], ["Vietnam", "Hanoi"], ["Indonesia", "Jakarta"], ["Philippines", "Manila"], ["Mexico", "Mexico City"], ["Peru", "Lima"],
+  ["Chile", "Santiago"], ["Colombia", "Bogotá"], ["Nigeria", "Abuja"], ["Morocco", "Rabat"], ["Ghana", "Accra"], ["New Zealand", "Wellington"],
+  ["Switzerland", "Bern"], ["Belgium", "Brussels"], ["the Netherlands", "Amsterdam"], ["Czechia", "Prague"], ["Iceland", "Reykjavik"], ["Cuba", "Havana"],
 ];
 
 const FACTS: Fact[] = [
@@ -867,6 +1027,36 @@ const FACTS: Fact[] = [
   { q: "Write a one-line birthday wish for a friend.", a: "Happy birthday! Wishing you a year full of laughter and good things." },
   { q: "What is a haiku?", a: "A haiku is a short Japanese poem of three lines with 5, 7 and 5 syllables.", key: "three lines" },
   { q: "What is the freezing point of water in Fahrenheit?", a: "Water freezes at 32 degrees Fahrenheit.", key: "32" },
+  ...CAPITALS.flatMap(([country, capital], i) => {
+    const q = [`What is the capital of ${country}?`, `What's ${country}'s capital city?`, `Name the capital of ${country}.`, `${country}: what is its capital?`][i % 4];
+    return [{ q, a: `The capital of ${country} is ${capital}.`, key: capital }];
+  }),
+  // Questions about a tool's subject that need no tool: the topic alone is no reason to call one.
+  { q: "What is a stock?", a: "A stock is a share of ownership in a company; its price moves as people buy and sell it.", key: "ownership" },
+  { q: "How do exchange rates work?", a: "An exchange rate is the price of one currency in another; it moves with supply and demand for each currency.", key: "price of one currency" },
+  { q: "What causes rain?", a: "Water vapour cools and condenses into droplets in clouds; when the droplets grow heavy enough, they fall as rain.", key: "condens" },
+  { q: "What is a time zone?", a: "A time zone is a region that uses the same standard time, usually an offset of whole hours from UTC.", key: "UTC" },
+  { q: "What does UTC stand for?", a: "UTC stands for Coordinated Universal Time.", key: "Coordinated Universal Time" },
+  { q: "How do I write a polite email?", a: "Start with a greeting, say what you need clearly and briefly, thank the reader, and sign off with your name." },
+  { q: "What is a calendar year?", a: "A calendar year runs from January 1 to December 31: 365 days, or 366 in a leap year.", key: "365" },
+  { q: "What is a good tip percentage at a restaurant?", a: "In the US, 15–20% is a usual tip at a sit-down restaurant; customs differ by country.", key: "15" },
+  { q: "What is the difference between weather and a forecast?", a: "Weather is what the conditions are now; a forecast is a prediction of what they will be.", key: "prediction" },
+  { q: "Why do people translate books?", a: "So that readers who don't speak the original language can read them." },
+  { q: "What does a search engine do?", a: "A search engine finds web pages that match your query and ranks them by relevance.", key: "web pages" },
+  { q: "What is sushi made of?", a: "Sushi is vinegared rice, usually with raw fish, seafood or vegetables, often wrapped in seaweed.", key: "rice" },
+  { q: "What is the euro?", a: "The euro is the currency used by most countries of the European Union.", key: "currency" },
+  { q: "Who founded Microsoft?", a: "Microsoft was founded by Bill Gates and Paul Allen.", key: "Gates" },
+  { q: "Is a tomato a fruit or a vegetable?", a: "Botanically a tomato is a fruit, though it is cooked and eaten like a vegetable.", key: "fruit" },
+  { q: "How many bones are in the adult human body?", a: "An adult human body has 206 bones.", key: "206" },
+  { q: "What is the speed of light, roughly?", a: "Light travels at about 300,000 kilometres per second.", key: "300" },
+  { q: "Which ocean lies between Europe and North America?", a: "The Atlantic Ocean lies between Europe and North America.", key: "Atlantic" },
+  { q: "Who was the first person to walk on the Moon?", a: "Neil Armstrong was the first person to walk on the Moon, in 1969.", key: "Armstrong" },
+  { q: "What is the smallest prime number?", a: "The smallest prime number is 2.", key: "2" },
+  { q: "What is the main ingredient of guacamole?", a: "Guacamole is made mainly from avocado.", key: "avocado" },
+  { q: "Give me a tip for sleeping better.", a: "Keep a regular bedtime and avoid screens for an hour before sleep." },
+  { q: "Recommend a classic novel.", a: "Try \"Jane Eyre\" by Charlotte Brontë, a classic that still reads well today." },
+  { q: "What is a synonym for 'big'?", a: "A synonym for big is large." },
+  { q: "Spell 'necessary' for me.", a: "It's spelled N-E-C-E-S-S-A-R-Y.", key: "N-E-C-E-S-S-A-R-Y" },
 ];
 
 const FACTS_EVAL: Fact[] = [
@@ -939,12 +1129,15 @@ function noSuchTool(id: string, split: "train" | "eval", requests: readonly { q:
 }
 
 const missing: TaskTemplate[] = [
-  missingTool("missing.weather", "train", "get_weather", "check the weather", ["What's the weather in {city}?", "Is it raining in {city}?", "How cold is it in {city} today?"], citySlot),
-  missingTool("missing.stock", "train", "get_stock_price", "look up stock prices", ["What's the stock price of {company}?", "How is {symbol} doing today?"], companySlots),
-  missingTool("missing.translate", "train", "translate", "translate text", ['Translate "{phrase}" into {language}.', 'How do I say "{phrase}" in {language}?'], (rng) => ({ phrase: rng.pick(PHRASES), language: rng.pick(LANGUAGES) })),
-  missingTool("missing.email", "train", "send_email", "send emails", ['Email {email} and say "{phrase}".', "Send a quick note to {email} saying I'm running late."], (rng) => ({ ...personSlots(rng), phrase: rng.pick(PHRASES) })),
-  missingTool("missing.restaurant", "train", "search_restaurant", "search for restaurants", ["Find a {cuisine} restaurant in {city}.", "Where can I eat {cuisine} in {city}?"], restaurantSlots),
-  missingTool("missing.time", "train", "get_time", "check the local time", ["What time is it in {city}?"], citySlot),
+  missingTool("missing.weather", "train", "get_weather", "check the weather", WEATHER_PHRASINGS, citySlot),
+  missingTool("missing.stock", "train", "get_stock_price", "look up stock prices", STOCK_PHRASINGS, companySlots),
+  missingTool("missing.translate", "train", "translate", "translate text", TRANSLATE_PHRASINGS, translateSlots),
+  missingTool("missing.email", "train", "send_email", "send emails", EMAIL_PHRASINGS, emailSlots),
+  missingTool("missing.restaurant", "train", "search_restaurant", "search for restaurants", RESTAURANT_PHRASINGS, restaurantSlots),
+  missingTool("missing.time", "train", "get_time", "check the local time", TIME_PHRASINGS, citySlot),
+  missingTool("missing.currency", "train", "convert_currency", "convert currencies", CURRENCY_PHRASINGS, currencyPair),
+  missingTool("missing.calendar", "train", "create_calendar_event", "create calendar events", CALENDAR_PHRASINGS, calendarSlots),
+  missingTool("missing.web", "train", "search_web", "search the web", WEB_PHRASINGS, webSlots),
   missingTool("missing.weather.b", "eval", "get_weather", "check the weather", ["Do I need an umbrella in {city} today?", "Tell me the current temperature in {city}."], citySlot),
   missingTool("missing.currency.b", "eval", "convert_currency", "convert currencies", ["How many {toName} is {amount} {fromName}?", "Convert {amount} {from} into {to}."], currencyPair),
   missingTool("missing.calendar.b", "eval", "create_calendar_event", "create calendar events", ['Put "{title}" on my calendar for {date} at {time}.'], (rng) => ({ title: rng.pick(EVENT_TITLES), date: rng.pick(DATES), time: rng.pick(TIMES) })),
@@ -959,6 +1152,21 @@ const missing: TaskTemplate[] = [
     { q: "Post this photo to my Instagram.", what: "post to social media" },
     { q: "Set an alarm for 6 am.", what: "set alarms" },
     { q: "Transfer 200 dollars to Bob's bank account.", what: "make bank transfers" },
+    { q: "Rent me a car in Madrid for the weekend.", what: "rent cars" },
+    { q: "Pay my electricity bill.", what: "pay bills" },
+    { q: "Open the garage door.", what: "control smart home devices" },
+    { q: "Read my latest emails to me.", what: "read emails" },
+    { q: "Delete the meeting on my calendar tomorrow.", what: "delete calendar events" },
+    { q: "Take a screenshot of my screen.", what: "take screenshots" },
+    { q: "Print this document.", what: "print documents" },
+    { q: "Send a WhatsApp message to Priya.", what: "send chat messages" },
+    { q: "Order groceries for delivery tonight.", what: "order groceries" },
+    { q: "Share my location with Tom.", what: "share your location" },
+    { q: "Sell all my Tesla shares.", what: "trade stocks" },
+    { q: "Start a video call with my team.", what: "start video calls" },
+    { q: "Download the latest episode of my podcast.", what: "download files" },
+    { q: "Lock my front door.", what: "control smart home devices" },
+    { q: "Set a timer for 10 minutes.", what: "set timers" },
   ]),
   noSuchTool("missing.no-such-tool.b", "eval", [
     { q: "Book a hotel room in Paris for tomorrow night.", what: "book hotels" },

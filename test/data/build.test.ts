@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { apportion, BUILD_CATEGORIES, buildDataset, buildDatasetWithReport, DEFAULT_MIX, dedupKey } from "../../src/data/build.js";
+import { apportion, BUILD_CATEGORIES, buildDataset, buildDatasetWithReport, DEFAULT_MIX, dedupKey, normalizeQuery } from "../../src/data/build.js";
 import { ungroundedAnswerNumbers } from "../../src/data/grounding.js";
+import { Rng } from "../../src/data/random.js";
+import { restyleQuery } from "../../src/data/restyle.js";
 import { validateTrainingExample } from "../../src/data/schema.js";
 import { SEED_TRAJECTORIES } from "../../src/data/seeds.js";
 import type { TrainingExample } from "../../src/data/task.js";
@@ -159,6 +161,38 @@ describe("buildDataset", () => {
     }
   });
 
+  it("keeps train phrasings apart from eval ones even after normalising case and punctuation", () => {
+    const shape = (p: string) => normalizeQuery(p.replace(/\{\w+\}/g, "_"));
+    const evalShapes = new Set(TEMPLATES.filter((t) => t.split === "eval").flatMap((t) => t.phrasings.filter((p) => p !== "{q}").map(shape)));
+    for (const t of TEMPLATES.filter((t) => t.split === "train")) {
+      for (const p of t.phrasings) assert.ok(!evalShapes.has(shape(p)), `${t.id}: "${p}" is an eval phrasing`);
+    }
+  });
+
+  it("restyles a share of train queries, never eval ones, and a call's Thought names its tool", async () => {
+    const built = await buildDataset({ samples: 300, seed: 4, tools, includeSeeds: false, messages: false });
+    const phrasingOf = (e: TrainingExample) => TEMPLATES.find((t) => t.id === templateOf(e))?.phrasings ?? [];
+    // A restyled query matches none of its template's phrasings with the slots filled in any way.
+    const fits = (query: string, phrasings: readonly string[]) =>
+      phrasings.some((p) => new RegExp(`^${p.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{\w+\\?\}/g, ".+")}$`).test(query));
+    const restyled = built.filter((e) => !fits(e.query, phrasingOf(e)));
+    assert.ok(restyled.length > 300 * 0.15 && restyled.length < 300 * 0.45, `${restyled.length} restyled`);
+    for (const e of evalSet) assert.ok(fits(e.query, phrasingOf(e)), e.query);
+    for (const e of built) {
+      for (const step of e.steps ?? []) if (step.kind === "action") assert.ok(step.thought.includes(step.action.name), step.thought);
+    }
+    assert.equal((await buildDataset({ samples: 100, seed: 4, tools, includeSeeds: false, messages: false, restyle: 0 })).filter((e) => !fits(e.query, phrasingOf(e))).length, 0);
+  });
+
+  it("restyleQuery always changes the text and keeps the request", () => {
+    const rng = new Rng(9);
+    for (let i = 0; i < 200; i++) {
+      const out = restyleQuery("What's the weather in Oslo?", rng);
+      assert.notEqual(out, "What's the weather in Oslo?");
+      assert.match(out, /weather in Oslo/i);
+    }
+  });
+
   it("gives the asked number per category", () => {
     const counts = new Map<string, number>();
     for (const e of evalSet) counts.set(e.category ?? "", (counts.get(e.category ?? "") ?? 0) + 1);
@@ -180,8 +214,9 @@ describe("buildDataset", () => {
   });
 
   it("gives up a category whose draws keep repeating, and fills its place with the others", async () => {
-    // 600 abstention examples are more than the abstention templates can phrase distinctly.
-    const report = await buildDatasetWithReport({ samples: 800, seed: 2, tools, mix: { abstention: 3, single: 1 }, includeSeeds: false, messages: false });
+    // 600 abstention examples are more than the abstention templates can phrase distinctly
+    // (without restyling, which would give every question many surfaces).
+    const report = await buildDatasetWithReport({ samples: 800, seed: 2, tools, mix: { abstention: 3, single: 1 }, includeSeeds: false, messages: false, restyle: 0 });
     assert.equal(report.examples.length, 800);
     const abstention = report.examples.filter((e) => e.category === "abstention").length;
     assert.ok(abstention > 40 && abstention < 600, `${abstention} abstention examples`);
@@ -210,10 +245,10 @@ describe("buildDataset", () => {
   });
 
   it("reports duplicates and fails clearly when too few distinct tasks exist", async () => {
-    const report = await buildDatasetWithReport({ samples: 20, seed: 3, tools, mix: { abstention: 1 }, includeSeeds: false });
-    assert.equal(report.examples.length, 20);
+    const report = await buildDatasetWithReport({ samples: 60, seed: 3, tools, mix: { abstention: 1 }, includeSeeds: false, restyle: 0 });
+    assert.equal(report.examples.length, 60);
     assert.ok(report.duplicates > 0);
-    await assert.rejects(buildDataset({ samples: 300, seed: 3, tools, mix: { abstention: 1 } }), (error: Error) => {
+    await assert.rejects(buildDataset({ samples: 300, seed: 3, tools, mix: { abstention: 1 }, restyle: 0 }), (error: Error) => {
       assert.equal(error.name, "InvalidInputError");
       assert.match(error.message, /only \d+ distinct examples could be drawn of the 300 asked/);
       return true;
