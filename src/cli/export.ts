@@ -15,6 +15,7 @@ export const exportCommand: CommandSpec = defineCommand({
     format: { type: "string", description: "peft, gguf-lora (an adapter file for llama.cpp --lora) or merged-gguf (the base with the adapter merged in)", default: "peft" },
     out: { type: "string", description: "output folder (peft) or file (gguf-lora, merged-gguf)", placeholder: "path" },
     base: { type: "string", description: "gguf-lora and merged-gguf: the base model's GGUF", placeholder: "file.gguf" },
+    dtype: { type: "string", description: "gguf-lora: f32 (exact) or f16 (half the file)", default: "f32" },
   },
   details: "Example: agenttune export --adapter runs/smollm2/adapter --format peft --out exported/smollm2-lora",
   async run(flags, _positionals, io) {
@@ -22,12 +23,14 @@ export const exportCommand: CommandSpec = defineCommand({
     if (typeof flags.out !== "string") throw new InvalidInputError("name the output with --out", { field: "out" });
     const format = String(flags.format);
     if (!FORMATS.includes(format)) throw new InvalidInputError(`--format must be one of ${FORMATS.join(", ")}, got ${format}`, { field: "format" });
+    const dtype = String(flags.dtype);
+    if (dtype !== "f32" && dtype !== "f16") throw new InvalidInputError(`--dtype must be f32 or f16, got ${dtype}`, { field: "dtype" });
     const adapter = readPeftAdapter(flags.adapter);
     if (format === "peft") {
       exportPeftAdapter(flags.out, adapter);
     } else {
       if (typeof flags.base !== "string") throw new InvalidInputError(`--format ${format} needs --base, the base model's GGUF`, { field: "base" });
-      if (format === "gguf-lora") exportGgufLoraForBase(flags.out, adapter, flags.base);
+      if (format === "gguf-lora") exportGgufLoraForBase(flags.out, adapter, flags.base, dtype);
       else exportMergedGguf(flags.out, adapter, flags.base);
     }
     io.out(`wrote ${flags.out} (${format}, ${adapter.tensors.size} tensors, r ${adapter.rank}, alpha ${adapter.alpha})\n`);

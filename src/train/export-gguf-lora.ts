@@ -30,10 +30,13 @@ export interface GgufLoraBase {
 /**
  * Writes a GGUF LoRA adapter that llama.cpp loads with `--lora`: `general.type` adapter,
  * `adapter.type` lora, `adapter.lora.alpha` (f32), tensors `blk.{i}.attn_q.weight.lora_a`
- * ([r, in]) / `.lora_b` ([out, r]) in F32. For llama the rows of Q's and K's lora_b are
+ * ([r, in]) / `.lora_b` ([out, r]) in F32 or F16. For llama the rows of Q's and K's lora_b are
  * permuted as llama.cpp permuted the base's Q and K, so B·A lines up with the stored weight.
  */
-export function exportGgufLora(path: string, adapter: LoraWeights, base: GgufLoraBase): void {
+/** How the LoRA matrices are stored: F32 (exact) or F16 (half the file; llama.cpp reads both). */
+export type GgufLoraDtype = "f32" | "f16";
+
+export function exportGgufLora(path: string, adapter: LoraWeights, base: GgufLoraBase, dtype: GgufLoraDtype = "f32"): void {
   const permute = base.architecture === "llama";
   if (permute && (base.heads === undefined || base.kvHeads === undefined)) {
     throw new AgentTuneError("a llama GGUF LoRA needs the head counts of the base model", { hint: "pass the base GGUF (--base) so its head counts are read" });
@@ -48,7 +51,7 @@ export function exportGgufLora(path: string, adapter: LoraWeights, base: GgufLor
       // lora_b: [out, r]; out = heads·headDim rows, permuted per head like the base weight.
       data = permuteQK(t.data, t.shape[0], t.shape[1], m[2] === "q_proj" ? (base.heads as number) : (base.kvHeads as number));
     }
-    tensors.push({ name: `blk.${m[1]}.${gguf}.weight.lora_${m[3].toLowerCase()}`, shape: t.shape, type: "F32", data });
+    tensors.push({ name: `blk.${m[1]}.${gguf}.weight.lora_${m[3].toLowerCase()}`, shape: t.shape, type: dtype === "f16" ? "F16" : "F32", data });
   }
   writeGguf(path, {
     metadata: {
@@ -63,7 +66,7 @@ export function exportGgufLora(path: string, adapter: LoraWeights, base: GgufLor
 }
 
 /** `exportGgufLora` with the architecture and head counts read from the base model's GGUF. */
-export function exportGgufLoraForBase(path: string, adapter: LoraWeights, baseGguf: string): void {
+export function exportGgufLoraForBase(path: string, adapter: LoraWeights, baseGguf: string, dtype: GgufLoraDtype = "f32"): void {
   const gguf = openGguf(baseGguf);
   try {
     const arch = gguf.architecture ?? "";
@@ -71,7 +74,7 @@ export function exportGgufLoraForBase(path: string, adapter: LoraWeights, baseGg
       const v = gguf.metadata[`${arch}.attention.${key}`];
       return typeof v === "number" ? v : undefined;
     };
-    exportGgufLora(path, adapter, { architecture: arch, heads: count("head_count"), kvHeads: count("head_count_kv") ?? count("head_count") });
+    exportGgufLora(path, adapter, { architecture: arch, heads: count("head_count"), kvHeads: count("head_count_kv") ?? count("head_count") }, dtype);
   } finally {
     gguf.close();
   }

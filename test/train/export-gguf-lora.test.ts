@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -31,6 +31,27 @@ describe("GGUF LoRA export", () => {
         assert.deepEqual(back.tensors.get(name)?.data, t.data, name);
       }
     }
+  });
+
+  it("with dtype f16 stores F16 tensors in about half the bytes and reads back within f16 rounding", () => {
+    const adapter = tinyAdapter();
+    const f32 = join(root, "dtype-f32.gguf");
+    const f16 = join(root, "dtype-f16.gguf");
+    exportGgufLora(f32, adapter, { architecture: "llama", heads: 4, kvHeads: 2 });
+    exportGgufLora(f16, adapter, { architecture: "llama", heads: 4, kvHeads: 2 }, "f16");
+    const g = openGguf(f16);
+    try {
+      for (const t of g.tensors) assert.equal(t.typeName, "F16", t.name);
+    } finally {
+      g.close();
+    }
+    const back = readGgufLora(f16, { architecture: "llama", heads: 4, kvHeads: 2 });
+    for (const [name, t] of adapter.tensors) {
+      const got = back.tensors.get(name)?.data as Float32Array;
+      for (let i = 0; i < t.data.length; i++) assert.ok(Math.abs(got[i] - t.data[i]) <= Math.abs(t.data[i]) * 2 ** -10 + 1e-7, `${name}[${i}]`);
+    }
+    const payload = (path: string) => statSync(path).size;
+    assert.ok(payload(f16) < payload(f32), "the f16 file is smaller");
   });
 
   it("refuses a GGUF that is not a LoRA adapter, naming the field", () => {
