@@ -1,42 +1,122 @@
+import { InvalidInputError } from "../../errors.js";
 import type { CudaDevice, Kernel } from "./device.js";
 import type { DevicePtr } from "./ffi.js";
+import { CudaFlashAttention } from "./flash-attention.js";
 import { kernelSource } from "./kernel-source.js";
-import type { DeviceBuffer } from "./memory.js";
 
 // The sizes of one attention call: the engine's shared shape (GQA, scale, sliding window).
 import type { AttentionShape } from "../backend.js";
 
 export type { AttentionShape };
 
-/** What the forward pass keeps for the backward pass (head-major copies and the row logsumexps). */
+/** How attention runs: fused flash-style kernels, or batched cuBLAS GEMMs around softmax kernels. */
+export type AttentionPath = "fused" | "gemm";
+
+export interface CudaAttentionOptions {
+  /**
+   * The path to take; default $AGENTTUNE_ATTENTION, else "fused". Head dims without a fused
+   * kernel (`CudaFlashAttention.headDims`: 64, 128) take the GEMM path whichever is asked.
+   */
+  path?: AttentionPath;
+  /** Blocks sharing one key tile in the fused dK/dV kernel (tests pin it; by default it follows the grid size). */
+  dkdvSplits?: number;
+}
+
+/**
+ * What the forward pass keeps for the backward pass. On the fused path q, k, v and o are the
+ * caller's own token-major buffers, borrowed: they must stay unchanged until the backward (the
+ * training step keeps them anyway). On the GEMM path they are head-major copies owned here.
+ */
 export interface AttentionSaved {
-  q: DeviceBuffer;
-  k: DeviceBuffer;
-  v: DeviceBuffer;
-  o: DeviceBuffer;
-  lse: DeviceBuffer;
+  /** The path that made it; the backward takes the same one. */
+  readonly path: AttentionPath;
+  readonly q: DevicePtr;
+  readonly k: DevicePtr;
+  readonly v: DevicePtr;
+  readonly o: DevicePtr;
+  /** Row logsumexps of the scaled scores, fp32 [B, H, T]. */
+  readonly lse: DevicePtr;
   free(): void;
 }
 
 const THREADS = 256;
 
+/** The path asked for by $AGENTTUNE_ATTENTION (fused | gemm), "fused" when unset. */
+export function attentionPathFromEnv(env: NodeJS.ProcessEnv = process.env): AttentionPath {
+  const value = env.AGENTTUNE_ATTENTION;
+  if (value === undefined || value === "") return "fused";
+  if (value === "fused" || value === "gemm") return value;
+  throw new InvalidInputError(`AGENTTUNE_ATTENTION is "${value}"`, {
+    field: "AGENTTUNE_ATTENTION",
+    hint: 'set it to "fused" (the default) or "gemm", or unset it',
+  });
+}
+
 /**
- * Causal self-attention on the GPU through batched GEMMs: S = scale·Q·Kᵀ and O = P·V on tensor
- * cores (cuBLAS), the masked softmax in a kernel. The probabilities are recomputed in the
- * backward pass from Q, K and the saved logsumexp, so only O(B·H·T) extra is kept between the
- * passes; the scores of one layer exist only while that layer runs (B·H·T² fp32 scratch).
+ * Causal self-attention on the GPU, on one of two paths.
+ *
+ * fused (flash-attention.ts): one kernel a pass, scores in registers, masked tiles skipped, only
+ * the logsumexps kept between the passes.
+ *
+ * gemm: S = scale·Q·Kᵀ and O = P·V on tensor cores (cuBLAS), the masked softmax in a kernel. The
+ * probabilities are recomputed in the backward pass from Q, K and the saved logsumexp, so only
+ * O(B·H·T) extra is kept between the passes; the scores of one layer exist only while that layer
+ * runs (B·H·T² fp32 scratch).
  */
 export class CudaAttention {
-  private readonly k: Record<string, Kernel>;
+  /** The path asked for; `pathFor(shape)` says which one a shape takes. */
+  readonly path: AttentionPath;
+  private readonly dkdvSplits: number | undefined;
+  private gemmKernels: Record<string, Kernel> | undefined;
+  private flash: CudaFlashAttention | undefined;
 
-  constructor(private readonly device: CudaDevice) {
-    this.k = device.compile(kernelSource("attention.cu"), "attention.cu", {
+  constructor(
+    private readonly device: CudaDevice,
+    options: CudaAttentionOptions = {},
+  ) {
+    this.path = options.path ?? attentionPathFromEnv();
+    this.dkdvSplits = options.dkdvSplits;
+  }
+
+  /** The path a call of this shape takes. */
+  pathFor(s: AttentionShape): AttentionPath {
+    return this.path === "fused" && CudaFlashAttention.supports(s) ? "fused" : "gemm";
+  }
+
+  // Each path's kernels are compiled on first use, so a run pays NVRTC only for what it takes.
+  private get k(): Record<string, Kernel> {
+    this.gemmKernels ??= this.device.compile(kernelSource("attention.cu"), "attention.cu", {
       to_head_major: ["ptr", "ptr", "i32", "i32", "i32", "i32", "i32"],
       causal_softmax_forward: ["ptr", "ptr", "ptr", "i64", "i32", "i32"],
       attention_row_dot: ["ptr", "ptr", "ptr", "i64", "i32"],
       causal_softmax_backward: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i64", "i32", "i32", "f32"],
     });
+    return this.gemmKernels;
   }
+
+  private get fused(): CudaFlashAttention {
+    this.flash ??= new CudaFlashAttention(this.device, this.dkdvSplits);
+    return this.flash;
+  }
+
+  /**
+   * q: [B, T, H, d], k, v: [B, T, Hkv, d] (RoPE applied) → out: [B, T, H, d], all bf16.
+   * Returns what the backward pass needs; the caller frees it after the backward.
+   */
+  forward(out: DevicePtr, q: DevicePtr, k: DevicePtr, v: DevicePtr, s: AttentionShape): AttentionSaved {
+    if (this.pathFor(s) === "gemm") return this.gemmForward(out, q, k, v, s);
+    const lse = this.device.alloc(s.batch * s.heads * s.tokens * 4);
+    this.fused.forward(out, lse.ptr, q, k, v, s);
+    return { path: "fused", q, k, v, o: out, lse: lse.ptr, free: () => lse.free() };
+  }
+
+  /** dout: [B, T, H, d] → dq: [B, T, H, d], dk, dv: [B, T, Hkv, d] (written, bf16). */
+  backward(dq: DevicePtr, dk: DevicePtr, dv: DevicePtr, dout: DevicePtr, saved: AttentionSaved, s: AttentionShape): void {
+    if (saved.path === "gemm") this.gemmBackward(dq, dk, dv, dout, saved, s);
+    else this.fused.backward(dq, dk, dv, dout, saved.q, saved.k, saved.v, saved.o, saved.lse, s);
+  }
+
+  // ---- the GEMM path ------------------------------------------------------------------------
 
   /** [B, T, heads, d] ↔ [B, heads, T, d], bf16. */
   private permute(dst: DevicePtr, src: DevicePtr, s: AttentionShape, heads: number, inverse: boolean): void {
@@ -55,11 +135,8 @@ export class CudaAttention {
     });
   }
 
-  /**
-   * q: [B, T, H, d], k, v: [B, T, Hkv, d] (RoPE applied) → out: [B, T, H, d], all bf16.
-   * Returns what the backward pass needs; the caller frees it after the backward.
-   */
-  forward(out: DevicePtr, q: DevicePtr, k: DevicePtr, v: DevicePtr, s: AttentionShape): AttentionSaved {
+  /** The forward through batched GEMMs: head-major copies of q, k, v, then S, P and O = P·V. */
+  private gemmForward(out: DevicePtr, q: DevicePtr, k: DevicePtr, v: DevicePtr, s: AttentionShape): AttentionSaved {
     const { batch: B, tokens: T, heads: H, kvHeads: Hkv, headDim: d } = s;
     const g = H / Hkv;
     const dev = this.device;
@@ -83,14 +160,15 @@ export class CudaAttention {
     this.permute(out, oh.ptr, s, H, true);
     S.free();
     P.free();
-    return { q: qh, k: kh, v: vh, o: oh, lse, free: () => {
+    return {
+      path: "gemm", q: qh.ptr, k: kh.ptr, v: vh.ptr, o: oh.ptr, lse: lse.ptr,
+      free: () => {
         for (const b of [qh, kh, vh, oh, lse]) b.free();
       },
     };
   }
 
-  /** dout: [B, T, H, d] → dq: [B, T, H, d], dk, dv: [B, T, Hkv, d] (written, bf16). */
-  backward(dq: DevicePtr, dk: DevicePtr, dv: DevicePtr, dout: DevicePtr, saved: AttentionSaved, s: AttentionShape): void {
+  private gemmBackward(dq: DevicePtr, dk: DevicePtr, dv: DevicePtr, dout: DevicePtr, saved: AttentionSaved, s: AttentionShape): void {
     const { batch: B, tokens: T, heads: H, kvHeads: Hkv, headDim: d } = s;
     const g = H / Hkv;
     const dev = this.device;
@@ -106,15 +184,15 @@ export class CudaAttention {
     const dvh = dev.alloc(B * Hkv * T * d * 2);
     this.permute(doh.ptr, dout, s, H, false);
     const warps = Math.ceil((rows * 32) / THREADS);
-    this.k.attention_row_dot.launch([warps], [THREADS], 0, doh.ptr, saved.o.ptr, D.ptr, rows, d);
-    this.scores(S.ptr, saved.q.ptr, saved.k.ptr, s);
+    this.k.attention_row_dot.launch([warps], [THREADS], 0, doh.ptr, saved.o, D.ptr, rows, d);
+    this.scores(S.ptr, saved.q, saved.k, s);
     const entries = B * Hkv;
     // dP = dO·Vᵀ: [g·T, d]·[T, d]ᵀ
     dev.cublas.gemm({
-      transA: false, transB: true, m: g * T, n: T, k: d, a: doh.ptr, b: saved.v.ptr, c: dP.ptr, dtype: "bf16", cType: "f32",
+      transA: false, transB: true, m: g * T, n: T, k: d, a: doh.ptr, b: saved.v, c: dP.ptr, dtype: "bf16", cType: "f32",
       batch: { count: entries, strideA: g * T * d, strideB: T * d, strideC: g * T * T },
     });
-    this.k.causal_softmax_backward.launch([warps], [THREADS], 0, S.ptr, dP.ptr, saved.lse.ptr, D.ptr, P.ptr, dS.ptr, rows, T, s.window, s.scale);
+    this.k.causal_softmax_backward.launch([warps], [THREADS], 0, S.ptr, dP.ptr, saved.lse, D.ptr, P.ptr, dS.ptr, rows, T, s.window, s.scale);
     // dV = Pᵀ·dO: [g·T, T]ᵀ·[g·T, d] — the sum over the group's query heads falls out of the product
     dev.cublas.gemm({
       transA: true, transB: false, m: T, n: d, k: g * T, a: P.ptr, b: doh.ptr, c: dvh.ptr, dtype: "bf16",
@@ -122,12 +200,12 @@ export class CudaAttention {
     });
     // dQ = dS·K: [g·T, T]·[T, d]
     dev.cublas.gemm({
-      transA: false, transB: false, m: g * T, n: d, k: T, a: dS.ptr, b: saved.k.ptr, c: dqh.ptr, dtype: "bf16",
+      transA: false, transB: false, m: g * T, n: d, k: T, a: dS.ptr, b: saved.k, c: dqh.ptr, dtype: "bf16",
       batch: { count: entries, strideA: g * T * T, strideB: T * d, strideC: g * T * d },
     });
     // dK = dSᵀ·Q: [g·T, T]ᵀ·[g·T, d]
     dev.cublas.gemm({
-      transA: true, transB: false, m: T, n: d, k: g * T, a: dS.ptr, b: saved.q.ptr, c: dkh.ptr, dtype: "bf16",
+      transA: true, transB: false, m: T, n: d, k: g * T, a: dS.ptr, b: saved.q, c: dkh.ptr, dtype: "bf16",
       batch: { count: entries, strideA: g * T * T, strideB: g * T * d, strideC: T * d },
     });
     this.permute(dq, dqh.ptr, s, H, true);

@@ -5,6 +5,8 @@ import type { DevicePtr } from "./ffi.js";
 import { type CachingAllocator as Allocator, CachingAllocator, type DeviceBuffer } from "./memory.js";
 import { Nvrtc } from "./nvrtc.js";
 
+const FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8; // CUfunction_attribute
+
 /** What a kernel parameter is, for packing the launch's argument block. */
 export type ParamType = "ptr" | "i32" | "u32" | "f32" | "i64";
 
@@ -12,6 +14,8 @@ export type ParamType = "ptr" | "i32" | "u32" | "f32" | "i64";
 export interface Kernel {
   readonly name: string;
   launch(grid: [number, number?, number?], block: [number, number?, number?], sharedBytes: number, ...args: (DevicePtr | number)[]): void;
+  /** Lets launches ask for more than the default 48 KiB of dynamic shared memory (up to the device's opt-in limit). */
+  allowDynamicShared(bytes: number): void;
 }
 
 export interface DeviceInfo {
@@ -175,6 +179,9 @@ export class CudaDevice {
           slots,
           null,
         );
+      },
+      allowDynamicShared(bytes) {
+        driver.call("cuFuncSetAttribute", fn, FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes);
       },
     };
   }

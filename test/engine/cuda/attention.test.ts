@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { type AttentionShape, CudaAttention } from "../../../src/engine/cuda/attention.js";
+import { type AttentionShape, CudaAttention, attentionPathFromEnv } from "../../../src/engine/cuda/attention.js";
 import { decodeBf16, encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
 import type { CudaDevice } from "../../../src/engine/cuda/device.js";
+import type { DevicePtr } from "../../../src/engine/cuda/ffi.js";
 import { openGpuOrSkip } from "./gpu.js";
 
 function random(n: number, seed: number): Float32Array {
@@ -80,45 +81,148 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return Math.sqrt(num / den);
 }
 
+interface Inputs {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  dout: Float32Array;
+}
+
+/** bf16-exact random inputs of shape s; q scaled by `qScale` (a power of two) for peaked softmax rows. */
+function inputsFor(s: AttentionShape, qScale = 1): Inputs {
+  const nq = s.batch * s.tokens * s.heads * s.headDim;
+  const nk = s.batch * s.tokens * s.kvHeads * s.headDim;
+  return { q: random(nq, 1).map((x) => x * qScale), k: random(nk, 2), v: random(nk, 3), dout: random(nq, 4) };
+}
+
+const label = (s: AttentionShape) => `B=${s.batch} T=${s.tokens} H=${s.heads}/${s.kvHeads} d=${s.headDim} window=${s.window}`;
+
+test("AGENTTUNE_ATTENTION picks the path (fused when unset); any other value is an input error naming it", () => {
+  assert.equal(attentionPathFromEnv({}), "fused");
+  assert.equal(attentionPathFromEnv({ AGENTTUNE_ATTENTION: "gemm" }), "gemm");
+  assert.equal(attentionPathFromEnv({ AGENTTUNE_ATTENTION: "fused" }), "fused");
+  assert.throws(() => attentionPathFromEnv({ AGENTTUNE_ATTENTION: "flash" }), (e: Error) => e.name === "InvalidInputError" && /"flash"/.test(e.message));
+});
+
 const gpu = openGpuOrSkip();
 after(() => gpu.device?.dispose());
 
+/** Forward then backward on the device; out, dq, dk, dv read back. */
+function run(device: CudaDevice, attention: CudaAttention, x: Inputs, s: AttentionShape) {
+  const [nq, nk] = [x.q.length, x.k.length];
+  const buffers = [nq, nk, nk, nq, nq, nq, nk, nk].map((n) => device.alloc(n * 2));
+  const [pq, pk, pv, pdo, po, pdq, pdk, pdv] = buffers.map((b) => b.ptr);
+  device.upload(pq, encodeBf16(x.q));
+  device.upload(pk, encodeBf16(x.k));
+  device.upload(pv, encodeBf16(x.v));
+  device.upload(pdo, encodeBf16(x.dout));
+  const saved = attention.forward(po, pq, pk, pv, s);
+  attention.backward(pdq, pdk, pdv, pdo, saved, s);
+  saved.free();
+  const read = (ptr: DevicePtr, n: number) => {
+    const bits = new Uint16Array(n);
+    device.download(bits, ptr);
+    return decodeBf16(bits);
+  };
+  const got = { out: read(po, nq), dq: read(pdq, nq), dk: read(pdk, nk), dv: read(pdv, nk) };
+  for (const b of buffers) b.free();
+  return got;
+}
+
+/** Each of out, dq, dk, dv within its bound of the float64 reference (or of another path's result). */
+function assertClose(got: Record<string, ArrayLike<number>>, want: Record<string, ArrayLike<number>>, outBound = 1e-2, gradBound = 2e-2) {
+  for (const name of ["out", "dq", "dk", "dv"]) {
+    const e = relErr(got[name], want[name]);
+    assert.ok(e < (name === "out" ? outBound : gradBound), `${name}: relative error ${e}`);
+  }
+}
+
 describe("attention on the GPU against a float64 reference", { skip: gpu.skip }, () => {
   const device = gpu.device as CudaDevice;
-  const attention = new CudaAttention(device);
+  const paths = { gemm: new CudaAttention(device, { path: "gemm" }), fused: new CudaAttention(device, { path: "fused" }) };
   const cases: AttentionShape[] = [
     { batch: 2, tokens: 37, heads: 4, kvHeads: 2, headDim: 64, scale: 1 / 8, window: 0 },
     { batch: 1, tokens: 50, heads: 3, kvHeads: 1, headDim: 32, scale: 0.2, window: 16 },
     { batch: 1, tokens: 20, heads: 2, kvHeads: 2, headDim: 256, scale: 1 / 16, window: 0 },
   ];
-  for (const s of cases) {
-    test(`B=${s.batch} T=${s.tokens} H=${s.heads}/${s.kvHeads} d=${s.headDim} window=${s.window}: output and gradients`, () => {
-      const nq = s.batch * s.tokens * s.heads * s.headDim;
-      const nk = s.batch * s.tokens * s.kvHeads * s.headDim;
-      const q = random(nq, 1);
-      const k = random(nk, 2);
-      const v = random(nk, 3);
-      const dout = random(nq, 4);
-      const want = reference(q, k, v, dout, s);
-      const buffers = [nq, nk, nk, nq, nq, nq, nk, nk].map((n) => device.alloc(n * 2));
-      const [pq, pk, pv, pdo, po, pdq, pdk, pdv] = buffers.map((b) => b.ptr);
-      device.upload(pq, encodeBf16(q));
-      device.upload(pk, encodeBf16(k));
-      device.upload(pv, encodeBf16(v));
-      device.upload(pdo, encodeBf16(dout));
-      const saved = attention.forward(po, pq, pk, pv, s);
-      attention.backward(pdq, pdk, pdv, pdo, saved, s);
-      saved.free();
-      const read = (ptr: unknown, n: number) => {
-        const bits = new Uint16Array(n);
-        device.download(bits, ptr as never);
-        return decodeBf16(bits);
-      };
-      assert.ok(relErr(read(po, nq), want.out) < 1e-2, `out ${relErr(read(po, nq), want.out)}`);
-      assert.ok(relErr(read(pdq, nq), want.dq) < 2e-2, `dq ${relErr(read(pdq, nq), want.dq)}`);
-      assert.ok(relErr(read(pdk, nk), want.dk) < 2e-2, `dk ${relErr(read(pdk, nk), want.dk)}`);
-      assert.ok(relErr(read(pdv, nk), want.dv) < 2e-2, `dv ${relErr(read(pdv, nk), want.dv)}`);
-      for (const b of buffers) b.free();
+  for (const [name, attention] of Object.entries(paths)) {
+    for (const s of cases) {
+      test(`${name} path, ${label(s)}: output and gradients`, () => {
+        const x = inputsFor(s);
+        assertClose(run(device, attention, x, s), reference(x.q, x.k, x.v, x.dout, s));
+      });
+    }
+  }
+
+  test("head dims without a fused kernel (32, 256) take the GEMM path; 64 and 128 the fused one", () => {
+    const s = cases[0];
+    assert.deepEqual(
+      [32, 64, 128, 256].map((headDim) => paths.fused.pathFor({ ...s, headDim })),
+      ["gemm", "fused", "fused", "gemm"],
+    );
+    assert.equal(paths.gemm.pathFor(s), "gemm");
+  });
+});
+
+describe("fused attention against the float64 reference", { skip: gpu.skip }, () => {
+  const device = gpu.device as CudaDevice;
+  const fused = new CudaAttention(device, { path: "fused" });
+  // T not a multiple of the tiles (64 queries, 64 or 32 keys), GQA groups of 1 to 8, windows
+  // shorter and longer than a tile, batch > 1, and peaked rows (q × 16) for the running max.
+  const cases: { s: AttentionShape; qScale?: number; splits?: number }[] = [
+    { s: { batch: 2, tokens: 77, heads: 4, kvHeads: 2, headDim: 64, scale: 1 / 8, window: 0 } },
+    { s: { batch: 1, tokens: 1000, heads: 2, kvHeads: 1, headDim: 64, scale: 1 / 8, window: 0 } },
+    { s: { batch: 2, tokens: 200, heads: 8, kvHeads: 1, headDim: 64, scale: 1 / 8, window: 70 }, qScale: 16 },
+    { s: { batch: 1, tokens: 5, heads: 1, kvHeads: 1, headDim: 64, scale: 1 / 8, window: 2 } },
+    { s: { batch: 3, tokens: 64, heads: 2, kvHeads: 2, headDim: 128, scale: 0.0884, window: 0 } },
+    { s: { batch: 2, tokens: 130, heads: 6, kvHeads: 2, headDim: 128, scale: 0.0884, window: 40 }, qScale: 16 },
+    { s: { batch: 1, tokens: 1000, heads: 4, kvHeads: 1, headDim: 128, scale: 0.0884, window: 200 } },
+    { s: { batch: 2, tokens: 300, heads: 4, kvHeads: 2, headDim: 128, scale: 0.0884, window: 0 }, splits: 1 },
+    { s: { batch: 2, tokens: 300, heads: 4, kvHeads: 2, headDim: 64, scale: 1 / 8, window: 0 }, splits: 3 },
+  ];
+  for (const { s, qScale = 1, splits } of cases) {
+    const extra = `${qScale === 1 ? "" : `, q × ${qScale}`}${splits === undefined ? "" : `, dK/dV in ${splits} split(s)`}`;
+    test(`${label(s)}${extra}: output and gradients`, () => {
+      const attention = splits === undefined ? fused : new CudaAttention(device, { path: "fused", dkdvSplits: splits });
+      assert.equal(attention.pathFor(s), "fused");
+      const x = inputsFor(s, qScale);
+      assertClose(run(device, attention, x, s), reference(x.q, x.k, x.v, x.dout, s));
+    });
+  }
+
+  // (with window 1 the reference's dq and dk are exactly zero, so a relative error means nothing there)
+  test("a query that sees only itself (window 1) gets its own value row back", () => {
+    const s: AttentionShape = { batch: 1, tokens: 70, heads: 2, kvHeads: 1, headDim: 64, scale: 1 / 8, window: 1 };
+    const x = inputsFor(s);
+    const { out } = run(device, fused, x, s);
+    const d = s.headDim;
+    for (let t = 0; t < s.tokens; t++) {
+      for (let h = 0; h < s.heads; h++) {
+        for (let c = 0; c < d; c++) assert.equal(out[(t * s.heads + h) * d + c], x.v[t * d + c]);
+      }
+    }
+  });
+
+  test("the fused backward is deterministic: two runs give the same bits", () => {
+    const s: AttentionShape = { batch: 1, tokens: 257, heads: 4, kvHeads: 1, headDim: 128, scale: 0.0884, window: 0 };
+    const x = inputsFor(s);
+    const [a, b] = [run(device, fused, x, s), run(device, fused, x, s)];
+    for (const name of ["out", "dq", "dk", "dv"] as const) assert.deepEqual(a[name], b[name], name);
+  });
+});
+
+describe("fused attention against the GEMM path", { skip: gpu.skip }, () => {
+  const device = gpu.device as CudaDevice;
+  const fused = new CudaAttention(device, { path: "fused" });
+  const gemm = new CudaAttention(device, { path: "gemm" });
+  for (const s of [
+    { batch: 2, tokens: 512, heads: 8, kvHeads: 2, headDim: 128, scale: 0.0884, window: 0 },
+    { batch: 1, tokens: 513, heads: 4, kvHeads: 4, headDim: 64, scale: 1 / 8, window: 100 },
+    { batch: 4, tokens: 256, heads: 14, kvHeads: 2, headDim: 64, scale: 1 / 8, window: 0 },
+  ] as AttentionShape[]) {
+    test(`${label(s)}: the same output and gradients`, () => {
+      const x = inputsFor(s);
+      assertClose(run(device, fused, x, s), run(device, gemm, x, s));
     });
   }
 });
