@@ -226,3 +226,24 @@ export { type ModelLocation, type ModelText, locateModel, readHostModel, readMod
 // The quickstart: the whole job on a small model.
 export { pickTasks, type QuickstartOptions, type QuickstartResult, type QuickstartStage, quickstart } from "./pipeline/quickstart.js";
 export { EVAL_SET_PER_CATEGORY, type EvalSets, type EvalTask, makeEvalSets, REFERENCE30_PER_CATEGORY } from "./data/eval-set.js";
+// Experiments: the data-scaling study, zero-shot vs fine-tuned, deployment parity; their charts and a tiny model for smoke runs.
+export { type ScalingFiles, type ScalingOptions, type ScalingStage, type ScalingStageEvent, runScalingStudy } from "./experiment/scaling.js";
+export { type ScalingResult, type ScalingRun, type ScalingSettings, type ScalingSizeSummary, summarizeBySize } from "./experiment/scaling-summary.js";
+export { formatScalingReport, formatSeconds, formatTokensPerSecond, SCALING_CHARTS } from "./experiment/scaling-report.js";
+export { COMPARE_CHART, type CompareExperimentOptions, type CompareStage, type ComparisonFiles, type ComparisonResult, runComparison } from "./experiment/compare.js";
+export { PARITY_CHART, type ParityFiles, type ParityOptions, type ParityResult, type ParityStage, runParity } from "./experiment/parity.js";
+export { type AgreementSummary, compareTaskByTask, type TaskAgreement } from "./experiment/agreement.js";
+export { type EvalSource, type FailureDelta, failureDeltas, type MetricDelta, metricDeltas } from "./experiment/metric-deltas.js";
+export { evalBarsChart, lossCurvesChart, metricsVsSamplesChart, SCALING_METRICS } from "./experiment/charts.js";
+export { type ExperimentEvalOptions, evaluateModel, evaluateOrRead, type OpenModel } from "./experiment/evaluate-model.js";
+export { adapterForEngine, evalPlan, exportGgufLoraFor, fetchedModel } from "./experiment/model-files.js";
+export { describeMachine, formatMachine, type MachineInfo } from "./experiment/machine.js";
+export { formatProvenance, type Provenance } from "./experiment/provenance.js";
+export { formatSpread, type Spread, spreadOf } from "./experiment/spread.js";
+export { type ExperimentTaskSource, loadExperimentTasks } from "./experiment/tasks.js";
+export { type PairFiles, type PairReport, type PairSettings, pairProvenance, sideEvalOptions, writePairReport } from "./experiment/pair-report.js";
+export { type TinyModelOptions, writeTinyModel } from "./experiment/tiny-model.js";
+export { barChart, type BarChartOptions, CHART_COLORS, type ChartFrame, escapeXml, lineChart, type LineChartOptions, type LinePoint, type LineSeries, niceTicks } from "./eval/svg-chart.js";
+export { readTrainLog } from "./eval/train-log.js";
+export { markdownCell, markdownTable } from "./eval/report.js";
+export { writeFileAtomic, writeJsonAtomic } from "./atomic-file.js";

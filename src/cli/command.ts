@@ -114,3 +114,23 @@ export function formatHelp(spec: CommandSpec): string {
   if (spec.details) lines.push("", spec.details.trim());
   return `${lines.join("\n")}\n`;
 }
+
+/** A shell word: as it is when it is plain, else in single quotes. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command line that gives these flag values, every flag spelled out (defaults included) in
+ * the order the command lists them: what an experiment's report records to be run again.
+ */
+export function formatCommandLine(spec: CommandSpec, flags: FlagValues, positionals: readonly string[] = []): string {
+  const words = ["agenttune", ...spec.name.split(" "), ...positionals.map(shellWord)];
+  for (const [name, flag] of Object.entries(spec.flags)) {
+    const value = flags[name];
+    if (value === undefined || value === false) continue;
+    if (flag.type === "boolean") words.push(`--${name}`);
+    else for (const v of Array.isArray(value) ? value : [value]) words.push(`--${name}`, shellWord(String(v)));
+  }
+  return words.join(" ");
+}

@@ -10,6 +10,7 @@ import { dataValidateCommand } from "./data-validate.js";
 import { reportCommand } from "./report.js";
 import { demoCommand, serveCommand } from "./serve.js";
 import { exportCommand } from "./export.js";
+import { experimentCommands } from "./experiment.js";
 import { trainCommand } from "./train.js";
 import { modelsFetchCommand, modelsListCommand } from "./models.js";
 import { toolsListCommand } from "./tools-list.js";
@@ -29,6 +30,7 @@ export const COMMANDS: CommandSpec[] = [
   dataSynthCommand,
   trainCommand,
   exportCommand,
+  ...experimentCommands,
   serveCommand,
   demoCommand,
   reportCommand,

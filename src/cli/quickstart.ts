@@ -2,20 +2,9 @@ import { InvalidInputError } from "../errors.js";
 import { formatRate, METRICS } from "../eval/metrics.js";
 import type { EvalResult } from "../eval/result.js";
 import { type QuickstartOptions, quickstart } from "../pipeline/quickstart.js";
-import { type CommandSpec, defineCommand, type FlagValues } from "./command.js";
+import { type CommandSpec, defineCommand } from "./command.js";
+import { positiveFlag, wholeFlag } from "./flag-values.js";
 import { createProgress, type Progress } from "./progress.js";
-
-function whole(flags: FlagValues, name: string, min: number): number {
-  const v = flags[name];
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new InvalidInputError(`--${name} must be a whole number ≥ ${min}, got ${String(v)}`, { field: name });
-  return v;
-}
-
-function positive(flags: FlagValues, name: string): number {
-  const v = flags[name];
-  if (typeof v !== "number" || !(v > 0)) throw new InvalidInputError(`--${name} must be a positive number, got ${String(v)}`, { field: name });
-  return v;
-}
 
 /** The headline rows of the comparison, for the terminal. */
 function table(a: EvalResult, b: EvalResult): string {
@@ -58,12 +47,12 @@ Example: agenttune quickstart --samples 200 --epochs 3 --eval-tasks 36 --backend
     const options: QuickstartOptions = {
       model: String(flags.model),
       outputDir: String(flags.out),
-      samples: whole(flags, "samples", 1),
-      epochs: whole(flags, "epochs", 1),
-      evalTasks: whole(flags, "eval-tasks", 1),
+      samples: wholeFlag(flags, "samples", 1),
+      epochs: wholeFlag(flags, "epochs", 1),
+      evalTasks: wholeFlag(flags, "eval-tasks", 1),
       tasksFile: typeof flags.tasks === "string" ? flags.tasks : undefined,
-      seed: whole(flags, "seed", 0),
-      lr: positive(flags, "lr"),
+      seed: wholeFlag(flags, "seed", 0),
+      lr: positiveFlag(flags, "lr"),
 
       backend,
       onStage: (stage, detail) => {

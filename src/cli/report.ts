@@ -1,28 +1,9 @@
-import { readFile, writeFile } from "node:fs/promises";
-import { FileFormatError, InvalidInputError } from "../errors.js";
+import { writeFile } from "node:fs/promises";
+import { InvalidInputError } from "../errors.js";
 import { readEvalResult } from "../eval/files.js";
-import { type TrainLogEntry, renderHtmlReport } from "../eval/html-report.js";
+import { renderHtmlReport } from "../eval/html-report.js";
+import { readTrainLog } from "../eval/train-log.js";
 import { defineCommand } from "./command.js";
-
-/** Reads a JSONL training log: one `{step, loss, …}` object a line (blank lines skipped). */
-export async function readTrainLog(file: string): Promise<TrainLogEntry[]> {
-  const text = await readFile(file, "utf8");
-  const entries: TrainLogEntry[] = [];
-  text.split("\n").forEach((line, i) => {
-    if (line.trim() === "") return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      throw new FileFormatError({ file, location: `line ${i + 1}`, problem: `not JSON (${(error as Error).message})` });
-    }
-    if (typeof value !== "object" || value === null || typeof (value as TrainLogEntry).step !== "number") {
-      throw new FileFormatError({ file, location: `line ${i + 1}`, problem: 'expected an object with a numeric "step"', hint: 'each line: {"step": 10, "loss": 1.23}' });
-    }
-    entries.push(value as TrainLogEntry);
-  });
-  return entries;
-}
 
 export const reportCommand = defineCommand({
   name: "report",

@@ -1,5 +1,6 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic, writeJsonAtomic } from "../atomic-file.js";
 import { FileFormatError } from "../errors.js";
 import { formatEvalReport } from "./report.js";
 import type { EvalResult } from "./result.js";
@@ -10,14 +11,15 @@ export const EVAL_MARKDOWN = "eval.md";
 
 /**
  * Writes `eval.json` (the full result) and `eval.md` (the summary) into `dir`, creating it.
+ * Each file goes through a temporary file and a rename, eval.json last: where eval.json is,
+ * the evaluation finished and both files are whole (resumable experiments rely on it).
  * Returns the two paths.
  */
 export async function writeEvalResult(dir: string, result: EvalResult): Promise<{ json: string; markdown: string }> {
-  await mkdir(dir, { recursive: true });
   const json = join(dir, EVAL_JSON);
   const markdown = join(dir, EVAL_MARKDOWN);
-  await writeFile(json, `${JSON.stringify(result, null, 2)}\n`);
-  await writeFile(markdown, formatEvalReport(result));
+  await writeFileAtomic(markdown, formatEvalReport(result));
+  await writeJsonAtomic(json, result);
   return { json, markdown };
 }
 

@@ -1,16 +1,12 @@
 import { formatJson } from "../react/json.js";
 import { FAILURE_KINDS, type FailureKind } from "../react/types.js";
-import { FAILURE_LABELS, METRICS, type Rate, formatRate } from "./metrics.js";
+import { FAILURE_LABELS, METRICS, formatRate } from "./metrics.js";
 import { runLabel } from "./report.js";
 import type { EvalResult, TaskRecord } from "./result.js";
+import type { TrainLogEntry } from "./train-log.js";
+import { barChart, CHART_COLORS, escapeXml, type LinePoint, lineChart } from "./svg-chart.js";
 
-/** One line of a training log (JSONL): the step and the loss, plus whatever else the trainer wrote. */
-export interface TrainLogEntry {
-  step: number;
-  loss?: number;
-  eval_loss?: number;
-  [key: string]: unknown;
-}
+export type { TrainLogEntry } from "./train-log.js";
 
 export interface HtmlReportOptions {
   /** The page title. Default "AgentTune evaluation report". */
@@ -24,15 +20,8 @@ export interface HtmlReportOptions {
 }
 
 /** Series colours, in run order (first usually zero-shot, second fine-tuned). */
-const COLORS = ["#94a3b8", "#4f46e5", "#0d9488", "#d97706", "#db2777", "#2563eb"];
-
-function esc(text: unknown): string {
-  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
-}
-
-function pct(value: Rate): string {
-  return value.rate === null ? "—" : `${(value.rate * 100).toFixed(1)} %`;
-}
+const COLORS = CHART_COLORS;
+const esc = escapeXml;
 
 /**
  * One self-contained HTML page from evaluation results (and a training log): the metric table,
@@ -99,33 +88,20 @@ function metricTable(results: readonly EvalResult[], labels: string[]): string {
 
 function metricBars(results: readonly EvalResult[], labels: string[]): string {
   const metrics = METRICS.filter((m) => results.some((r) => r.aggregates.overall.metrics[m.key].rate !== null));
-  const barH = 14;
-  const gap = 4;
-  const groupH = results.length * (barH + gap) + 14;
-  const left = 190;
-  const width = 720;
-  const plotW = width - left - 60;
-  const height = metrics.length * groupH + 30;
-  const parts: string[] = [];
-  for (const x of [0, 0.25, 0.5, 0.75, 1]) {
-    const px = left + x * plotW;
-    parts.push(`<line x1="${px}" y1="0" x2="${px}" y2="${height - 22}" class="grid"/><text x="${px}" y="${height - 6}" class="axis" text-anchor="middle">${x * 100}%</text>`);
-  }
-  metrics.forEach((m, gi) => {
-    const y0 = gi * groupH + 6;
-    parts.push(`<text x="${left - 10}" y="${y0 + (results.length * (barH + gap)) / 2 + 4}" text-anchor="end" class="label">${esc(m.label)}</text>`);
-    results.forEach((r, ri) => {
-      const rate = r.aggregates.overall.metrics[m.key];
-      const w = (rate.rate ?? 0) * plotW;
-      const y = y0 + ri * (barH + gap);
-      parts.push(
-        `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" rx="3" fill="${COLORS[ri % COLORS.length]}"><title>${esc(labels[ri])}: ${esc(formatRate(rate))}</title></rect>`,
-        `<text x="${(left + w + 6).toFixed(1)}" y="${y + barH - 3}" class="value">${esc(pct(rate))}</text>`,
-      );
-    });
+  const svg = barChart({
+    standalone: false,
+    legend: false,
+    ariaLabel: "metric bars",
+    width: 720,
+    series: labels.map((label, i) => ({ label, color: COLORS[i % COLORS.length] })),
+    groups: metrics.map((m) => ({
+      label: m.label,
+      values: results.map((r) => r.aggregates.overall.metrics[m.key].rate),
+      notes: results.map((r) => formatRate(r.aggregates.overall.metrics[m.key])),
+    })),
   });
   return `<section><h2>${results.length === 2 ? "Zero-shot vs fine-tuned" : "Metrics compared"}</h2>
-<svg viewBox="0 0 ${width} ${height}" class="chart" role="img" aria-label="metric bars">${parts.join("")}</svg>
+${svg}
 <p class="legend">${labels.map((l, i) => `<span class="key" style="--c:${COLORS[i % COLORS.length]}"></span>${esc(l)}`).join(" &nbsp; ")}</p></section>`;
 }
 
@@ -134,35 +110,23 @@ function lossCurves(log: readonly TrainLogEntry[]): string {
     { key: "loss", label: "training loss", color: COLORS[1] },
     { key: "eval_loss", label: "validation loss", color: COLORS[3] },
   ]
-    .map((s) => ({ ...s, points: log.filter((e) => typeof e[s.key] === "number" && Number.isFinite(e[s.key])).map((e) => [e.step, e[s.key] as number] as const) }))
+    .map((s) => ({ ...s, points: log.filter((e) => typeof e[s.key] === "number" && Number.isFinite(e[s.key])).map((e) => ({ x: e.step, y: e[s.key] as number })) }))
     .filter((s) => s.points.length > 0);
   if (series.length === 0) return "";
-  const all = series.flatMap((s) => s.points);
-  const minX = Math.min(...all.map((p) => p[0]));
-  const maxX = Math.max(...all.map((p) => p[0]));
-  const maxY = Math.max(...all.map((p) => p[1]));
-  const minY = Math.min(0, ...all.map((p) => p[1]));
-  const W = 720;
-  const H = 300;
-  const L = 50;
-  const B = 30;
-  const sx = (x: number) => L + ((x - minX) / Math.max(1e-9, maxX - minX)) * (W - L - 20);
-  const sy = (y: number) => 10 + (1 - (y - minY) / Math.max(1e-9, maxY - minY)) * (H - B - 10);
-  const parts: string[] = [];
-  for (let i = 0; i <= 4; i++) {
-    const v = minY + ((maxY - minY) * i) / 4;
-    parts.push(`<line x1="${L}" y1="${sy(v).toFixed(1)}" x2="${W - 20}" y2="${sy(v).toFixed(1)}" class="grid"/><text x="${L - 6}" y="${(sy(v) + 4).toFixed(1)}" class="axis" text-anchor="end">${v.toFixed(2)}</text>`);
-    const s = minX + ((maxX - minX) * i) / 4;
-    parts.push(`<text x="${sx(s).toFixed(1)}" y="${H - 8}" class="axis" text-anchor="middle">${Math.round(s)}</text>`);
-  }
-  for (const s of series) {
-    const d = s.points.map((p, i) => `${i === 0 ? "M" : "L"}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join("");
-    parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2" stroke-linejoin="round"/>`);
-    if (s.points.length <= 40) for (const p of s.points) parts.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
-  }
-  const last = series.map((s) => `${esc(s.label)}: ${s.points[s.points.length - 1][1].toFixed(4)} at step ${s.points[s.points.length - 1][0]}`).join("; ");
+  const svg = lineChart({
+    standalone: false,
+    legend: false,
+    ariaLabel: "loss curves",
+    width: 720,
+    height: 300,
+    xLabel: "step",
+    yLabel: "loss",
+    yMin: Math.min(0, ...series.flatMap((s) => s.points.map((p) => p.y))),
+    series,
+  });
+  const last = series.map((s) => `${esc(s.label)}: ${(s.points.at(-1) as LinePoint).y.toFixed(4)} at step ${(s.points.at(-1) as LinePoint).x}`).join("; ");
   return `<section><h2>Loss curves</h2>
-<svg viewBox="0 0 ${W} ${H}" class="chart" role="img" aria-label="loss curves">${parts.join("")}</svg>
+${svg}
 <p class="legend">${series.map((s) => `<span class="key" style="--c:${s.color}"></span>${esc(s.label)}`).join(" &nbsp; ")} &nbsp;·&nbsp; step on the x axis. Last: ${last}.</p></section>`;
 }
 

@@ -9,7 +9,7 @@ import type { EvalResult, TaskRecord } from "./result.js";
  */
 
 /** Makes text safe inside a Markdown table cell. */
-function cell(text: string): string {
+export function markdownCell(text: string): string {
   return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, " ").trim();
 }
 
@@ -18,7 +18,7 @@ function cut(text: string, max: number): string {
 }
 
 /** A Markdown table; the first column is left-aligned, the others right-aligned unless `left` names them. */
-function table(header: string[], rows: string[][], left: number[] = [0]): string {
+export function markdownTable(header: string[], rows: string[][], left: number[] = [0]): string {
   const rule = header.map((_, i) => (left.includes(i) ? "---" : "---:"));
   const lines = [`| ${header.join(" | ")} |`, `| ${rule.join(" | ")} |`];
   for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
@@ -103,15 +103,15 @@ export function formatEvalReport(result: EvalResult, options: EvalReportOptions 
   );
   out.push(`- Wall time: ${seconds(result.wallMs)}${result.complete ? "" : " (cancelled before every task ran)"}`, "");
 
-  out.push("## Metrics", "", table(["Metric", "Result", "Over"], metricRows(overall), [0, 2]), "");
+  out.push("## Metrics", "", markdownTable(["Metric", "Result", "Over"], metricRows(overall), [0, 2]), "");
 
   const categories = Object.keys(byCategory);
   if (categories.length > 0) {
     out.push("## By category", "");
     out.push(
-      table(
+      markdownTable(
         ["Category", "Runs", ...CATEGORY_METRICS.map(label)],
-        categories.map((c) => [cell(c), String(byCategory[c].runs), ...CATEGORY_METRICS.map((k) => shortRate(byCategory[c].metrics[k]))]),
+        categories.map((c) => [markdownCell(c), String(byCategory[c].runs), ...CATEGORY_METRICS.map((k) => shortRate(byCategory[c].metrics[k]))]),
       ),
       "",
     );
@@ -119,7 +119,7 @@ export function formatEvalReport(result: EvalResult, options: EvalReportOptions 
 
   out.push("## Failures", "");
   out.push(
-    table(
+    markdownTable(
       ["Failure", "Runs with it", "Occurrences"],
       FAILURE_KINDS.map((kind) => [FAILURE_LABELS[kind], formatRate(overall.failureRates[kind]), String(overall.failureCounts[kind])]),
     ),
@@ -166,8 +166,8 @@ export function compareRuns(a: EvalResult, b: EvalResult, options: CompareOption
   let [nameA, nameB] = options.labels ?? [runLabel(a), runLabel(b)];
   if (nameA === nameB) [nameA, nameB] = [`${nameA} (A)`, `${nameB} (B)`];
   const out: string[] = [`# ${options.title ?? "Comparison"}`, ""];
-  out.push(`- A: ${cell(nameA)} — \`${a.model}\`${a.adapter ? ` + \`${a.adapter}\`` : ""}, ${a.date}, ${a.settings.tasks} tasks`);
-  out.push(`- B: ${cell(nameB)} — \`${b.model}\`${b.adapter ? ` + \`${b.adapter}\`` : ""}, ${b.date}, ${b.settings.tasks} tasks`);
+  out.push(`- A: ${markdownCell(nameA)} — \`${a.model}\`${a.adapter ? ` + \`${a.adapter}\`` : ""}, ${a.date}, ${a.settings.tasks} tasks`);
+  out.push(`- B: ${markdownCell(nameB)} — \`${b.model}\`${b.adapter ? ` + \`${b.adapter}\`` : ""}, ${b.date}, ${b.settings.tasks} tasks`);
   out.push(`- Wall time: A ${seconds(a.wallMs)}, B ${seconds(b.wallMs)}`);
   const idsA = new Set(a.records.map((r) => r.id));
   const idsB = new Set(b.records.map((r) => r.id));
@@ -183,7 +183,7 @@ export function compareRuns(a: EvalResult, b: EvalResult, options: CompareOption
   if (oa.passK && ob.passK && oa.passK.k === ob.passK.k) {
     rows.push([`pass^${oa.passK.k} (task success)`, formatRate(oa.passK.taskSuccess), formatRate(ob.passK.taskSuccess), delta(oa.passK.taskSuccess, ob.passK.taskSuccess)]);
   }
-  out.push("## Metrics", "", table(["Metric", cell(nameA), cell(nameB), "Δ"], rows), "");
+  out.push("## Metrics", "", markdownTable(["Metric", markdownCell(nameA), markdownCell(nameB), "Δ"], rows), "");
 
   const categories = [...new Set([...Object.keys(a.aggregates.byCategory), ...Object.keys(b.aggregates.byCategory)])].sort();
   if (categories.length > 0) {
@@ -192,7 +192,7 @@ export function compareRuns(a: EvalResult, b: EvalResult, options: CompareOption
       const ca = a.aggregates.byCategory[c];
       const cb = b.aggregates.byCategory[c];
       return [
-        cell(c),
+        markdownCell(c),
         ...keys.map((k) => {
           const ra = ca?.metrics[k];
           const rb = cb?.metrics[k];
@@ -202,7 +202,7 @@ export function compareRuns(a: EvalResult, b: EvalResult, options: CompareOption
         }),
       ];
     });
-    out.push("## By category (A → B)", "", table(["Category", ...keys.map(label)], catRows), "");
+    out.push("## By category (A → B)", "", markdownTable(["Category", ...keys.map(label)], catRows), "");
   }
 
   const failureRows = FAILURE_KINDS.map((kind) => [
@@ -211,6 +211,6 @@ export function compareRuns(a: EvalResult, b: EvalResult, options: CompareOption
     formatRate(ob.failureRates[kind]),
     delta(oa.failureRates[kind], ob.failureRates[kind], true),
   ]);
-  out.push("## Failure rates (runs with the failure)", "", table(["Failure", cell(nameA), cell(nameB), "Δ"], failureRows), "");
+  out.push("## Failure rates (runs with the failure)", "", markdownTable(["Failure", markdownCell(nameA), markdownCell(nameB), "Δ"], failureRows), "");
   return `${out.join("\n").trimEnd()}\n`;
 }

@@ -31,6 +31,8 @@ export interface FinetuneOptions {
   gradAccum?: number;
   saveEvery?: number;
   resume?: boolean;
+  /** Stop after this many optimizer steps in all (short smoke runs); the schedule stays that of the full run. */
+  maxSteps?: number;
   /** Data-parallel training: this process is one rank (only rank 0 writes the log, checkpoints and adapter). */
   distributed?: DistributedOptions;
   /** The GPU of this process (a rank's own); default 0. */
@@ -84,6 +86,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       seed: lora.seed,
       saveEvery: options.saveEvery,
       resume: options.resume,
+      maxSteps: options.maxSteps,
       padId: engine.padId,
       fingerprintExtra: { lora, maxLength, dataHash, examples: options.examples.length },
       onWarning: options.onWarning,

@@ -1,0 +1,21 @@
+import { InvalidInputError } from "../errors.js";
+import type { FlagValues } from "./command.js";
+
+/** A flag that must be a whole number ≥ min. */
+export function wholeFlag(flags: FlagValues, name: string, min: number): number {
+  const v = flags[name];
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new InvalidInputError(`--${name} must be a whole number ≥ ${min}, got ${String(v)}`, { field: name });
+  return v;
+}
+
+/** The same, for a flag that may be left out. */
+export function optionalWholeFlag(flags: FlagValues, name: string, min: number): number | undefined {
+  return flags[name] === undefined ? undefined : wholeFlag(flags, name, min);
+}
+
+/** A flag that must be a number above 0. */
+export function positiveFlag(flags: FlagValues, name: string): number {
+  const v = flags[name];
+  if (typeof v !== "number" || !(v > 0)) throw new InvalidInputError(`--${name} must be a positive number, got ${String(v)}`, { field: name });
+  return v;
+}

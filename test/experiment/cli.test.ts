@@ -1,0 +1,98 @@
+// `agenttune experiment …` from the command line: the reference's spellings, progress and the
+// resume note on stderr, the exact command in the report, usage errors with the flag's name.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { type CommandSpec, defineCommand, formatCommandLine } from "../../src/cli/command.js";
+import { createExperimentCommands } from "../../src/cli/experiment.js";
+import { runCli } from "../../src/cli/main.js";
+import { writeTinyModel } from "../../src/experiment/tiny-model.js";
+import { exportPeftAdapter } from "../../src/train/export-peft.js";
+import { tinyAdapter } from "../train/tiny-adapter.js";
+import { fakeFinetune, MACHINE, scriptedOpener, writeTasks } from "./helpers.js";
+
+const root = mkdtempSync(join(tmpdir(), "agenttune-experiment-cli-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+const model = writeTinyModel(join(root, "tiny-model"));
+const tasks = writeTasks(join(root, "tasks.jsonl"));
+const commands: CommandSpec[] = createExperimentCommands({ finetune: fakeFinetune(), openModel: scriptedOpener((r) => r.adapter !== undefined), machine: MACHINE });
+
+async function cli(argv: string[]) {
+  let out = "";
+  let err = "";
+  const code = await runCli(argv, { out: (t) => (out += t), err: (t) => (err += t), interactive: false }, commands);
+  return { code, out, err };
+}
+
+describe("agenttune experiment", () => {
+  it("--help lists the flags with their defaults and the reference's spellings", async () => {
+    const r = await cli(["experiment", "scaling", "--help"]);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /--sizes <list> +training-set sizes, comma-separated \(default: 50,100,250,500,1000\)/);
+    assert.match(r.out, /--out <dir> .*also --output_dir/);
+    assert.match(r.out, /Resumable/);
+    const group = await cli(["experiment"]);
+    assert.equal(group.code, 2);
+    assert.match(group.err, /name a subcommand: experiment scaling, experiment compare, experiment parity/);
+  });
+
+  it("scaling: runs the study, records the exact command, and on a second run says which runs it kept", async () => {
+    const out = join(root, "study");
+    const argv = ["experiment", "scaling", "--model_id", model, "--sizes", "3,6", "--seeds", "0", "--tasks", tasks, "--output_dir", out, "--num_train_epochs", "1", "--grad-accum", "1"];
+    const r = await cli(argv);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /▸ \[1\/2\] train: 3 examples, 1 epoch\(s\) on the cpu/);
+    assert.match(r.out, /^ {5}3 samples × 1 seed\(s\): tool selection 100\.0 %, final loss 0\.667/m);
+    assert.match(r.out, /wrote .*scaling\.md/);
+    const md = readFileSync(join(out, "scaling.md"), "utf8");
+    assert.ok(
+      md.includes(
+        `agenttune experiment scaling --model ${model} --sizes 3,6 --seeds 0 --out ${out} --backend cpu --epochs 1 --lr 0.0002 --batch-size 1 --grad-accum 1 --max-length 2048 --save-every 50 --tasks ${tasks} --device cpu --eval-max-steps 8 --max-tokens 256`,
+      ),
+    );
+    const again = await cli(argv);
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.err, /▸ \[1\/2\] skip: 3-s0 is done \(.*eval\.json exists\); kept/);
+    assert.match(again.err, /▸ \[2\/2\] skip: 6-s0 is done/);
+    assert.doesNotMatch(again.err, /train:/);
+  });
+
+  it("a size list that is not whole numbers, or a missing tasks file, is a usage error naming it", async () => {
+    const bad = await cli(["experiment", "scaling", "--model", model, "--sizes", "50,abc", "--out", join(root, "x")]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--sizes takes whole numbers separated by commas, got "50,abc"\n {2}hint: e\.g\. --sizes 50,100,250,500,1000/);
+    const missing = join(root, "missing.jsonl");
+    const noTasks = await cli(["experiment", "scaling", "--model", model, "--tasks", missing, "--out", join(root, "x")]);
+    assert.equal(noTasks.code, 2);
+    assert.ok(noTasks.err.includes(`the tasks file ${missing} does not exist`), noTasks.err);
+    const noModel = await cli(["experiment", "scaling", "--out", join(root, "x")]);
+    assert.equal(noModel.code, 2);
+    assert.match(noModel.err, /--model is required/);
+    const engine = await cli(["experiment", "compare", "--model", model, "--adapter", "a", "--out", join(root, "x"), "--engine", "openai"]);
+    assert.equal(engine.code, 2);
+    assert.match(engine.err, /--engine must be own or llama/);
+  });
+
+  it("the recorded command line spells out every flag in order and quotes what the shell would split", () => {
+    const spec = defineCommand({
+      name: "experiment demo",
+      summary: "",
+      flags: { out: { type: "string", description: "" }, sizes: { type: "string", description: "" }, fast: { type: "boolean", description: "" }, slow: { type: "boolean", description: "" }, n: { type: "number", description: "" } },
+      run: () => 0,
+    });
+    assert.equal(formatCommandLine(spec, { out: "my results/it's", sizes: "50,100", fast: true, slow: false, n: 3 }), "agenttune experiment demo --out 'my results/it'\\''s' --sizes 50,100 --fast --n 3");
+  });
+
+  it("compare: prints each metric with its change and writes compare.md", async () => {
+    const adapter = join(root, "adapter");
+    exportPeftAdapter(adapter, tinyAdapter());
+    const out = join(root, "compare");
+    const r = await cli(["experiment", "compare", "--model", model, "--adapter_path", adapter, "--tasks", tasks, "--out", out]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /Task success +0\.0 % → +100\.0 % +\+100\.0 pts/);
+    assert.match(r.err, /▸ zero-shot: /);
+    assert.match(readFileSync(join(out, "compare.md"), "utf8"), /agenttune experiment compare --model .* --adapter .* --out /);
+  });
+});
