@@ -2,14 +2,14 @@
 // model, where its files are (catalog names, paths, hub ids), and whether the adapter is of the
 // kind that engine applies. The engines load lazily: only the one chosen is imported.
 
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatModel } from "../agent/chat-model.js";
 import { InvalidInputError } from "../errors.js";
-import { MODEL_CATALOG, resolveModel as catalogPath, findCatalogModel } from "../model/catalog.js";
-import { cacheDir } from "../model/cache-dir.js";
 import { openGguf } from "../model/gguf.js";
-import { isModelId, resolveModelFolder } from "../model/hf-hub.js";
+import { hasGgufMagic, type LocateOptions, locateModel, ModelPathError } from "../model/locate.js";
+
+export { ModelPathError };
 
 /** The engines a model can run on: node-llama-cpp, an OpenAI-compatible server, our own engine. */
 export const ENGINES = ["llama", "openai", "own"] as const;
@@ -52,53 +52,8 @@ export class AdapterKindError extends InvalidInputError {
   }
 }
 
-/** A model or adapter path that does not exist, or is not what it must be. */
-export class ModelPathError extends InvalidInputError {
-  readonly path: string;
-  constructor(path: string, problem: string, options: { field: "model" | "adapter"; hint: string }) {
-    super(`${options.field} ${path}: ${problem}`, { field: options.field, hint: options.hint });
-    this.path = path;
-  }
-}
-
-/** Options of `planModel` and `resolveModel`, mostly for tests. */
-export interface ResolveOptions {
-  /** The AgentTune cache (catalog models); default `cacheDir()`. */
-  cacheDir?: string;
-  /** Environment for the hub cache and OPENAI_API_KEY; default process.env. */
-  env?: NodeJS.ProcessEnv;
-}
-
-function hasGgufMagic(path: string): boolean {
-  const fd = openSync(path, "r");
-  try {
-    const head = Buffer.alloc(4);
-    return readSync(fd, head, 0, 4, 0) === 4 && head.toString("latin1") === "GGUF";
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const CATALOG_HINT = `give a .gguf file, a Hugging Face model folder or ORG/NAME id, or one of: ${MODEL_CATALOG.map((m) => m.name).join(", ")}`;
-
-/** The model as a local path: a catalog name's cached file, an existing path, or (own) a hub id's folder. */
-async function locateModel(model: string, engine: EngineName | undefined, options: ResolveOptions): Promise<{ path: string; kind: "gguf" | "folder" }> {
-  if (findCatalogModel(model) !== undefined) return { path: catalogPath(model, options.cacheDir ?? cacheDir()), kind: "gguf" };
-  if (existsSync(model)) {
-    if (statSync(model).isDirectory()) {
-      if (!existsSync(join(model, "config.json"))) {
-        throw new ModelPathError(model, "is a folder without config.json", { field: "model", hint: "a Hugging Face model folder holds config.json, tokenizer.json and safetensors weights" });
-      }
-      return { path: model, kind: "folder" };
-    }
-    if (!hasGgufMagic(model)) throw new ModelPathError(model, "is not a GGUF file (it does not start with the bytes GGUF)", { field: "model", hint: CATALOG_HINT });
-    return { path: model, kind: "gguf" };
-  }
-  if (isModelId(model) && engine !== "llama") {
-    return { path: await resolveModelFolder(model, options.env === undefined ? {} : { env: options.env }), kind: "folder" };
-  }
-  throw new ModelPathError(model, "no such file, folder or catalog model", { field: "model", hint: CATALOG_HINT });
-}
+/** Options of `planModel` and `resolveModel`, mostly for tests: the cache folder and the environment (also for OPENAI_API_KEY). */
+export type ResolveOptions = Omit<LocateOptions, "hubIds">;
 
 /**
  * Decides the engine and checks the files, without loading anything (a hub id on the own
@@ -123,9 +78,9 @@ export async function planModel(request: ModelRequest, options: ResolveOptions =
   if (baseUrl !== undefined) {
     throw new InvalidInputError(`--base-url is for --engine openai, not ${asked}`, { field: "base-url", hint: "leave out --engine (or pass --engine openai) to use the server, or leave out --base-url to run locally" });
   }
-  const located = await locateModel(request.model, asked as EngineName | undefined, options);
+  const located = await locateModel(request.model, { ...options, hubIds: asked !== "llama" });
   const engine: "llama" | "own" = asked === "llama" || asked === "own" ? asked : located.kind === "gguf" ? "llama" : "own";
-  if (engine === "llama" && located.kind === "folder") {
+  if (engine === "llama" && located.kind === "hf") {
     throw new ModelPathError(located.path, "is a model folder; node-llama-cpp runs GGUF files", { field: "model", hint: "use --engine own for a Hugging Face folder, or pass a .gguf file" });
   }
   const adapter = request.adapter;

@@ -1,9 +1,11 @@
 // Where a model named on the command line lives, and its tokenizer and chat template: a catalog
 // name (SPECS §8), a .gguf file, a Hugging Face folder, or an ORG/NAME id (HF cache, else the hub).
 
-import { existsSync, statSync } from "node:fs";
-import { AgentTuneError, FileFormatError } from "../errors.js";
-import { findCatalogModel, resolveModel as resolveCatalogFile } from "./catalog.js";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { FileFormatError, InvalidInputError } from "../errors.js";
+import { cacheDir } from "./cache-dir.js";
+import { findCatalogModel, MODEL_CATALOG, resolveModel as resolveCatalogFile } from "./catalog.js";
 import { openGguf } from "./gguf.js";
 import { loadHfFolder } from "./hf-folder.js";
 import { isModelId, resolveModelFolder } from "./hf-hub.js";
@@ -16,18 +18,59 @@ export interface ModelLocation {
   path: string;
 }
 
-/** Resolves `ref` (catalog name, .gguf path, folder, ORG/NAME) to files on disk. */
-export async function locateModel(ref: string): Promise<ModelLocation> {
-  if (findCatalogModel(ref) !== undefined) return { kind: "gguf", path: resolveCatalogFile(ref) };
-  if (existsSync(ref)) {
-    const st = statSync(ref);
-    if (st.isDirectory()) return { kind: "hf", path: ref };
-    if (ref.toLowerCase().endsWith(".gguf")) return { kind: "gguf", path: ref };
-    throw new AgentTuneError(`${ref} is a file but not a .gguf model`, { hint: "pass a .gguf file, a Hugging Face model folder, an ORG/NAME id or a catalog name (agenttune models list)", exitCode: 2 });
+/** A model or adapter path that does not exist, or is not what it must be. */
+export class ModelPathError extends InvalidInputError {
+  readonly path: string;
+  constructor(path: string, problem: string, options: { field: "model" | "adapter"; hint: string }) {
+    super(`${options.field} ${path}: ${problem}`, { field: options.field, hint: options.hint });
+    this.path = path;
   }
-  if (isModelId(ref)) return { kind: "hf", path: await resolveModelFolder(ref) };
-  // resolveCatalogFile throws the error that lists the catalog
-  return { kind: "gguf", path: resolveCatalogFile(ref) };
+}
+
+export interface LocateOptions {
+  /** The AgentTune cache (catalog models); default `cacheDir()`. */
+  cacheDir?: string;
+  /** Environment for the Hugging Face cache and hub; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Whether an ORG/NAME id may name a hub model (downloaded unless cached). Default true. */
+  hubIds?: boolean;
+}
+
+/** True when the file starts with the GGUF magic bytes. */
+export function hasGgufMagic(path: string): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const head = Buffer.alloc(4);
+    return readSync(fd, head, 0, 4, 0) === 4 && head.toString("latin1") === "GGUF";
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const CATALOG_HINT = `give a .gguf file, a Hugging Face model folder or ORG/NAME id, or one of: ${MODEL_CATALOG.map((m) => m.name).join(", ")}`;
+
+/**
+ * Resolves `ref` to files on disk: a catalog name's cached file (ModelNotFetchedError when not
+ * fetched yet), an existing .gguf file (checked by its magic bytes) or model folder (with
+ * config.json), or an ORG/NAME id (the Hugging Face cache, else the hub). Throws ModelPathError
+ * naming the path and what is wrong with it.
+ */
+export async function locateModel(ref: string, options: LocateOptions = {}): Promise<ModelLocation> {
+  if (findCatalogModel(ref) !== undefined) return { kind: "gguf", path: resolveCatalogFile(ref, options.cacheDir ?? cacheDir()) };
+  if (existsSync(ref)) {
+    if (statSync(ref).isDirectory()) {
+      if (!existsSync(join(ref, "config.json"))) {
+        throw new ModelPathError(ref, "is a folder without config.json", { field: "model", hint: "a Hugging Face model folder holds config.json, tokenizer.json and safetensors weights" });
+      }
+      return { kind: "hf", path: ref };
+    }
+    if (!hasGgufMagic(ref)) throw new ModelPathError(ref, "is not a GGUF file (it does not start with the bytes GGUF)", { field: "model", hint: CATALOG_HINT });
+    return { kind: "gguf", path: ref };
+  }
+  if (isModelId(ref) && options.hubIds !== false) {
+    return { kind: "hf", path: await resolveModelFolder(ref, options.env === undefined ? {} : { env: options.env }) };
+  }
+  throw new ModelPathError(ref, "no such file, folder or catalog model", { field: "model", hint: CATALOG_HINT });
 }
 
 /** A model's text side: its tokenizer and chat template (undefined when the files carry none). */

@@ -8,10 +8,11 @@ import { after, describe, it } from "node:test";
 import { runCli } from "../../src/cli/main.js";
 import { trainCommand } from "../../src/cli/train.js";
 import { configFromHf, expectedWeights } from "../../src/model/config.js";
+import { ModelPathError } from "../../src/model/locate.js";
 import { type SafetensorsWriteTensor, writeSafetensors } from "../../src/model/safetensors.js";
-import { readPeftAdapter } from "../../src/train/export-peft.js";
-import { loadTrainModel, trainingTemplate } from "../../src/train/decoder-engine.js";
 import { loadTokenizerJson } from "../../src/model/tokenizer.js";
+import { loadTrainModel, trainingTemplate } from "../../src/train/decoder-engine.js";
+import { readPeftAdapter } from "../../src/train/export-peft.js";
 import { rng } from "../engine/helpers.js";
 
 const root = mkdtempSync(join(tmpdir(), "agenttune-engine-"));
@@ -114,6 +115,12 @@ describe("the training engine", () => {
   });
 
   it("a model that does not exist is refused with the catalog in the hint", async () => {
-    await assert.rejects(loadTrainModel({ model: join(root, "nope.gguf"), backend: "cpu", lora: { rank: 4, alpha: 8, dropout: 0, targets: ["q"], seed: 0 } }), /no model file or catalog model/);
+    await assert.rejects(loadTrainModel({ model: join(root, "nope.gguf"), backend: "cpu", lora: { rank: 4, alpha: 8, dropout: 0, targets: ["q"], seed: 0 } }), (e: Error) => {
+      // the same error, from the same locator, as inference gives
+      assert.ok(e instanceof ModelPathError);
+      assert.match(e.message, /nope\.gguf: no such file, folder or catalog model/);
+      assert.match((e as ModelPathError).hint ?? "", /smollm2-135m-instruct/);
+      return true;
+    });
   });
 });
