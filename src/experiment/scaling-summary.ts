@@ -28,12 +28,8 @@ export interface ScalingSettings {
   maxTokens: number;
 }
 
-/** One size × seed: trained, then evaluated. */
-export interface ScalingRun {
-  /** `<size>-s<seed>`, also its folder under runs/. */
-  id: string;
-  size: number;
-  seed: number;
+/** What a run's training gave (its run.json holds these beside the settings). */
+export interface RunTrainingFigures {
   /** Training examples after tokenization (some may be skipped as too long). */
   examples: number;
   steps: number;
@@ -50,6 +46,14 @@ export interface ScalingRun {
   tokensPerS: number | null;
   /** True when training continued from a checkpoint of an interrupted invocation. */
   resumedTraining: boolean;
+}
+
+/** One size × seed: trained, then evaluated. */
+export interface ScalingRun extends RunTrainingFigures {
+  /** `<size>-s<seed>`, also its folder under runs/. */
+  id: string;
+  size: number;
+  seed: number;
   evalWallS: number;
   metrics: Record<MetricKey, Rate>;
   failureRates: Record<FailureKind, Rate>;

@@ -25,7 +25,7 @@ import { evaluateModel, type OpenModel } from "./evaluate-model.js";
 import { describeMachine, type MachineInfo } from "./machine.js";
 import { evalPlan, exportGgufLoraFor, fetchedModel } from "./model-files.js";
 import { formatScalingReport, SCALING_CHARTS } from "./scaling-report.js";
-import { type ScalingResult, type ScalingRun, type ScalingSettings, summarizeBySize } from "./scaling-summary.js";
+import { type RunTrainingFigures, type ScalingResult, type ScalingRun, type ScalingSettings, summarizeBySize } from "./scaling-summary.js";
 import { loadExperimentTasks } from "./tasks.js";
 
 /** What a study is doing, for progress lines. */
@@ -106,17 +106,8 @@ export interface ScalingFiles {
 }
 
 /** What a run's folder holds once trained (run.json): the training figures and the settings. */
-interface RunRecord {
+interface RunRecord extends RunTrainingFigures {
   settings: ScalingSettings;
-  examples: number;
-  steps: number;
-  totalSteps: number;
-  finalLoss: number | null;
-  wallS: number;
-  stepS: number;
-  tokens: number;
-  tokensPerS: number | null;
-  resumedTraining: boolean;
 }
 
 const RUN_JSON = "run.json";
@@ -172,24 +163,9 @@ async function readRunRecord(dir: string, settings: ScalingSettings, id: string)
 
 /** The row of scaling.json for a finished run. */
 function runRow(id: string, size: number, seed: number, record: RunRecord, evaluation: EvalResult): ScalingRun {
+  const { settings: _settings, ...figures } = record;
   const overall = evaluation.aggregates.overall;
-  return {
-    id,
-    size,
-    seed,
-    examples: record.examples,
-    steps: record.steps,
-    totalSteps: record.totalSteps,
-    finalLoss: record.finalLoss,
-    wallS: record.wallS,
-    stepS: record.stepS,
-    tokens: record.tokens,
-    tokensPerS: record.tokensPerS,
-    resumedTraining: record.resumedTraining,
-    evalWallS: evaluation.wallMs / 1000,
-    metrics: overall.metrics,
-    failureRates: overall.failureRates,
-  };
+  return { id, size, seed, ...figures, evalWallS: evaluation.wallMs / 1000, metrics: overall.metrics, failureRates: overall.failureRates };
 }
 
 /** Writes scaling.json, scaling.md and the two charts. */
