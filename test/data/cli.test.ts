@@ -1,18 +1,19 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
+import type { ChatModel } from "../../src/agent/chat-model.js";
 import { createDataBuildCommand } from "../../src/cli/data-build.js";
 import { dataStatsCommand } from "../../src/cli/data-stats.js";
 import { createDataSynthCommand } from "../../src/cli/data-synth.js";
 import { dataValidateCommand } from "../../src/cli/data-validate.js";
 import { runCli } from "../../src/cli/main.js";
-import type { ChatModel } from "../../src/agent/chat-model.js";
 import { testTools } from "./tools.js";
 
 const tools = await testTools();
 const dir = await mkdtemp(join(tmpdir(), "agenttune-data-cli-"));
+after(() => rm(dir, { recursive: true, force: true }));
 const commands = [createDataBuildCommand({ loadTools: async () => tools }), dataValidateCommand, dataStatsCommand];
 
 function capture() {

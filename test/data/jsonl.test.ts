@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import fc from "fast-check";
-import { AgentTuneError, FileFormatError } from "../../src/errors.js";
 import { type JsonlIssue, readJsonl, readJsonlChunks, readJsonlFile, writeJsonl } from "../../src/data/jsonl.js";
+import { AgentTuneError, FileFormatError } from "../../src/errors.js";
 
 const dir = await mkdtemp(join(tmpdir(), "agenttune-jsonl-"));
+after(() => rm(dir, { recursive: true, force: true }));
 
 async function collect(chunks: (string | Uint8Array)[], lenient = false) {
   const records: unknown[] = [];

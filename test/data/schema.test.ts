@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
-import { FileFormatError } from "../../src/errors.js";
+import { after, describe, it } from "node:test";
+import { ungroundedAnswerNumbers } from "../../src/data/grounding.js";
 import { validateTask, validateTrainingExample } from "../../src/data/schema.js";
 import { SEED_TRAJECTORIES } from "../../src/data/seeds.js";
 import { readTasks, readTrainingExamples, validateFile } from "../../src/data/tasks-file.js";
-import { ungroundedAnswerNumbers } from "../../src/data/grounding.js";
+import { FileFormatError } from "../../src/errors.js";
 import { renderMessages } from "../../src/react/render.js";
 
 const task = { id: "weather-ramen-1", query: "What's the weather in Tokyo?", expected_tools: ["get_weather"], category: "single" };
@@ -89,6 +89,7 @@ describe("validateTrainingExample", () => {
 describe("task files", () => {
   it("readTasks names the file, line and field of the first problem", async () => {
     const dir = await mkdtemp(join(tmpdir(), "agenttune-tasks-"));
+    after(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, "tasks.jsonl");
     await writeFile(file, `${JSON.stringify(task)}\n\n${JSON.stringify({ id: "x", query: "q" })}\n`);
     await assert.rejects(readTasks(file), (error: FileFormatError) => {

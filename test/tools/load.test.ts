@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { ToolDefinitionError, ToolExecutionError } from "../../src/tools/errors.js";
 import { loadToolModule } from "../../src/tools/load.js";
 import { loadToolsFile } from "../../src/tools/registry.js";
@@ -10,6 +10,7 @@ import { openToolSet } from "../../src/tools/tool-set.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "tools");
 const dir = mkdtempSync(join(tmpdir(), "agenttune-tools-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function writeJson(name: string, value: unknown): string {
   const file = join(dir, name);
