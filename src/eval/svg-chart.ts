@@ -123,7 +123,10 @@ function close(frame: ChartFrame): string {
 }
 
 function titleText(frame: ChartFrame, width: number): string {
-  return frame.title === undefined ? "" : `<text x="${width / 2}" y="22" text-anchor="middle" class="title" font-size="15" font-weight="600" fill="${TEXT}">${escapeXml(frame.title)}</text>`;
+  if (frame.title === undefined) return "";
+  // A long title shrinks (about 0.64 em a character, bold) rather than run off the canvas.
+  const size = Math.max(10, Math.min(15, (width - 24) / (0.64 * frame.title.length)));
+  return `<text x="${width / 2}" y="22" text-anchor="middle" class="title" font-size="${size.toFixed(1)}" font-weight="600" fill="${TEXT}">${escapeXml(frame.title)}</text>`;
 }
 
 /** The legend as a column of swatches starting at (x, y). */

@@ -95,6 +95,11 @@ function agreementMarkdown(a: AgreementSummary, shown = 20): string[] {
   return out;
 }
 
+/** Our engine applies either kind of adapter; the report names which one it was given. */
+function adapterKind(path: string | undefined): string {
+  return path?.toLowerCase().endsWith(".gguf") === true ? "GGUF LoRA" : "PEFT adapter";
+}
+
 /**
  * Evaluates the adapter on both engines (or reads earlier evaluations) and writes the parity
  * report.
@@ -164,7 +169,7 @@ export async function runParity(options: ParityOptions): Promise<{ result: Parit
     title: `Deployment parity: ${model}, our engine vs node-llama-cpp`,
     provenance: result,
     sources: [
-      `- Our engine: \`${own.file}\` (PEFT adapter \`${options.adapter ?? own.result.adapter ?? "?"}\`)${own.ran ? "" : ", an earlier evaluation"}`,
+      `- Our engine: \`${own.file}\` (${adapterKind(options.adapter ?? own.result.adapter)} \`${options.adapter ?? own.result.adapter ?? "?"}\`)${own.ran ? "" : ", an earlier evaluation"}`,
       `- node-llama-cpp: \`${llama.file}\` (GGUF LoRA \`${ggufLora ?? llama.result.adapter ?? "?"}\`)${llama.ran ? "" : ", an earlier evaluation"}`,
     ],
     sections: agreementMarkdown(result.agreement),
