@@ -10,7 +10,6 @@ import { AgentTuneError, InvalidInputError } from "../errors.js";
 import { renderChatTemplate } from "../model/chat-template.js";
 import type { ModelConfig } from "../model/config.js";
 import { Decoder, type HostWeight, type KvCache } from "../model/decoder.js";
-import { loadHfFolder } from "../model/hf-folder.js";
 import { type ModelLocation, readHostModel, readModelText } from "../model/locate.js";
 import type { Tokenizer } from "../model/tokenizer.js";
 import { readGgufLora } from "../train/export-gguf-lora.js";
@@ -144,11 +143,11 @@ export class EngineChatModel implements ChatModel {
       return mergeLora(weights, adapter.adapter, { scale: adapter.scale, source: path });
     };
     const loc: ModelLocation = { kind: isFile(options.model) ? "gguf" : "hf", path: options.model };
-    const { tokenizer, chatTemplate } = readModelText(loc);
+    const { tokenizer, chatTemplate, eosTokenIds } = readModelText(loc);
     const host = readHostModel(loc);
     const decoder = Decoder.fromWeights(backend, host.config, withAdapter(host.weights, host.config));
     host.weights.clear();
-    const eosIds = [...host.config.eosTokenIds, ...(loc.kind === "hf" ? loadHfFolder(loc.path).eosTokenIds : []), ...tokenizer.stopIds];
+    const eosIds = [...host.config.eosTokenIds, ...eosTokenIds, ...tokenizer.stopIds];
     return new EngineChatModel({
       decoder,
       tokenizer,

@@ -77,6 +77,8 @@ export async function locateModel(ref: string, options: LocateOptions = {}): Pro
 export interface ModelText {
   tokenizer: Tokenizer;
   chatTemplate: string | undefined;
+  /** End-of-sequence ids a model folder names (config and generation config); [] for a GGUF, whose config carries them. */
+  eosTokenIds: readonly number[];
 }
 
 /** Reads the tokenizer and chat template only (no weights). */
@@ -85,7 +87,7 @@ export function readModelText(loc: ModelLocation): ModelText {
     const file = openGguf(loc.path);
     try {
       const tokenizer = tokenizerFromGguf(file.metadata, loc.path);
-      return { tokenizer, chatTemplate: tokenizer.chatTemplate };
+      return { tokenizer, chatTemplate: tokenizer.chatTemplate, eosTokenIds: [] };
     } finally {
       file.close();
     }
@@ -93,7 +95,7 @@ export function readModelText(loc: ModelLocation): ModelText {
   const folder = loadHfFolder(loc.path);
   if (folder.tokenizerPath === undefined) throw new FileFormatError({ file: folder.dir, problem: "has no tokenizer.json", hint: "AgentTune reads fast tokenizers (tokenizer.json): copy the model's tokenizer.json (and tokenizer_config.json) into the folder" });
   const tokenizer = loadTokenizerJson(folder.tokenizerPath, folder.chatTemplate !== undefined ? { chatTemplate: folder.chatTemplate } : {});
-  return { tokenizer, chatTemplate: folder.chatTemplate ?? tokenizer.chatTemplate };
+  return { tokenizer, chatTemplate: folder.chatTemplate ?? tokenizer.chatTemplate, eosTokenIds: folder.eosTokenIds };
 }
 
 /** Reads every weight as f32 on the host. */
