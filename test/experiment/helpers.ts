@@ -9,22 +9,13 @@ import type { MachineInfo } from "../../src/experiment/machine.js";
 import type { ModelRequest } from "../../src/infer/resolve.js";
 import { exportPeftAdapter } from "../../src/train/export-peft.js";
 import type { FinetuneOptions, FinetuneResult } from "../../src/train/finetune.js";
+import { tasks as evalTasks } from "../eval/fixtures.js";
 import { tinyAdapter } from "../train/tiny-adapter.js";
 
 export const MACHINE: MachineInfo = { cpu: "Test CPU 9000", cores: 2, memoryGiB: 8, os: "Linux 6.1", node: "v20.0.0" };
 
-/** One task that needs get_weather, one that needs no tool. */
-export const TASKS: Task[] = [
-  {
-    id: "weather-oslo",
-    query: "Weather in Oslo?",
-    expected_tools: ["get_weather"],
-    expected_calls: [{ name: "get_weather", arguments: { city: "Oslo" } }],
-    answer_contains: ["Oslo"],
-    category: "single",
-  },
-  { id: "capital", query: "What is the capital of France?", expected_tools: [], answer_contains: ["Paris"], category: "abstention" },
-];
+/** One task that needs get_weather, one that needs no tool (the evaluation tests' last two). */
+export const TASKS: Task[] = evalTasks.filter((t) => t.id === "weather-oslo" || t.id === "capital");
 
 /** Writes TASKS as a JSONL task file. */
 export function writeTasks(file: string): string {
