@@ -7,7 +7,7 @@ import type { ChatMessage, ChatModel, GenerateOptions, GenerateResult } from "..
 import type { Backend } from "../engine/backend.js";
 import { createCpuBackend } from "../engine/cpu/backend.js";
 import { AgentTuneError, InvalidInputError } from "../errors.js";
-import { renderChatTemplate } from "../model/chat-template.js";
+import { CHATML_TEMPLATE, renderChatTemplate, replyStops } from "../model/chat-template.js";
 import type { ModelConfig } from "../model/config.js";
 import { Decoder, type HostWeight, type KvCache } from "../model/decoder.js";
 import { type ModelLocation, readHostModel, readModelText } from "../model/locate.js";
@@ -16,9 +16,7 @@ import { readGgufLora } from "../train/export-gguf-lora.js";
 import { type FinishReason, generateStream, type TokenDecoder } from "./generate.js";
 import { mergeLora, readMergeableAdapter } from "./merge-lora.js";
 
-/** ChatML, for models that carry no chat template (the same text as LlamaCppModel's fallback). */
-export const CHATML_TEMPLATE =
-  "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+export { CHATML_TEMPLATE };
 
 /** The prompt does not fit the KV cache. */
 export class ContextLengthError extends AgentTuneError {
@@ -100,6 +98,8 @@ export class EngineChatModel implements ChatModel {
   readonly chatTemplate: string;
   readonly eosIds: readonly number[];
   readonly contextSize: number;
+  /** True when the model carries no chat template and is prompted with ChatML (replies then also stop at its end-of-turn text). */
+  readonly chatmlFallback: boolean;
   /** How the last call used the cache. */
   lastCacheStats: CacheStats = { reusedTokens: 0, prefilledTokens: 0 };
   private cache: KvCache | undefined;
@@ -112,6 +112,7 @@ export class EngineChatModel implements ChatModel {
     this.tokenizer = parts.tokenizer;
     this.id = parts.id ?? "engine";
     this.chatTemplate = parts.chatTemplate ?? parts.tokenizer.chatTemplate ?? CHATML_TEMPLATE;
+    this.chatmlFallback = parts.chatTemplate === undefined && parts.tokenizer.chatTemplate === undefined;
     this.eosIds = parts.eosIds ?? [...new Set([...parts.decoder.config.eosTokenIds, ...parts.tokenizer.stopIds])];
     const max = parts.decoder.config.maxPositions;
     this.contextSize = parts.contextSize ?? Math.min(max, DEFAULT_CONTEXT);
@@ -237,7 +238,7 @@ export class EngineChatModel implements ChatModel {
     }
     const it = generateStream(this.decoder, cache, prompt.subarray(prompt.length - 1), this.text, {
       maxTokens: o.maxTokens ?? 256,
-      ...(o.stop === undefined ? {} : { stop: o.stop }),
+      stop: replyStops(o.stop, this.chatmlFallback),
       eosIds: this.eosIds,
       temperature: o.temperature ?? 0,
       ...(o.topP === undefined ? {} : { topP: o.topP }),

@@ -3,6 +3,7 @@ import { Template } from "@huggingface/jinja";
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import type { ChatMessage, ChatModel, GenerateOptions, GenerateResult } from "../agent/chat-model.js";
 import { AgentTuneError } from "../errors.js";
+import { CHATML_TEMPLATE, replyStops } from "../model/chat-template.js";
 
 export interface LlamaCppOptions {
   /** Path of a GGUF file. */
@@ -20,9 +21,6 @@ export interface LlamaCppOptions {
 /** node-llama-cpp could not load the model or generate. */
 export class LlamaCppError extends AgentTuneError {}
 
-/** ChatML, for GGUF files that carry no chat template. */
-const CHATML =
-  "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
 /**
  * A ChatModel over node-llama-cpp v3 for a GGUF file, on the CPU by default.
@@ -35,7 +33,7 @@ const CHATML =
  */
 export class LlamaCppModel implements ChatModel {
   readonly id: string;
-  private loaded: Promise<{ llama: Llama; model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence; template: Template }> | undefined;
+  private loaded: Promise<{ llama: Llama; model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence; template: Template; chatmlFallback: boolean }> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: LlamaCppOptions) {
@@ -57,11 +55,12 @@ export class LlamaCppModel implements ChatModel {
           ...(this.options.loraPath ? { lora: this.options.loraPath } : {}),
         });
         const source = model.fileInfo.metadata.tokenizer?.chat_template;
-        const template = new Template(typeof source === "string" && source ? source : CHATML);
+        const chatmlFallback = !(typeof source === "string" && source);
+        const template = new Template(chatmlFallback ? CHATML_TEMPLATE : (source as string));
         // One sequence for the model's life: each call evaluates only the tokens past the prefix
         // it shares with the last (an agent's growing conversation, the same system prompt).
         const sequence = context.getSequence();
-        return { llama, model, context, sequence, template };
+        return { llama, model, context, sequence, template, chatmlFallback };
       } catch (error) {
         throw new LlamaCppError(`cannot load ${this.options.modelPath}: ${(error as Error).message}`, {
           hint: "check the GGUF path (and the LoRA path); node-llama-cpp needs a prebuilt binary for this platform",
@@ -85,7 +84,7 @@ export class LlamaCppModel implements ChatModel {
   }
 
   private async run(messages: ChatMessage[], o: GenerateOptions, onText?: (t: string) => void): Promise<GenerateResult> {
-    const { model, sequence } = await this.load();
+    const { model, sequence, chatmlFallback } = await this.load();
     const prompt = await this.renderPrompt(messages);
     let tokens = model.tokenize(prompt, true);
     const bos = model.tokens.bos;
@@ -93,7 +92,7 @@ export class LlamaCppModel implements ChatModel {
     const { LlamaCompletion } = await import("node-llama-cpp");
     const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
     try {
-      const stop = (o.stop ?? []).filter((s) => s);
+      const stop = replyStops(o.stop, chatmlFallback);
       const temperature = o.temperature ?? 0;
       const res = await completion.generateCompletionWithMeta(tokens, {
         maxTokens: o.maxTokens ?? 256,

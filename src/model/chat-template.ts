@@ -10,6 +10,28 @@ import { Template } from "@huggingface/jinja";
 import { AgentTuneError } from "../errors.js";
 import type { ChatTemplateFn, TemplateSegment } from "../train/tokenize.js";
 
+/**
+ * ChatML, the prompt format for models that carry no chat template (a base model's GGUF, a folder
+ * without one); training falls back to the same text (`chatmlTemplate`), so a model fine-tuned
+ * that way is prompted as it was trained. Both inference engines use this one string.
+ */
+export const CHATML_TEMPLATE =
+  "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
+/** ChatML's end of a turn. */
+export const CHATML_TURN_END = "<|im_end|>";
+
+/**
+ * The stop strings of one reply. With the ChatML fallback the end of the turn is plain text to a
+ * model whose vocabulary has no such token (Gemma's base model writes `<|im_end|>` as pieces
+ * once fine-tuned), so no end-of-sequence id would stop the reply there: the text itself must.
+ */
+export function replyStops(stop: readonly string[] | undefined, chatmlFallback: boolean): string[] {
+  const out = (stop ?? []).filter((s) => s !== "");
+  if (chatmlFallback && !out.includes(CHATML_TURN_END)) out.push(CHATML_TURN_END);
+  return out;
+}
+
 /** A message as a chat template sees it: role and content; other fields of the object (tool_calls, …) are passed too. */
 export interface TemplateMessage {
   role: string;

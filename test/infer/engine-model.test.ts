@@ -54,6 +54,8 @@ const fresh = () => new EngineChatModel({ decoder: tiny.decoder, tokenizer: tiny
 describe("EngineChatModel on a tiny random llama", () => {
   test("with no chat template the prompt is ChatML, tool messages going as user messages", () => {
     assert.equal(tiny.chatTemplate, CHATML_TEMPLATE);
+    assert.equal(tiny.chatmlFallback, true);
+    assert.equal(new EngineChatModel({ decoder: tiny.decoder, tokenizer: tiny.tokenizer, chatTemplate: "{{ messages[0].content }}" }).chatmlFallback, false);
     const prompt = tiny.renderPrompt([
       { role: "system", content: "be brief" },
       user("hi"),

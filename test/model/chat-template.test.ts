@@ -3,9 +3,19 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { ChatMessage } from "../../src/agent/chat-model.js";
-import { ChatTemplateError, type TemplateMessage, jinjaTemplateFn, renderChatTemplate, renderWithAssistantSpans } from "../../src/model/chat-template.js";
+import {
+  CHATML_TEMPLATE,
+  CHATML_TURN_END,
+  ChatTemplateError,
+  jinjaTemplateFn,
+  renderChatTemplate,
+  renderWithAssistantSpans,
+  replyStops,
+  type TemplateMessage,
+} from "../../src/model/chat-template.js";
 import { openGguf } from "../../src/model/gguf.js";
 import { tokenizerFromGguf } from "../../src/model/tokenizer.js";
+import { chatmlTemplate } from "../../src/train/tokenize.js";
 import { SKIP_NO_SMOLLM2, SMOLLM2_GGUF } from "../helpers/real-models.js";
 
 // Renderings by transformers (apply_chat_template / render_jinja_template), made by
@@ -27,6 +37,25 @@ const styles = JSON.parse(readFileSync(join(FIXTURES, "chat-templates.json"), "u
   cases: { template: string; conversation: string; addGenerationPrompt: boolean; withTools: boolean; text?: string; error?: string }[];
 };
 const SMOLLM2_TOKENS = { bos_token: "<|im_start|>", eos_token: "<|im_end|>" };
+
+describe("the ChatML fallback", () => {
+  test("prompts as training renders the same conversation", () => {
+    const messages: ChatMessage[] = [
+      { role: "system", content: "sys" },
+      { role: "user", content: "q" },
+      { role: "assistant", content: "Answer: a" },
+    ];
+    const prompt = renderChatTemplate(CHATML_TEMPLATE, { messages, add_generation_prompt: false });
+    assert.equal(prompt, chatmlTemplate(messages).map((s) => s.text).join(""));
+  });
+
+  test("a reply stops at ChatML's end of turn only when the prompt is the fallback", () => {
+    assert.deepEqual(replyStops(["\nObservation:"], true), ["\nObservation:", CHATML_TURN_END]);
+    assert.deepEqual(replyStops(["\nObservation:", ""], false), ["\nObservation:"]);
+    assert.deepEqual(replyStops(undefined, true), [CHATML_TURN_END]);
+    assert.deepEqual(replyStops([CHATML_TURN_END], true), [CHATML_TURN_END]);
+  });
+});
 
 describe("SmolLM2's chat template", () => {
   test("renders the ReAct mapping exactly as transformers does, with and without the generation prompt", () => {
