@@ -134,6 +134,7 @@ export function createExperimentCommands(deps: ExperimentCommandDeps = {}): Comm
       "save-every": { type: "number", description: "checkpoint every N steps, so an interrupted training continues", default: 50 },
       "keep-checkpoints": { type: "boolean", description: "keep each run's training checkpoint once its adapter is written" },
       "report-only": { type: "boolean", description: "train and evaluate nothing: write the table and charts of the runs already finished in --out" },
+      "train-only": { type: "boolean", description: "train and export every run, evaluate none (evaluate later, elsewhere, with the same command)" },
       engine: { type: "string", description: "evaluation engine: own (PEFT adapter) or llama (GGUF LoRA) (default: llama for a GGUF, own for a folder)", placeholder: "engine" },
       ...EVAL_FLAGS,
     },
@@ -143,6 +144,8 @@ DIR/metrics-vs-samples.svg, and per run DIR/runs/<size>-s<seed>/ (train_log.json
 eval.json, eval.md, adapter/, adapter.gguf for a GGUF base).
 Resumable: run the same command again after a crash; runs whose eval.json exists are kept (and
 said so), a trained run is only evaluated, an interrupted training continues from its checkpoint.
+To train on a GPU machine and evaluate on another: --train-only there, copy --out, then the same
+command without it here (it evaluates the trained runs and trains none).
 The recipe is the reference's: NF4 base, LoRA r16/α32 dropout 0.05 on all seven projections,
 lr 2e-4 cosine, 3 epochs, max length 2048.
 Examples:
@@ -170,6 +173,7 @@ Examples:
         saveEvery: wholeFlag(flags, "save-every", 0),
         keepCheckpoints: flags["keep-checkpoints"] === true,
         reportOnly: flags["report-only"] === true,
+        trainOnly: flags["train-only"] === true,
         ...defined({ maxSteps: optionalWholeFlag(flags, "max-steps", 1), engine: engineFlag(flags), finetune: deps.finetune }),
         onStage: (e) => lines.stage(`${e.index === undefined ? "" : `[${e.index}/${e.total}] `}${e.stage}: ${e.detail}`),
         onTrainProgress: (_run, p) => lines.bar(p.totalSteps, "train", "steps").tick(1, `loss ${p.loss.toFixed(4)} ${Math.round(p.tokens_per_s)} tok/s`),

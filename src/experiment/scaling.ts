@@ -76,6 +76,11 @@ export interface ScalingOptions {
    * run.json of the same settings) and list the others as not run.
    */
   reportOnly?: boolean;
+  /**
+   * Train (and export) every run, evaluate none: for a GPU machine that trains while another
+   * machine evaluates. The same command without it, given the run folders, then only evaluates.
+   */
+  trainOnly?: boolean;
   /** Evaluation engine: own (PEFT adapter) or llama (GGUF LoRA). Default: llama for a GGUF base, own otherwise. */
   engine?: "own" | "llama";
   /** Where the evaluation runs. Default cpu. */
@@ -194,6 +199,9 @@ async function writeStudy(outputDir: string, result: ScalingResult, logs: Map<st
 export async function runScalingStudy(options: ScalingOptions): Promise<{ result: ScalingResult; files: ScalingFiles }> {
   checkList(options.sizes, "sizes", 1);
   checkList(options.seeds, "seeds", 0);
+  if (options.trainOnly === true && options.reportOnly === true) {
+    throw new InvalidInputError("--train-only and --report-only exclude each other", { field: "train-only", hint: "train with --train-only, then write the table with --report-only (or evaluate with neither)" });
+  }
   if (options.maxSteps !== undefined && (!Number.isInteger(options.maxSteps) || options.maxSteps < 1)) {
     throw new InvalidInputError(`--max-steps must be a whole number ≥ 1, got ${options.maxSteps}`, { field: "max-steps" });
   }
@@ -315,8 +323,12 @@ export async function runScalingStudy(options: ScalingOptions): Promise<{ result
         await writeJsonAtomic(join(dir, RUN_JSON), record);
         // the adapter is written: the checkpoint (LoRA weights and both Adam moments) is no longer needed
         if (options.keepCheckpoints !== true) rmSync(join(dir, "checkpoint"), { recursive: true, force: true });
-      } else {
+      } else if (options.trainOnly !== true) {
         stage({ stage: "skip", ...at, detail: `${id} is trained (${join(dir, RUN_JSON)} exists); evaluating it` });
+      }
+      if (options.trainOnly === true) {
+        stage({ stage: "skip", ...at, detail: `${id} is trained; not evaluated (train only)` });
+        continue;
       }
       const adapter = plan.engine === "llama" ? ggufAdapter : adapterDir;
       stage({ stage: "eval", ...at, detail: `${tasks.length} tasks, ${plan.engine === "llama" ? "node-llama-cpp" : "our engine"} on the ${settings.device}` });

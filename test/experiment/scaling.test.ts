@@ -144,6 +144,24 @@ describe("the scaling study", () => {
     assert.equal(s.stages.filter((e) => e.stage === "skip" && /not run \(report only\)/.test(e.detail)).length, 3);
   });
 
+  it("with trainOnly trains every run and evaluates none; the same study without it then only evaluates", async () => {
+    const split = join(root, "split");
+    const gpu = study(split, { trainOnly: true });
+    await gpu.run();
+    assert.equal(gpu.calls.length, 4);
+    assert.equal(gpu.opened.length, 0);
+    for (const id of ["3-s0", "3-s1", "6-s0", "6-s1"]) {
+      assert.ok(existsSync(join(split, "runs", id, "run.json")), id);
+      assert.ok(!existsSync(join(split, "runs", id, "eval.json")), id);
+    }
+    const cpu = study(split);
+    const { result } = await cpu.run();
+    assert.equal(cpu.calls.length, 0);
+    assert.equal(cpu.opened.length, 4);
+    assert.equal(result.runs.length, 4);
+    await assert.rejects(study(split, { trainOnly: true, reportOnly: true }).run(), (e: unknown) => e instanceof InvalidInputError && /exclude each other/.test(e.message));
+  });
+
   it("refuses to mix runs made with other settings", async () => {
     const s = study(out, { epochs: 3 });
     await assert.rejects(s.run(), (e: unknown) => e instanceof InvalidInputError && /run 3-s0 .* other settings: epochs 2 then, 3 now/.test(e.message));
