@@ -76,9 +76,18 @@ export function parseFlags(spec: CommandSpec, argv: string[]): { flags: FlagValu
       hint: `run \`agenttune ${spec.name} --help\` to see the flags it takes`,
     });
   }
+  const values = parsed.values as Record<string, unknown>;
+  // allowNegative reads `--no-seeds` as seeds=false; a flag declared as "no-seeds" is meant.
+  for (const name of Object.keys(spec.flags)) {
+    const positive = name.slice(3);
+    if (name.startsWith("no-") && values[name] === undefined && values[positive] === false && !(positive in spec.flags)) {
+      values[name] = true;
+      delete values[positive];
+    }
+  }
   const flags: FlagValues = {};
   for (const [name, flag] of Object.entries(spec.flags)) {
-    const raw = (parsed.values as Record<string, unknown>)[name];
+    const raw = values[name];
     if (raw === undefined) {
       flags[name] = flag.default;
       continue;
@@ -93,7 +102,7 @@ export function parseFlags(spec: CommandSpec, argv: string[]): { flags: FlagValu
       flags[name] = raw as string | boolean | string[];
     }
   }
-  return { flags, positionals: parsed.positionals, help: (parsed.values as Record<string, unknown>).help === true };
+  return { flags, positionals: parsed.positionals, help: values.help === true };
 }
 
 /** The `--help` text of a command. */

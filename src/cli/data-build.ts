@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { AgentTools } from "../agent/tools.js";
-import { buildDatasetWithReport } from "../data/build.js";
+import { BUILD_CATEGORIES, buildDatasetWithReport, DEFAULT_MIX } from "../data/build.js";
+import type { Category } from "../data/schema.js";
 import { writeJsonl } from "../data/jsonl.js";
 import { InvalidInputError } from "../errors.js";
 import { type CommandSpec, defineCommand } from "./command.js";
@@ -21,6 +22,27 @@ async function defaultLoadTools(file: string | undefined): Promise<AgentTools> {
   return loader.loadToolsFile(file);
 }
 
+/**
+ * `--mix single=0.3,abstention=0.2`: category weights (categories left out get 0, as in
+ * BuildOptions.mix). @throws InvalidInputError naming the part that is not `category=weight`.
+ */
+export function parseMix(text: string): Partial<Record<Category, number>> {
+  const mix: Partial<Record<Category, number>> = {};
+  for (const part of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const m = /^([a-z_]+)=([0-9]*\.?[0-9]+)$/.exec(part);
+    if (m === null || !(BUILD_CATEGORIES as readonly string[]).includes(m[1] as string)) {
+      throw new InvalidInputError(`--mix: "${part}" is not category=weight`, { field: "mix", hint: `categories: ${BUILD_CATEGORIES.join(", ")}; e.g. --mix ${defaultMixText()}` });
+    }
+    mix[m[1] as Category] = Number(m[2]);
+  }
+  if (Object.keys(mix).length === 0) throw new InvalidInputError("--mix names no category", { field: "mix", hint: `e.g. --mix ${defaultMixText()}` });
+  return mix;
+}
+
+function defaultMixText(): string {
+  return Object.entries(DEFAULT_MIX).map(([c, w]) => `${c}=${w}`).join(",");
+}
+
 /** Builds the `data build` command. */
 export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaultLoadTools }): CommandSpec {
   return defineCommand({
@@ -35,12 +57,15 @@ export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaul
       format: { type: "string", description: "react | function_call | mix", default: "react" },
       "function-call-ratio": { type: "number", description: "with --format mix: share of single-turn function-call examples", default: 0.2 },
       "restrict-tools": { type: "number", description: "share of examples offering only part of the tools (default 0.25 train, 0 eval)", placeholder: "0..1" },
+      mix: { type: "string", description: `category weights, e.g. ${defaultMixText()} (categories left out get none)`, placeholder: "c=w,…" },
+      restyle: { type: "number", description: "share of train queries given a casual surface: greeting, lower case, thanks (default 0.3 train, 0 eval)", placeholder: "0..1" },
       "no-seeds": { type: "boolean", description: "leave out the ten hand-written seed trajectories" },
       tools: { type: "string", description: "a tools file (user tools) instead of the built-in ones", placeholder: "file" },
     },
     details: `Examples:
   agenttune data build --samples 500 --seed 0 --out data/train.jsonl
   agenttune data build --train_samples 250 --format mix --out data/train-mix.jsonl
+  agenttune data build --samples 250 --mix single=0.3,chain=0.2,conditional=0.2,arithmetic=0.13,abstention=0.12,missing_tool=0.05 --out data/fewer-missing.jsonl
   agenttune data build --split eval --samples 120 --out data/eval-trajectories.jsonl`,
     async run(flags, _positionals, io) {
       const split = String(flags.split);
@@ -59,6 +84,8 @@ export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaul
         format: format as "react" | "function_call" | "mix",
         functionCallRatio: flags["function-call-ratio"] as number,
         restrictTools: flags["restrict-tools"] as number | undefined,
+        ...(flags.restyle === undefined ? {} : { restyle: flags.restyle as number }),
+        ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
         includeSeeds: flags["no-seeds"] !== true,
         tools,
       });

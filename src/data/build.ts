@@ -156,6 +156,9 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     throw new InvalidInputError(`perCategory must be a whole number of at least 1, got ${perCategory}`, { field: "perCategory" });
   }
   if (!(fcRatio >= 0 && fcRatio <= 1)) throw new InvalidInputError(`functionCallRatio must lie in [0, 1], got ${fcRatio}`, { field: "functionCallRatio" });
+  for (const [field, value] of [["restyle", options.restyle], ["restrictTools", options.restrictTools]] as const) {
+    if (value !== undefined && !(value >= 0 && value <= 1)) throw new InvalidInputError(`${field} must lie in [0, 1], got ${value}`, { field });
+  }
 
   const tools = options.tools ?? (await defaultTools());
   const allSpecs: ToolSpec[] = tools.list().map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));

@@ -9,6 +9,7 @@ import { dataStatsCommand } from "../../src/cli/data-stats.js";
 import { createDataSynthCommand } from "../../src/cli/data-synth.js";
 import { dataValidateCommand } from "../../src/cli/data-validate.js";
 import { runCli } from "../../src/cli/main.js";
+import { buildDataset } from "../../src/data/build.js";
 import { testTools } from "./tools.js";
 
 const tools = await testTools();
@@ -34,6 +35,42 @@ describe("agenttune data", () => {
     const again = join(dir, "again.jsonl");
     await runCli(["data", "build", "--samples", "120", "--seed", "3", "--format", "mix", "--output", again], capture().io, commands);
     assert.equal(await readFile(again, "utf8"), await readFile(file, "utf8"));
+  });
+
+  it("build --mix weighs the categories and --restyle reaches the builder", async () => {
+    const file = join(dir, "mix.jsonl");
+    const c = capture();
+    const args = ["data", "build", "--samples", "20", "--no-seeds", "--mix", "single=3,abstention=1", "--restyle", "0", "--out", file];
+    assert.equal(await runCli(args, c.io, commands), 0, c.err.join(""));
+    const rows = (await readFile(file, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { category: string; query: string });
+    assert.deepEqual(
+      [rows.filter((r) => r.category === "single").length, rows.filter((r) => r.category === "abstention").length],
+      [15, 5],
+    );
+    const plain = await buildDataset({ samples: 20, seed: 0, tools, includeSeeds: false, mix: { single: 3, abstention: 1 }, restyle: 0, messages: false });
+    assert.deepEqual(
+      rows.map((r) => r.query),
+      plain.map((e) => e.query),
+    );
+    for (const [flags, pattern] of [
+      [["--mix", "single=1,flights=2"], /--mix: "flights=2" is not category=weight/],
+      [["--mix", ","], /--mix names no category/],
+      [["--restyle", "1.5"], /restyle must lie in \[0, 1\], got 1.5/],
+    ] as const) {
+      const bad = capture();
+      assert.equal(await runCli(["data", "build", "--samples", "10", ...flags, "--out", join(dir, "bad.jsonl")], bad.io, commands), 2);
+      assert.match(bad.err.join(""), pattern);
+    }
+  });
+
+  it("build --no-seeds leaves the hand-written trajectories out", async () => {
+    const file = join(dir, "no-seeds.jsonl");
+    assert.equal(await runCli(["data", "build", "--samples", "12", "--no-seeds", "--out", file], capture().io, commands), 0);
+    const ids = (await readFile(file, "utf8")).trim().split("\n").map((l) => (JSON.parse(l) as { id: string }).id);
+    assert.equal(ids.filter((id) => id.startsWith("seed-")).length, 0);
+    const withSeeds = join(dir, "with-seeds.jsonl");
+    assert.equal(await runCli(["data", "build", "--samples", "12", "--out", withSeeds], capture().io, commands), 0);
+    assert.ok((await readFile(withSeeds, "utf8")).includes('"id":"seed-'));
   });
 
   it("build --output-dir writes <dir>/<split>.jsonl", async () => {
