@@ -72,15 +72,22 @@ export function writeTinyModel(dir: string, options: TinyModelOptions = {}): str
   writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson()));
   writeFileSync(join(dir, "tokenizer_config.json"), `${JSON.stringify({ eos_token: "<|im_end|>", pad_token: "<|endoftext|>", bos_token: null, model_max_length: 8192 }, null, 2)}\n`);
   writeFileSync(join(dir, "generation_config.json"), `${JSON.stringify({ eos_token_id: eos, pad_token_id: 256 }, null, 2)}\n`);
-  const random = mulberry32(options.seed ?? 0);
+  writeSafetensors(join(dir, "model.safetensors"), randomWeights(config, options.seed ?? 0));
+  return dir;
+}
+
+/**
+ * Every weight a Hugging Face config needs, seeded: norms 1, the rest uniform in ±0.1 — small
+ * enough that the logits start near uniform and training is stable.
+ */
+export function randomWeights(config: Record<string, unknown>, seed: number): Record<string, SafetensorsWriteTensor> {
+  const random = mulberry32(seed);
   const tensors: Record<string, SafetensorsWriteTensor> = {};
   for (const [name, { shape, optional }] of expectedWeights(configFromHf(config))) {
     if (optional) continue;
     const n = shape.reduce((a, b) => a * b, 1);
     const norm = name.endsWith("norm.weight");
-    // uniform in ±0.1: small enough that the logits start near uniform and training is stable
     tensors[name] = { dtype: "F32", shape, data: Float32Array.from({ length: n }, () => (norm ? 1 : (random() * 2 - 1) * 0.1)) };
   }
-  writeSafetensors(join(dir, "model.safetensors"), tensors);
-  return dir;
+  return tensors;
 }

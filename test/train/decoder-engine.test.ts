@@ -7,13 +7,12 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli } from "../../src/cli/main.js";
 import { trainCommand } from "../../src/cli/train.js";
-import { configFromHf, expectedWeights } from "../../src/model/config.js";
+import { randomWeights } from "../../src/experiment/tiny-model.js";
 import { ModelPathError } from "../../src/model/locate.js";
-import { type SafetensorsWriteTensor, writeSafetensors } from "../../src/model/safetensors.js";
+import { writeSafetensors } from "../../src/model/safetensors.js";
 import { loadTokenizerJson } from "../../src/model/tokenizer.js";
 import { loadTrainModel, trainingTemplate } from "../../src/train/decoder-engine.js";
 import { readPeftAdapter } from "../../src/train/export-peft.js";
-import { rng } from "../engine/helpers.js";
 
 const root = mkdtempSync(join(tmpdir(), "agenttune-engine-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -41,15 +40,7 @@ function writeTinyModel(dir: string, chatTemplate?: string): void {
   writeFileSync(join(dir, "config.json"), JSON.stringify(CONFIG));
   writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tokenizerJson));
   writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ bos_token: "<s>", eos_token: "</s>", ...(chatTemplate ? { chat_template: chatTemplate } : {}) }));
-  const rand = rng(7);
-  const tensors: Record<string, SafetensorsWriteTensor> = {};
-  for (const [name, { shape, optional }] of expectedWeights(configFromHf(CONFIG))) {
-    if (optional) continue;
-    const n = shape.reduce((a, b) => a * b, 1);
-    const norm = name.endsWith("norm.weight");
-    tensors[name] = { dtype: "F32", shape, data: Float32Array.from({ length: n }, () => (norm ? 1 : (rand() * 2 - 1) * 0.1)) };
-  }
-  writeSafetensors(join(dir, "model.safetensors"), tensors);
+  writeSafetensors(join(dir, "model.safetensors"), randomWeights(CONFIG, 7));
 }
 
 const modelDir = join(root, "tiny");
