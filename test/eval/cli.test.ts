@@ -101,6 +101,24 @@ test("compare prints the side-by-side table of two eval.json files and writes it
   assert.equal(await readFile(file, "utf8"), table);
 });
 
+test("compare with three results prints one table a row a run; --labels must name each", async () => {
+  const d = capture();
+  const zero = join(dir, "zero");
+  const tuned = join(dir, "tuned");
+  const argv = ["compare", zero, tuned, tuned, "--labels", "zero-shot,tuned,tuned", "--title", "Seeds"];
+  assert.equal(await runCli(argv, d.io, [compareCommand]), 0, d.err.join(""));
+  const table = d.out.join("");
+  assert.match(table, /^# Seeds$/m);
+  assert.match(table, /\| zero-shot \| 0\/2 \(0\.0 %\) \|/);
+  assert.match(table, /\| tuned \(2 runs\) \| 100\.0 ± 0\.0 \(100\.0–100\.0\) \|/);
+  const e = capture();
+  assert.equal(await runCli(["compare", zero, tuned, "--labels", "only-one"], e.io, [compareCommand]), 2);
+  assert.match(e.err.join(""), /--labels names 1 runs, but 2 results were given/);
+  const f = capture();
+  assert.equal(await runCli(["compare", zero], f.io, [compareCommand]), 2);
+  assert.match(f.err.join(""), /two or more evaluation results, got 1/);
+});
+
 test("compare names a file that is not an evaluation result", async () => {
   const c = capture();
   const code = await runCli(["compare", join(dir, "nope.json"), join(dir, "nope.json")], c.io, [compareCommand]);

@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ScriptedModel } from "../../src/agent/scripted-model.js";
+import { compareMany } from "../../src/eval/compare-many.js";
+import { evaluate } from "../../src/eval/runner.js";
+import { competentModel, tasks, testTools } from "./fixtures.js";
+
+const lazy = () => new ScriptedModel({ id: "lazy", script: () => "Thought: easy.\nAnswer: Paris | maybe" });
+const broken = () => new ScriptedModel({ id: "broken", script: () => "Action: {not json" });
+
+test("many evaluations make one table: a row a run, the categories, the failures", async () => {
+  const runs = await Promise.all([
+    evaluate({ model: lazy(), tasks, tools: testTools }),
+    evaluate({ model: competentModel("good"), tasks, tools: testTools }),
+    evaluate({ model: broken(), tasks, tools: testTools, maxSteps: 2 }),
+  ]);
+  const md = compareMany(runs, { labels: ["lazy", "good", "broken"], title: "Three runs" });
+  assert.match(md, /^# Three runs$/m);
+  assert.match(md, /\| Run \| Tool selection \| Exact tool match \| Argument match/);
+  assert.match(md, /\| lazy \| 0\/2 \(0\.0 %\) \| 0\/2 \(0\.0 %\) \|/);
+  assert.match(md, /\| good \| 2\/2 \(100\.0 %\) \| 2\/2 \(100\.0 %\) \|/);
+  // abstention is scored by abstention, the call categories by tool selection
+  assert.match(md, /abstention \(abstention\)/);
+  assert.match(md, /conditional \(tool selection\)/);
+  assert.match(md, /\| broken \| 3\/3 \| 0\/3 \| 0\/3 \|/, "three malformed runs, nothing else");
+  assert.doesNotMatch(md, /Mean over runs/, "no shared labels, no means");
+  assert.doesNotMatch(md, /other tasks/);
+});
+
+test("runs sharing a label are averaged with their spread, and a differing task set is noted", async () => {
+  const good = await evaluate({ model: competentModel("good"), tasks, tools: testTools });
+  const lazyRun = await evaluate({ model: lazy(), tasks, tools: testTools });
+  const fewer = await evaluate({ model: competentModel("good"), tasks: tasks.slice(0, 2), tools: testTools });
+  const md = compareMany([good, lazyRun, fewer], { labels: ["setting@s0", "setting@s1", "other"] });
+  assert.match(md, /\| setting \(s0\) \| 2\/2 \(100\.0 %\) \|/);
+  assert.match(md, /\| setting \(s1\) \| 0\/2 \(0\.0 %\) \|/);
+  // tool selection: 100 % and 0 % → mean 50, std 50
+  assert.match(md, /\| setting \(2 runs\) \| 50\.0 ± 50\.0 \(0\.0–100\.0\) \|/);
+  assert.match(md, /\| other \(1 run\) \| 100\.0 \|/);
+  assert.match(md, /Note: other ran other tasks than setting/);
+  assert.throws(() => compareMany([good], { labels: ["a", "b"] }), /2 labels for 1 results/);
+});
