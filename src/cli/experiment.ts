@@ -10,6 +10,7 @@ import type { FetchProgress } from "../model/fetch-pypi.js";
 import type { FinetuneOptions, FinetuneResult } from "../train/finetune.js";
 import { type CommandIO, type CommandSpec, defineCommand, type FlagSpec, type FlagValues, formatCommandLine } from "./command.js";
 import { deviceFlag } from "./device-flag.js";
+import { parseMix } from "./data-build.js";
 import { optionalWholeFlag, positiveFlag, wholeFlag } from "./flag-values.js";
 import { createProgress, type Progress } from "./progress.js";
 
@@ -135,6 +136,10 @@ export function createExperimentCommands(deps: ExperimentCommandDeps = {}): Comm
       "keep-checkpoints": { type: "boolean", description: "keep each run's training checkpoint once its adapter is written" },
       "report-only": { type: "boolean", description: "train and evaluate nothing: write the table and charts of the runs already finished in --out" },
       "train-only": { type: "boolean", description: "train and export every run, evaluate none (evaluate later, elsewhere, with the same command)" },
+      mix: { type: "string", description: "training data: category weights, as data build's --mix", placeholder: "c=w,…" },
+      restyle: { type: "number", description: "training data: share of casually restyled queries, as data build's --restyle", placeholder: "0..1" },
+      "restrict-tools": { type: "number", description: "training data: share of examples offering part of the tools, as data build's", placeholder: "0..1" },
+      "tool-check": { type: "boolean", description: "training data: first Thoughts name the tool needed and whether the list has it, as data build's" },
       engine: { type: "string", description: "evaluation engine: own (PEFT adapter) or llama (GGUF LoRA) (default: llama for a GGUF, own for a folder)", placeholder: "engine" },
       ...EVAL_FLAGS,
     },
@@ -147,7 +152,9 @@ said so), a trained run is only evaluated, an interrupted training continues fro
 To train on a GPU machine and evaluate on another: --train-only there, copy --out, then the same
 command without it here (it evaluates the trained runs and trains none).
 The recipe is the reference's: NF4 base, LoRA r16/α32 dropout 0.05 on all seven projections,
-lr 2e-4 cosine, 3 epochs, max length 2048.
+lr 2e-4 cosine, 3 epochs, max length 2048. The data flags (--mix, --restyle, --restrict-tools,
+--tool-check) change how every run's training set is built; they are part of the settings a
+resumed study must share.
 Examples:
   agenttune experiment scaling --model smollm2-135m-instruct --sizes 50,100,250,500,1000 --seeds 0,1 \\
     --tasks data/eval/tasks.jsonl --out results/scaling-smollm2 --backend cuda
@@ -174,6 +181,11 @@ Examples:
         keepCheckpoints: flags["keep-checkpoints"] === true,
         reportOnly: flags["report-only"] === true,
         trainOnly: flags["train-only"] === true,
+        data: {
+          ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
+          ...defined({ restyle: flags.restyle as number | undefined, restrictTools: flags["restrict-tools"] as number | undefined }),
+          ...(flags["tool-check"] === true ? { toolCheck: true } : {}),
+        },
         ...defined({ maxSteps: optionalWholeFlag(flags, "max-steps", 1), engine: engineFlag(flags), finetune: deps.finetune }),
         onStage: (e) => lines.stage(`${e.index === undefined ? "" : `[${e.index}/${e.total}] `}${e.stage}: ${e.detail}`),
         onTrainProgress: (_run, p) => lines.bar(p.totalSteps, "train", "steps").tick(1, `loss ${p.loss.toFixed(4)} ${Math.round(p.tokens_per_s)} tok/s`),

@@ -9,8 +9,9 @@ import type { Category } from "./schema.js";
 import { RESTYLE_SHARE, restyleQuery } from "./restyle.js";
 import { SEED_TRAJECTORIES } from "./seeds.js";
 import type { TrainingExample } from "./task.js";
-import { fillPhrasing, PlanError, runPlan, type TaskTemplate } from "./template.js";
+import { fillPhrasing, PlanError, runPlan, type SlotValues, type TaskTemplate } from "./template.js";
 import { TEMPLATES, templatesFor } from "./templates.js";
+import { capabilityToolName, type ToolNeed, withToolCheck } from "./tool-check.js";
 
 /**
  * The dataset builder: draws tasks from the templates of one split, runs each plan against the
@@ -69,6 +70,11 @@ export interface BuildOptions {
    * `restyleQuery`. Default RESTYLE_SHARE for train; the eval split is never restyled.
    */
   restyle?: number;
+  /**
+   * Open every first Thought with the tool check ("This needs get_time, which I have." / "…,
+   * which I don't have."), see `withToolCheck`. Default false.
+   */
+  toolCheck?: boolean;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
   includeSeeds?: boolean;
   /** Render `messages` (with the system prompt). Default true. */
@@ -100,6 +106,14 @@ async function defaultTools(): Promise<AgentTools> {
 
 /** The category name of single-call examples in the function-call format. */
 const FUNCTION_CALL = "function_call";
+
+/** The tool a request that calls none needs: the withheld one, or a name for a capability no tool has. */
+function missingNeed(template: TaskTemplate, slots: SlotValues): ToolNeed | undefined {
+  const withheld = template.withhold?.[0];
+  if (withheld !== undefined) return { tool: withheld, offered: false };
+  if (template.category === "missing_tool" && typeof slots.what === "string") return { tool: capabilityToolName(slots.what), offered: false };
+  return undefined;
+}
 
 /** With `samples`: draws of one category that repeat or fail this many times in a row give it up. */
 const GIVE_UP_AFTER = 200;
@@ -189,7 +203,8 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     for (const seedExample of SEED_TRAJECTORIES) {
       if (examples.length >= samples) break;
       if (!seedExample.expected_tools.every((n) => allNames.includes(n))) continue;
-      const example: TrainingExample = { ...seedExample, steps: seedExample.steps?.map((s) => ({ ...s })) };
+      const seedSteps = seedExample.steps?.map((s) => ({ ...s }));
+      const example: TrainingExample = { ...seedExample, steps: seedSteps && options.toolCheck ? withToolCheck(seedSteps) : seedSteps };
       if (wantMessages && example.steps) {
         const offered = example.tools === undefined ? allSpecs : allSpecs.filter((s) => example.tools?.includes(s.name));
         example.messages = renderMessages({ query: example.query, steps: example.steps }, { systemPrompt: buildSystemPrompt(offered) });
@@ -295,8 +310,9 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       example.min_steps = run.steps.length;
       example.max_steps = run.steps.length + 2;
       if (run.answerContains.length > 0) example.answer_contains = run.answerContains;
-      example.steps = run.steps;
-      if (wantMessages) example.messages = renderMessages({ query, steps: run.steps }, { systemPrompt: buildSystemPrompt(specs) });
+      const steps = options.toolCheck ? withToolCheck(run.steps, missingNeed(template, slots)) : run.steps;
+      example.steps = steps;
+      if (wantMessages) example.messages = renderMessages({ query, steps }, { systemPrompt: buildSystemPrompt(specs) });
     }
     (example as TrainingExample & { template: string }).template = template.id;
     const idBase = `${split}-${template.id}${asFunctionCall ? "-fc" : ""}`;

@@ -1,10 +1,19 @@
 // What a data-scaling study records (scaling.json): every run's metrics and training figures,
 // and per training-set size their mean and spread over the seeds. Pure data, no I/O.
 
+import type { Category } from "../data/schema.js";
 import { METRICS, type MetricKey, type Rate } from "../eval/metrics.js";
 import type { FailureKind } from "../react/types.js";
 import type { MachineInfo } from "./machine.js";
 import { type Spread, spreadOf } from "./spread.js";
+
+/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck). */
+export interface ScalingDataSettings {
+  mix?: Partial<Record<Category, number>>;
+  restyle?: number;
+  restrictTools?: number;
+  toolCheck?: boolean;
+}
 
 /** The settings every run of a study shares; a finished run made with others is not reused. */
 export interface ScalingSettings {
@@ -19,6 +28,8 @@ export interface ScalingSettings {
   lora: { rank: number; alpha: number; dropout: number; targets: readonly string[] };
   /** Training stops after this many steps (a smoke run); absent for the full recipe. */
   maxSteps?: number;
+  /** How the training sets were built, where not the builder's defaults; absent when they were. */
+  data?: ScalingDataSettings;
   /** Evaluation: the engine, where it ran, the tasks. */
   evalEngine: "own" | "llama";
   device: "cpu" | "cuda";

@@ -25,7 +25,7 @@ import { evaluateModel, type OpenModel } from "./evaluate-model.js";
 import { describeMachine, type MachineInfo } from "./machine.js";
 import { evalPlan, exportGgufLoraFor, fetchedModel } from "./model-files.js";
 import { formatScalingReport, SCALING_CHARTS } from "./scaling-report.js";
-import { type RunTrainingFigures, type ScalingResult, type ScalingRun, type ScalingSettings, summarizeBySize } from "./scaling-summary.js";
+import { type RunTrainingFigures, type ScalingDataSettings, type ScalingResult, type ScalingRun, type ScalingSettings, summarizeBySize } from "./scaling-summary.js";
 import { loadExperimentTasks } from "./tasks.js";
 
 /** What a study is doing, for progress lines. */
@@ -66,6 +66,8 @@ export interface ScalingOptions {
   lora?: Partial<ScalingSettings["lora"]>;
   /** Stop each training after this many steps: smoke runs only. */
   maxSteps?: number;
+  /** Data-builder options for every run's training set (default: the builder's defaults). */
+  data?: ScalingDataSettings;
   /** Checkpoint every N steps so an interrupted training continues. Default 50. */
   saveEvery?: number;
   /** Keep each run's training checkpoint (deleted once the adapter is written, by default). */
@@ -141,6 +143,17 @@ function logFigures(log: readonly TrainLogEntry[]): { tokens: number; stepS: num
   return { tokens, stepS, finalLoss };
 }
 
+/** The data options that were given, in a fixed key order; undefined when none was. */
+function definedData(data: ScalingDataSettings | undefined): ScalingDataSettings | undefined {
+  if (data === undefined) return undefined;
+  const out: ScalingDataSettings = {};
+  if (data.mix !== undefined) out.mix = data.mix;
+  if (data.restyle !== undefined) out.restyle = data.restyle;
+  if (data.restrictTools !== undefined) out.restrictTools = data.restrictTools;
+  if (data.toolCheck === true) out.toolCheck = true;
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
 /** Settings as compared on resume (key order fixed by construction). */
 function sameSettings(a: ScalingSettings, b: ScalingSettings): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
@@ -214,6 +227,7 @@ export async function runScalingStudy(options: ScalingOptions): Promise<{ result
   const modelPath = await fetchedModel(options.model, options.onFetchProgress);
   const plan = await evalPlan(modelPath, options.engine);
   const lora = { ...DEFAULT_LORA, ...options.lora, targets: [...(options.lora?.targets ?? DEFAULT_LORA.targets)] };
+  const dataSettings = definedData(options.data);
   const settings: ScalingSettings = {
     model: options.model,
     backend,
@@ -225,6 +239,7 @@ export async function runScalingStudy(options: ScalingOptions): Promise<{ result
     maxLength: options.maxLength ?? DEFAULT_MAX_LENGTH,
     lora: { rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, targets: lora.targets },
     ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
+    ...(dataSettings === undefined ? {} : { data: dataSettings }),
     evalEngine: plan.engine,
     device: options.device ?? "cpu",
     ...(options.tasksFile === undefined ? {} : { tasksFile: options.tasksFile }),
@@ -276,7 +291,7 @@ export async function runScalingStudy(options: ScalingOptions): Promise<{ result
       const ggufAdapter = join(dir, "adapter.gguf");
       if (record === undefined) {
         stage({ stage: "data", ...at, detail: `${size} training trajectories, seed ${seed}` });
-        const examples = await buildDataset({ samples: size, seed });
+        const examples = await buildDataset({ samples: size, seed, ...dataSettings });
         const dataFile = join(dir, "train.jsonl");
         await writeJsonl(dataFile, examples);
         const resume = existsSync(join(dir, "checkpoint"));

@@ -59,6 +59,21 @@ describe("agenttune experiment", () => {
     assert.doesNotMatch(again.err, /train:/);
   });
 
+  it("scaling: the data flags reach the study's settings; a bad share or mix is a usage error", async () => {
+    const out = join(root, "data-flags");
+    const r = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", out, "--epochs", "1", "--grad-accum", "1", "--tool-check", "--mix", "single=1", "--restyle", "0"]);
+    assert.equal(r.code, 0, r.err);
+    const json = JSON.parse(readFileSync(join(out, "scaling.json"), "utf8")) as { settings: { data?: unknown } };
+    assert.deepEqual(json.settings.data, { mix: { single: 1 }, restyle: 0, toolCheck: true });
+    assert.match(readFileSync(join(out, "scaling.md"), "utf8"), /--tool-check/);
+    const share = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", join(root, "y"), "--restyle", "2"]);
+    assert.equal(share.code, 2);
+    assert.match(share.err, /restyle must lie in \[0, 1\], got 2/);
+    const mix = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", join(root, "z"), "--mix", "singel=1"]);
+    assert.equal(mix.code, 2);
+    assert.match(mix.err, /singel/);
+  });
+
   it("a size list that is not whole numbers, or a missing tasks file, is a usage error naming it", async () => {
     const bad = await cli(["experiment", "scaling", "--model", model, "--sizes", "50,abc", "--out", join(root, "x")]);
     assert.equal(bad.code, 2);

@@ -167,6 +167,22 @@ describe("the scaling study", () => {
     await assert.rejects(s.run(), (e: unknown) => e instanceof InvalidInputError && /run 3-s0 .* other settings: epochs 2 then, 3 now/.test(e.message));
   });
 
+  it("builds every run's training set with the data options, records them, and refuses a resume without them", async () => {
+    const dir = join(root, "tool-check");
+    const s = study(dir, { sizes: [20], seeds: [0], data: { toolCheck: true, mix: { single: 1, missing_tool: 1 } } });
+    const { result } = await s.run();
+    assert.deepEqual(result.settings.data, { mix: { single: 1, missing_tool: 1 }, toolCheck: true });
+    const all = s.calls[0]?.examples ?? [];
+    assert.equal(all.length, 20);
+    const examples = all.filter((e) => !e.id.startsWith("seed-")); // the hand-written seeds come first, whatever the mix
+    assert.ok(examples.length > 0 && examples.every((e) => e.category === "single" || e.category === "missing_tool"), "the mix reached the builder");
+    const firstReplies = examples.map((e) => e.messages?.find((m) => m.role === "assistant")?.content ?? "");
+    assert.ok(firstReplies.every((r) => r.startsWith("Thought: This needs ")), "the tool check reached the builder");
+    await assert.rejects(study(dir, { sizes: [20], seeds: [0] }).run(), (e: unknown) => e instanceof InvalidInputError && /other settings: data /.test(e.message));
+    // the defaults add no data key, so studies made before the option still resume
+    assert.equal(first.settings.data, undefined);
+  });
+
   it("refuses an empty, repeated or fractional size list and a missing tasks file, naming the flag or file", async () => {
     const expectField = (field: string, pattern: RegExp) => (e: unknown) => e instanceof InvalidInputError && e.field === field && pattern.test(e.message);
     await assert.rejects(study(join(root, "bad"), { sizes: [] }).run(), expectField("sizes", /--sizes names no value/));

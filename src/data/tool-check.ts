@@ -1,0 +1,46 @@
+import type { ReActStep } from "../react/types.js";
+
+/**
+ * The "tool check" Thought: the first reply names the tool the request needs and then says
+ * whether the tool list has it, before anything else —
+ *
+ *   Thought: This needs get_time, which I have. I need the local time in Tokyo. I'll call get_time.
+ *   Thought: This needs get_time, which I don't have.
+ *
+ * Why: in the plain format a request the model can serve and the same request with its tool
+ * withheld part at the Thought's first word ("I need…" against "I would need a tool…"), so the
+ * model must decide whether the tool is offered before it has named it, and small models end up
+ * guessing from the wording instead of reading the list. Here both replies agree up to the tool's
+ * name, and the decision follows it: whether that name occurs in the system prompt's list, which
+ * even a small model can look up. A capability no tool has gets a descriptive name
+ * ("order food" → order_food) for the same look-up.
+ */
+
+/** The tool name a capability would have: "send text messages" → send_text_messages. */
+export function capabilityToolName(what: string): string {
+  return (
+    what
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "_")
+      .replace(/^_+|_+$/g, "") || "unknown_tool"
+  );
+}
+
+/** What the first reply must check: the tool the request needs, and whether the list has it. */
+export type ToolNeed = { tool: string; offered: boolean };
+
+/**
+ * The steps with the tool check in their first Thought. `need` says which tool the request
+ * needs when the first step does not call it (a missing tool); a first step that calls a tool
+ * checks that tool, offered. Steps of a request that needs no tool are returned as they are.
+ */
+export function withToolCheck(steps: readonly ReActStep[], need?: ToolNeed): ReActStep[] {
+  const [first, ...rest] = steps;
+  if (first === undefined) return [];
+  if (first.kind === "action") {
+    return [{ ...first, thought: `This needs ${first.action.name}, which I have. ${first.thought}`.trim() }, ...rest];
+  }
+  if (need === undefined) return [first, ...rest];
+  const check = need.offered ? `This needs ${need.tool}, which I have.` : `This needs ${need.tool}, which I don't have.`;
+  return [{ ...first, thought: check }, ...rest];
+}

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { buildDataset } from "../../src/data/build.js";
+import { capabilityToolName, withToolCheck } from "../../src/data/tool-check.js";
+import type { ReActStep } from "../../src/react/types.js";
+
+const firstThought = (messages: { role: string; content: string }[] | undefined): string => {
+  const reply = messages?.find((m) => m.role === "assistant")?.content ?? "";
+  return /^Thought: (.*)$/m.exec(reply)?.[1] ?? "";
+};
+
+describe("the tool-check Thought", () => {
+  it("names a capability's tool in snake case", () => {
+    assert.equal(capabilityToolName("send text messages"), "send_text_messages");
+    assert.equal(capabilityToolName("  Order food!  "), "order_food");
+    assert.equal(capabilityToolName("…"), "unknown_tool");
+  });
+
+  it("prefixes a first call, states a missing tool, and leaves later steps and no-tool replies alone", () => {
+    const steps: ReActStep[] = [
+      { kind: "action", thought: "I need the time.", action: { name: "get_time", arguments: { city: "Oslo" } }, observation: {} },
+      { kind: "answer", thought: "Done.", answer: "It is noon." },
+    ];
+    const checked = withToolCheck(steps);
+    assert.equal(checked[0]?.thought, "This needs get_time, which I have. I need the time.");
+    assert.equal(checked[1]?.thought, "Done.");
+    assert.equal(steps[0]?.thought, "I need the time.", "the input is not changed");
+    const refusal: ReActStep[] = [{ kind: "answer", thought: "I would need a tool to check the time.", answer: "Sorry." }];
+    assert.equal(withToolCheck(refusal, { tool: "get_time", offered: false })[0]?.thought, "This needs get_time, which I don't have.");
+    assert.deepEqual(withToolCheck(refusal), refusal, "an answer with no need given is a no-tool reply");
+    assert.deepEqual(withToolCheck([]), []);
+  });
+
+  it("a build with toolCheck checks the tool in every first reply that needs one, against the offered list", async () => {
+    const examples = await buildDataset({ samples: 300, seed: 4, toolCheck: true });
+    let calls = 0;
+    let missing = 0;
+    for (const e of examples) {
+      const thought = firstThought(e.messages);
+      const m = /^This needs (\w+), which I (have|don't have)\./.exec(thought);
+      const firstCall = e.steps?.[0]?.kind === "action" ? e.steps[0].action.name : undefined;
+      if (firstCall !== undefined) {
+        assert.ok(m, `${e.id}: ${thought}`);
+        assert.equal(m[1], firstCall, e.id);
+        assert.equal(m[2], "have", e.id);
+        calls++;
+      } else if (e.category === "missing_tool") {
+        assert.ok(m, `${e.id}: ${thought}`);
+        assert.equal(m[2], "don't have", e.id);
+        // the named tool is really absent from the list the prompt shows
+        assert.ok(e.tools === undefined || !e.tools.includes(m[1] ?? ""), `${e.id} names ${m[1]}, which is offered`);
+        missing++;
+      } else {
+        assert.doesNotMatch(thought, /^This needs/, `${e.id}: a reply that needs no tool has no check`);
+      }
+    }
+    assert.ok(calls > 150 && missing > 20, `calls ${calls}, missing ${missing}`);
+  });
+
+  it("is off by default: the same build without it has the plain Thoughts", async () => {
+    const plain = await buildDataset({ samples: 60, seed: 4 });
+    const checked = await buildDataset({ samples: 60, seed: 4, toolCheck: true });
+    assert.equal(plain.length, checked.length);
+    assert.ok(plain.every((e) => !firstThought(e.messages).startsWith("This needs")));
+    // the same draws: queries and calls agree, only the Thoughts differ
+    assert.deepEqual(
+      plain.map((e) => [e.query, e.expected_tools]),
+      checked.map((e) => [e.query, e.expected_tools]),
+    );
+  });
+});
