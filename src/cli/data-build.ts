@@ -59,7 +59,7 @@ export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaul
       "restrict-tools": { type: "number", description: "share of examples offering only part of the tools (default 0.25 train, 0 eval)", placeholder: "0..1" },
       mix: { type: "string", description: `category weights, e.g. ${defaultMixText()} (categories left out get none)`, placeholder: "c=w,…" },
       restyle: { type: "number", description: "share of train queries given a casual surface: greeting, lower case, thanks (default 0.3 train, 0 eval)", placeholder: "0..1" },
-      "tool-check": { type: "boolean", description: "open each first Thought by naming the tool needed and whether the list has it (\"This needs get_time, which I have.\")" },
+      "no-tool-check": { type: "boolean", description: "plain first Thoughts, without naming the tool needed and whether the list has it (\"This needs get_time, which I have.\"), as built before that was the default" },
       "no-seeds": { type: "boolean", description: "leave out the ten hand-written seed trajectories" },
       tools: { type: "string", description: "a tools file (user tools) instead of the built-in ones", placeholder: "file" },
     },
@@ -67,7 +67,7 @@ export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaul
   agenttune data build --samples 500 --seed 0 --out data/train.jsonl
   agenttune data build --train_samples 250 --format mix --out data/train-mix.jsonl
   agenttune data build --samples 250 --mix single=0.3,chain=0.2,conditional=0.2,arithmetic=0.13,abstention=0.12,missing_tool=0.05 --out data/fewer-missing.jsonl
-  agenttune data build --samples 250 --tool-check --out data/train-tool-check.jsonl
+  agenttune data build --samples 250 --no-tool-check --out data/train-plain-thoughts.jsonl
   agenttune data build --split eval --samples 120 --out data/eval-trajectories.jsonl`,
     async run(flags, _positionals, io) {
       const split = String(flags.split);
@@ -89,7 +89,7 @@ export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaul
         ...(flags.restyle === undefined ? {} : { restyle: flags.restyle as number }),
         ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
         includeSeeds: flags["no-seeds"] !== true,
-        toolCheck: flags["tool-check"] === true,
+        toolCheck: flags["no-tool-check"] !== true,
         tools,
       });
       await writeJsonl(out, report.examples);

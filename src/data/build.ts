@@ -72,7 +72,9 @@ export interface BuildOptions {
   restyle?: number;
   /**
    * Open every first Thought with the tool check ("This needs get_time, which I have." / "…,
-   * which I don't have."), see `withToolCheck`. Default false.
+   * which I don't have."), see `withToolCheck`. Default true; false gives the plain Thoughts of
+   * the builder before it (on SmolLM2-135M, 250 samples, three seeds: tool selection 45.8 against
+   * 31.9 %, abstention 88.9 against 62.5 %; results/smollm2-tool-check).
    */
   toolCheck?: boolean;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
@@ -192,6 +194,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
   const restrict = options.restrictTools ?? (split === "train" ? 0.25 : 0);
   const restyle = options.restyle ?? (split === "train" ? RESTYLE_SHARE : 0);
   const wantMessages = options.messages ?? true;
+  const toolCheck = options.toolCheck ?? true;
   const examples: TrainingExample[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
@@ -204,7 +207,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       if (examples.length >= samples) break;
       if (!seedExample.expected_tools.every((n) => allNames.includes(n))) continue;
       const seedSteps = seedExample.steps?.map((s) => ({ ...s }));
-      const example: TrainingExample = { ...seedExample, steps: seedSteps && options.toolCheck ? withToolCheck(seedSteps) : seedSteps };
+      const example: TrainingExample = { ...seedExample, steps: seedSteps && toolCheck ? withToolCheck(seedSteps) : seedSteps };
       if (wantMessages && example.steps) {
         const offered = example.tools === undefined ? allSpecs : allSpecs.filter((s) => example.tools?.includes(s.name));
         example.messages = renderMessages({ query: example.query, steps: example.steps }, { systemPrompt: buildSystemPrompt(offered) });
@@ -310,7 +313,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       example.min_steps = run.steps.length;
       example.max_steps = run.steps.length + 2;
       if (run.answerContains.length > 0) example.answer_contains = run.answerContains;
-      const steps = options.toolCheck ? withToolCheck(run.steps, missingNeed(template, slots)) : run.steps;
+      const steps = toolCheck ? withToolCheck(run.steps, missingNeed(template, slots)) : run.steps;
       example.steps = steps;
       if (wantMessages) example.messages = renderMessages({ query, steps }, { systemPrompt: buildSystemPrompt(specs) });
     }

@@ -28,7 +28,7 @@ export interface ScalingSettings {
   lora: { rank: number; alpha: number; dropout: number; targets: readonly string[] };
   /** Training stops after this many steps (a smoke run); absent for the full recipe. */
   maxSteps?: number;
-  /** How the training sets were built, where not the builder's defaults; absent when they were. */
+  /** How the training sets differ from the first builder's (plain Thoughts, default mix); absent when not at all. */
   data?: ScalingDataSettings;
   /** Evaluation: the engine, where it ran, the tasks. */
   evalEngine: "own" | "llama";

@@ -143,14 +143,17 @@ function logFigures(log: readonly TrainLogEntry[]): { tokens: number; stepS: num
   return { tokens, stepS, finalLoss };
 }
 
-/** The data options that were given, in a fixed key order; undefined when none was. */
+/**
+ * How the runs' data differ from the first builder's (plain Thoughts, default mix), in a fixed
+ * key order; undefined when not at all. The tool check, now the builder's default, is recorded
+ * as `toolCheck: true`, so runs made before it (which have no `data`) are not taken for it.
+ */
 function definedData(data: ScalingDataSettings | undefined): ScalingDataSettings | undefined {
-  if (data === undefined) return undefined;
   const out: ScalingDataSettings = {};
-  if (data.mix !== undefined) out.mix = data.mix;
-  if (data.restyle !== undefined) out.restyle = data.restyle;
-  if (data.restrictTools !== undefined) out.restrictTools = data.restrictTools;
-  if (data.toolCheck === true) out.toolCheck = true;
+  if (data?.mix !== undefined) out.mix = data.mix;
+  if (data?.restyle !== undefined) out.restyle = data.restyle;
+  if (data?.restrictTools !== undefined) out.restrictTools = data.restrictTools;
+  if (data?.toolCheck !== false) out.toolCheck = true;
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
@@ -172,8 +175,11 @@ async function readRunRecord(dir: string, settings: ScalingSettings, id: string)
   if (!existsSync(file)) return undefined;
   const record = JSON.parse(await readFile(file, "utf8")) as RunRecord;
   if (!sameSettings(record.settings, settings)) {
+    const plainThoughts = record.settings.data?.toolCheck !== true && settings.data?.toolCheck === true;
     throw new InvalidInputError(`run ${id} in ${dir} was made with other settings: ${differences(record.settings, settings)}`, {
-      hint: "use another --out for other settings, or delete that run's folder to redo it",
+      hint: plainThoughts
+        ? "that run's data have the plain Thoughts (made before the tool check was the default): add --no-tool-check to use it"
+        : "use another --out for other settings, or delete that run's folder to redo it",
     });
   }
   return record;
@@ -291,7 +297,7 @@ export async function runScalingStudy(options: ScalingOptions): Promise<{ result
       const ggufAdapter = join(dir, "adapter.gguf");
       if (record === undefined) {
         stage({ stage: "data", ...at, detail: `${size} training trajectories, seed ${seed}` });
-        const examples = await buildDataset({ samples: size, seed, ...dataSettings });
+        const examples = await buildDataset({ samples: size, seed, ...dataSettings, toolCheck: dataSettings?.toolCheck === true });
         const dataFile = join(dir, "train.jsonl");
         await writeJsonl(dataFile, examples);
         const resume = existsSync(join(dir, "checkpoint"));

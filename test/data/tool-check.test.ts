@@ -31,8 +31,8 @@ describe("the tool-check Thought", () => {
     assert.deepEqual(withToolCheck([]), []);
   });
 
-  it("a build with toolCheck checks the tool in every first reply that needs one, against the offered list", async () => {
-    const examples = await buildDataset({ samples: 300, seed: 4, toolCheck: true });
+  it("a build checks the tool in every first reply that needs one, against the offered list", async () => {
+    const examples = await buildDataset({ samples: 300, seed: 4 });
     let calls = 0;
     let missing = 0;
     for (const e of examples) {
@@ -57,9 +57,9 @@ describe("the tool-check Thought", () => {
     assert.ok(calls > 150 && missing > 20, `calls ${calls}, missing ${missing}`);
   });
 
-  it("is off by default: the same build without it has the plain Thoughts", async () => {
-    const plain = await buildDataset({ samples: 60, seed: 4 });
-    const checked = await buildDataset({ samples: 60, seed: 4, toolCheck: true });
+  it("toolCheck false gives the plain Thoughts, over the same draws", async () => {
+    const plain = await buildDataset({ samples: 60, seed: 4, toolCheck: false });
+    const checked = await buildDataset({ samples: 60, seed: 4 });
     assert.equal(plain.length, checked.length);
     assert.ok(plain.every((e) => !firstThought(e.messages).startsWith("This needs")));
     // the same draws: queries and calls agree, only the Thoughts differ

@@ -61,11 +61,11 @@ describe("agenttune experiment", () => {
 
   it("scaling: the data flags reach the study's settings; a bad share or mix is a usage error", async () => {
     const out = join(root, "data-flags");
-    const r = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", out, "--epochs", "1", "--grad-accum", "1", "--tool-check", "--mix", "single=1", "--restyle", "0"]);
+    const r = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", out, "--epochs", "1", "--grad-accum", "1", "--no-tool-check", "--mix", "single=1", "--restyle", "0"]);
     assert.equal(r.code, 0, r.err);
     const json = JSON.parse(readFileSync(join(out, "scaling.json"), "utf8")) as { settings: { data?: unknown } };
-    assert.deepEqual(json.settings.data, { mix: { single: 1 }, restyle: 0, toolCheck: true });
-    assert.match(readFileSync(join(out, "scaling.md"), "utf8"), /--tool-check/);
+    assert.deepEqual(json.settings.data, { mix: { single: 1 }, restyle: 0 });
+    assert.match(readFileSync(join(out, "scaling.md"), "utf8"), /--no-tool-check/);
     const share = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", join(root, "y"), "--restyle", "2"]);
     assert.equal(share.code, 2);
     assert.match(share.err, /restyle must lie in \[0, 1\], got 2/);

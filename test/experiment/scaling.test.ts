@@ -167,9 +167,9 @@ describe("the scaling study", () => {
     await assert.rejects(s.run(), (e: unknown) => e instanceof InvalidInputError && /run 3-s0 .* other settings: epochs 2 then, 3 now/.test(e.message));
   });
 
-  it("builds every run's training set with the data options, records them, and refuses a resume without them", async () => {
-    const dir = join(root, "tool-check");
-    const s = study(dir, { sizes: [20], seeds: [0], data: { toolCheck: true, mix: { single: 1, missing_tool: 1 } } });
+  it("builds every run's training set with the data options, records them, and refuses a resume with others", async () => {
+    const dir = join(root, "data-options");
+    const s = study(dir, { sizes: [20], seeds: [0], data: { mix: { single: 1, missing_tool: 1 } } });
     const { result } = await s.run();
     assert.deepEqual(result.settings.data, { mix: { single: 1, missing_tool: 1 }, toolCheck: true });
     const all = s.calls[0]?.examples ?? [];
@@ -177,10 +177,19 @@ describe("the scaling study", () => {
     const examples = all.filter((e) => !e.id.startsWith("seed-")); // the hand-written seeds come first, whatever the mix
     assert.ok(examples.length > 0 && examples.every((e) => e.category === "single" || e.category === "missing_tool"), "the mix reached the builder");
     const firstReplies = examples.map((e) => e.messages?.find((m) => m.role === "assistant")?.content ?? "");
-    assert.ok(firstReplies.every((r) => r.startsWith("Thought: This needs ")), "the tool check reached the builder");
+    assert.ok(firstReplies.every((r) => r.startsWith("Thought: This needs ")), "the tool check (the default) reached the builder");
     await assert.rejects(study(dir, { sizes: [20], seeds: [0] }).run(), (e: unknown) => e instanceof InvalidInputError && /other settings: data /.test(e.message));
-    // the defaults add no data key, so studies made before the option still resume
-    assert.equal(first.settings.data, undefined);
+    // the default data are recorded as the tool check, so runs made before it (no data key) are not taken for it
+    assert.deepEqual(first.settings.data, { toolCheck: true });
+    const plain = study(join(root, "plain"), { sizes: [20], seeds: [0], data: { toolCheck: false } });
+    const { result: plainResult } = await plain.run();
+    assert.equal(plainResult.settings.data, undefined, "plain Thoughts are the settings of the runs made before the option");
+    const plainReplies = (plain.calls[0]?.examples ?? []).map((e) => e.messages?.find((m) => m.role === "assistant")?.content ?? "");
+    assert.ok(plainReplies.every((r) => !r.startsWith("Thought: This needs ")), "toolCheck false reached the builder");
+    await assert.rejects(
+      study(join(root, "plain"), { sizes: [20], seeds: [0] }).run(),
+      (e: unknown) => e instanceof InvalidInputError && /add --no-tool-check to use it/.test(e.hint ?? ""),
+    );
   });
 
   it("refuses an empty, repeated or fractional size list and a missing tasks file, naming the flag or file", async () => {
