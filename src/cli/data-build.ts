@@ -60,6 +60,7 @@ export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaul
       mix: { type: "string", description: `category weights, e.g. ${defaultMixText()} (categories left out get none)`, placeholder: "c=w,…" },
       restyle: { type: "number", description: "share of train queries given a casual surface: greeting, lower case, thanks (default 0.3 train, 0 eval)", placeholder: "0..1" },
       "no-tool-check": { type: "boolean", description: "plain first Thoughts, without naming the tool needed and whether the list has it (\"This needs get_time, which I have.\"), as built before that was the default" },
+      "plan-tools": { type: "boolean", description: "the first Thought of a chain or arithmetic task names every tool it will call, not only the first (an experiment)" },
       "no-seeds": { type: "boolean", description: "leave out the ten hand-written seed trajectories" },
       tools: { type: "string", description: "a tools file (user tools) instead of the built-in ones", placeholder: "file" },
     },
@@ -90,6 +91,7 @@ export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaul
         ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
         includeSeeds: flags["no-seeds"] !== true,
         toolCheck: flags["no-tool-check"] !== true,
+        planTools: flags["plan-tools"] === true,
         tools,
       });
       await writeJsonl(out, report.examples);

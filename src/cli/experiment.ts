@@ -140,6 +140,7 @@ export function createExperimentCommands(deps: ExperimentCommandDeps = {}): Comm
       restyle: { type: "number", description: "training data: share of casually restyled queries, as data build's --restyle", placeholder: "0..1" },
       "restrict-tools": { type: "number", description: "training data: share of examples offering part of the tools, as data build's", placeholder: "0..1" },
       "no-tool-check": { type: "boolean", description: "training data: plain first Thoughts, as data build's --no-tool-check" },
+      "plan-tools": { type: "boolean", description: "training data: chains' first Thoughts name every tool they will call, as data build's --plan-tools" },
       engine: { type: "string", description: "evaluation engine: own (PEFT adapter) or llama (GGUF LoRA) (default: llama for a GGUF, own for a folder)", placeholder: "engine" },
       ...EVAL_FLAGS,
     },
@@ -153,7 +154,7 @@ To train on a GPU machine and evaluate on another: --train-only there, copy --ou
 command without it here (it evaluates the trained runs and trains none).
 The recipe is the reference's: NF4 base, LoRA r16/α32 dropout 0.05 on all seven projections,
 lr 2e-4 cosine, 3 epochs, max length 2048. The data flags (--mix, --restyle, --restrict-tools,
---no-tool-check) change how every run's training set is built; they are part of the settings a
+--no-tool-check, --plan-tools) change how every run's training set is built; they are part of the settings a
 resumed study must share (runs made before the tool check was the default count as
 --no-tool-check).
 Examples:
@@ -186,6 +187,7 @@ Examples:
           ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
           ...defined({ restyle: flags.restyle as number | undefined, restrictTools: flags["restrict-tools"] as number | undefined }),
           ...(flags["no-tool-check"] === true ? { toolCheck: false } : {}),
+          ...(flags["plan-tools"] === true ? { planTools: true } : {}),
         },
         ...defined({ maxSteps: optionalWholeFlag(flags, "max-steps", 1), engine: engineFlag(flags), finetune: deps.finetune }),
         onStage: (e) => lines.stage(`${e.index === undefined ? "" : `[${e.index}/${e.total}] `}${e.stage}: ${e.detail}`),

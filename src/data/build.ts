@@ -11,7 +11,7 @@ import { SEED_TRAJECTORIES } from "./seeds.js";
 import type { TrainingExample } from "./task.js";
 import { fillPhrasing, PlanError, runPlan, type SlotValues, type TaskTemplate } from "./template.js";
 import { TEMPLATES, templatesFor } from "./templates.js";
-import { capabilityToolName, type ToolNeed, withToolCheck } from "./tool-check.js";
+import { capabilityToolName, plannedTools, type ToolNeed, withToolCheck } from "./tool-check.js";
 
 /**
  * The dataset builder: draws tasks from the templates of one split, runs each plan against the
@@ -77,6 +77,12 @@ export interface BuildOptions {
    * 31.9 %, abstention 88.9 against 62.5 %; results/smollm2-tool-check).
    */
   toolCheck?: boolean;
+  /**
+   * With the tool check: the first Thought of a chain or arithmetic task names every tool it will
+   * call ("This needs get_stock_price and calculator, which I have."), not only the first.
+   * Default false (not yet measured against the one-tool check).
+   */
+  planTools?: boolean;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
   includeSeeds?: boolean;
   /** Render `messages` (with the system prompt). Default true. */
@@ -108,6 +114,9 @@ async function defaultTools(): Promise<AgentTools> {
 
 /** The category name of single-call examples in the function-call format. */
 const FUNCTION_CALL = "function_call";
+
+/** Categories whose calls are known before the first observation: their plan can be named up front. */
+const PLANNED_CATEGORIES = new Set<string>(["chain", "arithmetic"]);
 
 /** The tool a request that calls none needs: the withheld one, or a name for a capability no tool has. */
 function missingNeed(template: TaskTemplate, slots: SlotValues): ToolNeed | undefined {
@@ -313,7 +322,8 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       example.min_steps = run.steps.length;
       example.max_steps = run.steps.length + 2;
       if (run.answerContains.length > 0) example.answer_contains = run.answerContains;
-      const steps = toolCheck ? withToolCheck(run.steps, missingNeed(template, slots)) : run.steps;
+      const plan = options.planTools === true && PLANNED_CATEGORIES.has(template.category) ? plannedTools(run.steps) : undefined;
+      const steps = toolCheck ? withToolCheck(run.steps, missingNeed(template, slots), plan) : run.steps;
       example.steps = steps;
       if (wantMessages) example.messages = renderMessages({ query, steps }, { systemPrompt: buildSystemPrompt(specs) });
     }

@@ -29,16 +29,34 @@ export function capabilityToolName(what: string): string {
 /** What the first reply must check: the tool the request needs, and whether the list has it. */
 export type ToolNeed = { tool: string; offered: boolean };
 
+/** "a", "a and b", "a, b and c". */
+function listNames(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+}
+
+/**
+ * The distinct tools of a trajectory's calls, in the order of their first call — what a chain's
+ * first Thought names with `plan` (a conditional's second call depends on an observation, so
+ * callers pass only unconditional plans).
+ */
+export function plannedTools(steps: readonly ReActStep[]): string[] {
+  return [...new Set(steps.flatMap((s) => (s.kind === "action" ? [s.action.name] : [])))];
+}
+
 /**
  * The steps with the tool check in their first Thought. `need` says which tool the request
  * needs when the first step does not call it (a missing tool); a first step that calls a tool
- * checks that tool, offered. Steps of a request that needs no tool are returned as they are.
+ * checks that tool, offered, or every tool of `plan` (which must start with it). Steps of a
+ * request that needs no tool are returned as they are.
  */
-export function withToolCheck(steps: readonly ReActStep[], need?: ToolNeed): ReActStep[] {
+export function withToolCheck(steps: readonly ReActStep[], need?: ToolNeed, plan?: readonly string[]): ReActStep[] {
   const [first, ...rest] = steps;
   if (first === undefined) return [];
   if (first.kind === "action") {
-    return [{ ...first, thought: `This needs ${first.action.name}, which I have. ${first.thought}`.trim() }, ...rest];
+    // With a plan the first Thought names every tool the task will call ("This needs
+    // get_stock_price and calculator, which I have."), so the later calls are announced.
+    const names = plan !== undefined && plan[0] === first.action.name ? plan : [first.action.name];
+    return [{ ...first, thought: `This needs ${listNames(names)}, which I have. ${first.thought}`.trim() }, ...rest];
   }
   if (need === undefined) return [first, ...rest];
   const check = need.offered ? `This needs ${need.tool}, which I have.` : `This needs ${need.tool}, which I don't have.`;

@@ -7,12 +7,13 @@ import type { FailureKind } from "../react/types.js";
 import type { MachineInfo } from "./machine.js";
 import { type Spread, spreadOf } from "./spread.js";
 
-/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck). */
+/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools). */
 export interface ScalingDataSettings {
   mix?: Partial<Record<Category, number>>;
   restyle?: number;
   restrictTools?: number;
   toolCheck?: boolean;
+  planTools?: boolean;
 }
 
 /** The settings every run of a study shares; a finished run made with others is not reused. */

@@ -154,6 +154,7 @@ function definedData(data: ScalingDataSettings | undefined): ScalingDataSettings
   if (data?.restyle !== undefined) out.restyle = data.restyle;
   if (data?.restrictTools !== undefined) out.restrictTools = data.restrictTools;
   if (data?.toolCheck !== false) out.toolCheck = true;
+  if (data?.planTools === true) out.planTools = true;
   return Object.keys(out).length === 0 ? undefined : out;
 }
 

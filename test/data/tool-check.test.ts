@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { buildDataset } from "../../src/data/build.js";
-import { capabilityToolName, withToolCheck } from "../../src/data/tool-check.js";
+import { capabilityToolName, plannedTools, withToolCheck } from "../../src/data/tool-check.js";
 import type { ReActStep } from "../../src/react/types.js";
 
 const firstThought = (messages: { role: string; content: string }[] | undefined): string => {
@@ -55,6 +55,38 @@ describe("the tool-check Thought", () => {
       }
     }
     assert.ok(calls > 150 && missing > 20, `calls ${calls}, missing ${missing}`);
+  });
+
+  it("with a plan the first Thought names every tool, in the order of the calls", () => {
+    const steps: ReActStep[] = [
+      { kind: "action", thought: "First the weather.", action: { name: "get_weather", arguments: { city: "Oslo" } }, observation: {} },
+      { kind: "action", thought: "Then Rome.", action: { name: "get_weather", arguments: { city: "Rome" } }, observation: {} },
+      { kind: "action", thought: "Now the difference.", action: { name: "calculator", arguments: { expression: "3 - 1" } }, observation: {} },
+      { kind: "answer", thought: "Done.", answer: "2 degrees." },
+    ];
+    assert.deepEqual(plannedTools(steps), ["get_weather", "calculator"]);
+    assert.equal(withToolCheck(steps, undefined, plannedTools(steps))[0]?.thought, "This needs get_weather and calculator, which I have. First the weather.");
+    assert.equal(withToolCheck(steps, undefined, ["a", "b", "c"])[0]?.thought, "This needs get_weather, which I have. First the weather.", "a plan that does not start with the first call is ignored");
+  });
+
+  it("planTools names a chain's and an arithmetic task's tools up front and leaves the other categories as they were", async () => {
+    const one = await buildDataset({ samples: 200, seed: 5 });
+    const planned = await buildDataset({ samples: 200, seed: 5, planTools: true });
+    assert.equal(one.length, planned.length);
+    let named = 0;
+    for (const [i, e] of planned.entries()) {
+      const thought = firstThought(e.messages);
+      const before = firstThought(one[i]?.messages);
+      const distinct = [...new Set(e.expected_tools)];
+      if ((e.category === "chain" || e.category === "arithmetic") && distinct.length > 1 && !e.id.startsWith("seed-")) {
+        const list = distinct.length === 2 ? `${distinct[0]} and ${distinct[1]}` : `${distinct.slice(0, -1).join(", ")} and ${distinct.at(-1)}`;
+        assert.ok(thought.startsWith(`This needs ${list}, which I have.`), `${e.id}: ${thought}`);
+        named++;
+      } else {
+        assert.equal(thought, before, `${e.id}: only chains and arithmetic change`);
+      }
+    }
+    assert.ok(named > 40, `named ${named}`);
   });
 
   it("toolCheck false gives the plain Thoughts, over the same draws", async () => {

@@ -186,6 +186,8 @@ describe("the scaling study", () => {
     assert.equal(plainResult.settings.data, undefined, "plain Thoughts are the settings of the runs made before the option");
     const plainReplies = (plain.calls[0]?.examples ?? []).map((e) => e.messages?.find((m) => m.role === "assistant")?.content ?? "");
     assert.ok(plainReplies.every((r) => !r.startsWith("Thought: This needs ")), "toolCheck false reached the builder");
+    const { result: planned } = await study(join(root, "planned"), { sizes: [20], seeds: [0], data: { planTools: true } }).run();
+    assert.deepEqual(planned.settings.data, { toolCheck: true, planTools: true });
     await assert.rejects(
       study(join(root, "plain"), { sizes: [20], seeds: [0] }).run(),
       (e: unknown) => e instanceof InvalidInputError && /add --no-tool-check to use it/.test(e.hint ?? ""),
