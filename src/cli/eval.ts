@@ -39,7 +39,7 @@ export function createEvalCommand(deps: EvalCommandDeps = { loadModel: defaultLo
       "base-url": { type: "string", description: "an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1", placeholder: "url" },
       device: { type: "string", description: "cpu or cuda: where the llama and own engines run", default: "cpu" },
       "api-key": { type: "string", description: "key for the server (default: $OPENAI_API_KEY)", placeholder: "key" },
-      concurrency: { type: "number", description: "runs at once (local models serialise anyway)", default: 1 },
+      concurrency: { type: "number", description: "runs at once (our engine computes their replies together; node-llama-cpp one after another)", default: 1 },
       "max-steps": { type: "number", description: "model replies allowed a run", default: 8 },
       "max-tokens": { type: "number", description: "tokens a reply may have", default: 256, aliases: ["max_new_tokens"] },
       k: { type: "number", description: "runs per task; k > 1 gives pass^k (needs --temperature > 0)", default: 1 },
@@ -98,6 +98,7 @@ Examples:
         ...(baseUrl === undefined ? {} : { baseUrl }),
         ...(apiKey === undefined ? {} : { apiKey }),
         device: deviceFlag(flags.device),
+        ...((flags.concurrency as number) > 1 ? { maxBatch: flags.concurrency as number } : {}),
       });
 
       const controller = new AbortController();

@@ -54,7 +54,7 @@ const FLAGS: Record<string, FlagSpec> = {
   port: { type: "number", description: "port to listen on (0: any free one)", default: 8080, aliases: ["server_port"] },
   host: { type: "string", description: "address to bind; other than 127.0.0.1 exposes the server to the network", default: "127.0.0.1", aliases: ["server_name"] },
   "api-key": { type: "string", description: "require `Authorization: Bearer <key>` on /v1 (default: $AGENTTUNE_API_KEY)", placeholder: "key" },
-  "max-concurrency": { type: "number", description: "requests the model runs at once", default: 1 },
+  "max-concurrency": { type: "number", description: "requests the model runs at once (our engine computes their replies together)", default: 1 },
   queue: { type: "number", description: "requests that may wait; past that the server answers 429", default: 16 },
   "max-body": { type: "number", description: "largest request body in bytes", default: 1048576 },
   "max-tokens": { type: "number", description: "largest max_tokens a request may ask for", default: 2048 },
@@ -110,6 +110,7 @@ Examples:
         ...(flags["base-url"] === undefined ? {} : { baseUrl: flags["base-url"] as string }),
         ...(flags["upstream-key"] === undefined ? {} : { apiKey: flags["upstream-key"] as string }),
         device: deviceFlag(flags.device),
+        ...((flags["max-concurrency"] as number) > 1 ? { maxBatch: flags["max-concurrency"] as number } : {}),
       };
       io.err(`loading ${model}${adapter === undefined ? "" : ` with ${adapter}`}…\n`);
       const served = await deps.loadModel(adapter === undefined ? request : { ...request, adapter });

@@ -13,7 +13,7 @@ import { Decoder, type HostWeight, type KvCache } from "../model/decoder.js";
 import { type ModelLocation, readHostModel, readModelText } from "../model/locate.js";
 import type { Tokenizer } from "../model/tokenizer.js";
 import { readGgufLora } from "../train/export-gguf-lora.js";
-import { type FinishReason, generateStream, type TokenDecoder } from "./generate.js";
+import { type FinishReason, ReplyState, type TokenDecoder } from "./generate.js";
 import { mergeLora, readMergeableAdapter } from "./merge-lora.js";
 
 export { CHATML_TEMPLATE };
@@ -44,6 +44,8 @@ export interface EngineModelOptions {
   contextSize?: number;
   /** Default: a new CPU backend. */
   backend?: Backend;
+  /** Replies computed together, each with its own KV cache. Default 4. */
+  maxBatch?: number;
 }
 
 /** What an EngineChatModel runs on, for callers that build the parts themselves. */
@@ -56,6 +58,8 @@ export interface EngineModelParts {
   eosIds?: readonly number[];
   id?: string;
   contextSize?: number;
+  /** Replies computed together, each with its own KV cache (allocated as concurrent calls need them). Default 4. */
+  maxBatch?: number;
 }
 
 /** How the last call used the KV cache. */
@@ -70,6 +74,21 @@ export interface CacheStats {
 // abort (Ctrl-C) is seen within one chunk rather than after a whole long prompt.
 const PREFILL_CHUNK = 64;
 const DEFAULT_CONTEXT = 4096;
+const DEFAULT_MAX_BATCH = 4;
+
+/** One call in flight: its prompt, where its prefill stands, its reply, and whom to tell. */
+interface Job {
+  prompt: Int32Array;
+  options: GenerateOptions;
+  cache: KvCache;
+  /** Next prompt position to run; the prompt's last token runs with the reply's first step. */
+  at: number;
+  reply: ReplyState;
+  /** The token to feed next once the reply has begun. */
+  next?: number;
+  onPiece(piece: string): void;
+  settle(result: GenerateResult | Error): void;
+}
 
 /** Whether the model path is a file (a GGUF) rather than a folder; a typed error when it is neither. */
 function isFile(path: string): boolean {
@@ -86,9 +105,12 @@ function isFile(path: string): boolean {
  * The prompt is the model's chat template rendered with `add_generation_prompt`, `tool` messages
  * passed as user messages (observations come back as user `Observation: {json}` messages, see
  * README), BOS prepended when the tokenizer asks for it and the template did not write it.
- * One KV cache is kept across calls: an agent loop re-sends a growing conversation, so the part
- * of the new prompt that matches the cached ids is kept and only the rest is computed. Calls run
- * one at a time (one decoder, one cache).
+ * KV caches are kept across calls: an agent loop re-sends a growing conversation, so the part of
+ * the new prompt that matches a cache's ids is kept and only the rest is computed. Calls made at
+ * once are computed together, up to `maxBatch` of them, each on its own cache (the one sharing
+ * the longest prefix with its prompt): every step runs one token of each reply, or a prefill chunk,
+ * through the decoder in one pass (`Decoder.forwardSegments`), so the weights are read once for all.
+ * Further calls wait for a free cache.
  */
 export class EngineChatModel implements ChatModel {
   readonly id: string;
@@ -102,8 +124,12 @@ export class EngineChatModel implements ChatModel {
   readonly chatmlFallback: boolean;
   /** How the last call used the cache. */
   lastCacheStats: CacheStats = { reusedTokens: 0, prefilledTokens: 0 };
-  private cache: KvCache | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  readonly maxBatch: number;
+  /** One cache per reply computed at once, created as concurrent calls need them. */
+  private readonly caches: KvCache[] = [];
+  private readonly active: Job[] = [];
+  private readonly waiting: Job[] = [];
+  private pumping: Promise<void> | undefined;
   private disposed = false;
   private readonly text: TokenDecoder;
 
@@ -117,6 +143,8 @@ export class EngineChatModel implements ChatModel {
     const max = parts.decoder.config.maxPositions;
     this.contextSize = parts.contextSize ?? Math.min(max, DEFAULT_CONTEXT);
     if (!Number.isInteger(this.contextSize) || this.contextSize < 2) throw new InvalidInputError(`contextSize must be an integer of at least 2, got ${this.contextSize}`);
+    this.maxBatch = parts.maxBatch ?? DEFAULT_MAX_BATCH;
+    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new InvalidInputError(`maxBatch must be an integer of at least 1, got ${this.maxBatch}`, { field: "maxBatch" });
     const vocab = parts.tokenizer.vocabSize;
     // Some models' embedding tables are padded past the tokenizer's vocabulary (Qwen2.5); an id in
     // the padding has no text, so it decodes to nothing rather than failing the call.
@@ -156,6 +184,7 @@ export class EngineChatModel implements ChatModel {
       eosIds: [...new Set(eosIds)],
       id: options.model,
       ...(options.contextSize === undefined ? {} : { contextSize: options.contextSize }),
+      ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
     });
   }
 
@@ -180,63 +209,74 @@ export class EngineChatModel implements ChatModel {
   }
 
   generate(messages: ChatMessage[], options: GenerateOptions = {}): Promise<GenerateResult> {
-    return this.serial(async () => {
-      const it = this.run(messages, options);
-      for (;;) {
-        const r = await it.next();
-        if (r.done === true) return r.value;
-      }
+    return new Promise((resolve, reject) => {
+      this.submit(messages, options, () => {}, (r) => (r instanceof Error ? reject(r) : resolve(r)));
     });
   }
 
   /**
-   * Streams the reply's text pieces (their concatenation equals `generate`'s text). The call holds
-   * the model until the iteration ends; stopping early (break, `return()`) releases it.
+   * Streams the reply's text pieces (their concatenation equals `generate`'s text). Stopping the
+   * iteration early (break, `return()`) ends the reply at its next step.
    */
   async *stream(messages: ChatMessage[], options: GenerateOptions = {}): AsyncIterable<string> {
-    const release = await this.acquire();
+    const pieces: string[] = [];
+    let outcome: GenerateResult | Error | undefined;
+    let wake: () => void = () => {};
+    const stopped = new AbortController();
+    const signal = options.signal === undefined ? stopped.signal : AbortSignal.any([options.signal, stopped.signal]);
+    this.submit(
+      messages,
+      { ...options, signal },
+      (piece) => {
+        pieces.push(piece);
+        wake();
+      },
+      (r) => {
+        outcome = r;
+        wake();
+      },
+    );
     try {
-      const it = this.run(messages, options);
       for (;;) {
-        const r = await it.next();
-        if (r.done === true) return;
-        yield r.value;
+        while (pieces.length > 0) yield pieces.shift() as string;
+        if (outcome instanceof Error) throw outcome;
+        if (outcome !== undefined) return;
+        await new Promise<void>((r) => {
+          wake = r;
+        });
       }
     } finally {
-      release();
+      if (outcome === undefined) stopped.abort();
     }
   }
 
-  /** Drops the KV cache and refuses further calls. */
+  /** Refuses further calls, waits for those in flight, and drops the KV caches. */
   async dispose(): Promise<void> {
-    await this.serial(async () => {
-      this.disposed = true;
-      this.cache = undefined;
-    });
+    this.disposed = true;
+    await this.pumping;
+    this.caches.length = 0;
   }
 
-  /** One call: reuse the cached prefix, prefill the rest in chunks, then generate. Caller holds the lock. */
-  private async *run(messages: ChatMessage[], o: GenerateOptions): AsyncGenerator<string, GenerateResult> {
-    if (this.disposed) throw new ModelDisposedError(this.id);
-    const prompt = this.encodePrompt(messages);
-    if (prompt.length === 0) throw new InvalidInputError("the chat template rendered an empty prompt", { hint: "check the model's chat template" });
-    if (prompt.length >= this.contextSize) throw new ContextLengthError(prompt.length, this.contextSize);
-    this.cache ??= this.decoder.createCache(this.contextSize);
-    const cache = this.cache;
-    // Keep the longest common prefix of the cached ids and the prompt, but leave at least the
-    // prompt's last token to run: its logits choose the first token of the reply.
-    let keep = 0;
-    const limit = Math.min(cache.length, prompt.length - 1);
-    while (keep < limit && cache.ids[keep] === prompt[keep]) keep++;
-    cache.truncate(keep);
-    this.lastCacheStats = { reusedTokens: keep, prefilledTokens: prompt.length - keep };
-    const usage = (completionTokens: number) => ({ promptTokens: prompt.length, completionTokens });
-    for (let at = keep; at < prompt.length - 1; at += PREFILL_CHUNK) {
-      if (o.signal?.aborted) return { text: "", finishReason: "abort", usage: usage(0) };
-      this.decoder.forward(prompt.subarray(at, Math.min(at + PREFILL_CHUNK, prompt.length - 1)), cache);
-      await new Promise<void>((r) => setImmediate(r));
+  /** Checks and queues one call; `settle` gets its result or its error. */
+  private submit(messages: ChatMessage[], o: GenerateOptions, onPiece: (piece: string) => void, settle: (r: GenerateResult | Error) => void): void {
+    try {
+      if (this.disposed) throw new ModelDisposedError(this.id);
+      const prompt = this.encodePrompt(messages);
+      if (prompt.length === 0) throw new InvalidInputError("the chat template rendered an empty prompt", { hint: "check the model's chat template" });
+      if (prompt.length >= this.contextSize) throw new ContextLengthError(prompt.length, this.contextSize);
+      const reply = new ReplyState(this.text, this.generationOptions(o), this.eosIds);
+      // the cache is chosen when the call starts (a cache that frees up may share more of the prompt)
+      this.waiting.push({ prompt, options: o, cache: undefined as unknown as KvCache, at: 0, reply, onPiece, settle });
+      this.pumping ??= this.pump().finally(() => {
+        this.pumping = undefined;
+      });
+    } catch (error) {
+      settle(error as Error);
     }
-    const it = generateStream(this.decoder, cache, prompt.subarray(prompt.length - 1), this.text, {
+  }
+
+  private generationOptions(o: GenerateOptions) {
+    return {
       maxTokens: o.maxTokens ?? 256,
       stop: replyStops(o.stop, this.chatmlFallback),
       eosIds: this.eosIds,
@@ -244,31 +284,88 @@ export class EngineChatModel implements ChatModel {
       ...(o.topP === undefined ? {} : { topP: o.topP }),
       seed: o.seed ?? 0,
       ...(o.signal === undefined ? {} : { signal: o.signal }),
-    });
-    for (;;) {
-      const r = await it.next();
-      if (r.done === true) return { text: r.value.text, finishReason: finishReason(r.value.finishReason), usage: usage(r.value.tokens.length) };
-      yield r.value;
+    };
+  }
+
+  /** Starts waiting calls on free caches: the one sharing the longest prefix, or a new one. */
+  private admit(): void {
+    while (this.waiting.length > 0) {
+      const busy = new Set(this.active.map((j) => j.cache));
+      const free = this.caches.filter((c) => !busy.has(c));
+      if (free.length === 0 && this.caches.length >= this.maxBatch) return;
+      const job = this.waiting.shift() as Job;
+      // Keep the longest common prefix of a cache's ids and the prompt, but leave at least the
+      // prompt's last token to run: its logits choose the first token of the reply.
+      const limit = (c: KvCache) => Math.min(c.length, job.prompt.length - 1);
+      const shared = (c: KvCache) => {
+        let keep = 0;
+        while (keep < limit(c) && c.ids[keep] === job.prompt[keep]) keep++;
+        return keep;
+      };
+      let cache = free.reduce<KvCache | undefined>((best, c) => (best === undefined || shared(c) > shared(best) ? c : best), undefined);
+      if (cache === undefined || (shared(cache) === 0 && this.caches.length < this.maxBatch)) {
+        cache = this.decoder.createCache(this.contextSize);
+        this.caches.push(cache);
+      }
+      const keep = shared(cache);
+      cache.truncate(keep);
+      job.cache = cache;
+      job.at = keep;
+      this.lastCacheStats = { reusedTokens: keep, prefilledTokens: job.prompt.length - keep };
+      this.active.push(job);
     }
   }
 
-  /** Waits for the calls before this one; returns the release. */
-  private acquire(): Promise<() => void> {
-    let release: () => void = () => {};
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    const turn = this.queue.then(() => release);
-    this.queue = this.queue.then(() => held);
-    return turn;
-  }
-
-  private async serial<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      release();
+  /** Runs steps while calls are in flight: each active call's next prefill chunk or reply token, all in one pass. */
+  private async pump(): Promise<void> {
+    for (;;) {
+      this.admit();
+      if (this.active.length === 0) return;
+      const usage = (job: Job) => ({ promptTokens: job.prompt.length, completionTokens: job.reply.tokens.length });
+      const done = (job: Job, result: GenerateResult | Error) => {
+        this.active.splice(this.active.indexOf(job), 1);
+        job.settle(result);
+      };
+      // A call aborted before its reply began ends with no text.
+      for (const job of [...this.active]) {
+        if (job.next === undefined && job.options.signal?.aborted) done(job, { text: "", finishReason: "abort", usage: usage(job) });
+      }
+      if (this.active.length === 0) continue;
+      const jobs = [...this.active];
+      const segments = jobs.map((job) => {
+        const last = job.prompt.length - 1;
+        if (job.next !== undefined) return { ids: Int32Array.of(job.next), cache: job.cache };
+        if (job.at < last) return { ids: job.prompt.subarray(job.at, Math.min(job.at + PREFILL_CHUNK, last)), cache: job.cache };
+        return { ids: job.prompt.subarray(last), cache: job.cache };
+      });
+      let logits: Float32Array[];
+      try {
+        logits = this.decoder.forwardSegments(segments);
+      } catch (error) {
+        // the caches of this pass may be half written: drop what they hold
+        for (const job of jobs) {
+          job.cache.truncate(0);
+          done(job, error as Error);
+        }
+        continue;
+      }
+      jobs.forEach((job, i) => {
+        const last = job.prompt.length - 1;
+        if (job.next === undefined && job.at < last) {
+          job.at += (segments[i] as { ids: Int32Array }).ids.length;
+          return;
+        }
+        const { piece, next } = job.reply.step(logits[i] as Float32Array, job.cache.length < job.cache.maxTokens);
+        if (piece.length > 0) job.onPiece(piece);
+        if (next === undefined) {
+          const r = job.reply.result();
+          done(job, { text: r.text, finishReason: finishReason(r.finishReason), usage: usage(job) });
+        } else {
+          job.next = next;
+        }
+      });
+      // Let other work (new calls, abort handlers, stream readers) run between steps.
+      await new Promise<void>((r) => setImmediate(r));
     }
   }
 }

@@ -30,6 +30,8 @@ export interface ModelRequest {
   device?: "cpu" | "cuda";
   /** KV cache / context size in tokens (llama and own). */
   contextSize?: number;
+  /** Own engine: replies computed together (one KV cache each). Default 4. */
+  maxBatch?: number;
 }
 
 /** Where the model runs and from which files. */
@@ -121,7 +123,7 @@ function checkGgufLora(adapter: string): void {
 }
 
 /** Opens the planned model: node-llama-cpp, an OpenAI-compatible client, or our engine (loaded now). */
-export async function openPlannedModel(plan: ModelPlan, request: Pick<ModelRequest, "contextSize" | "device"> = {}): Promise<ChatModel> {
+export async function openPlannedModel(plan: ModelPlan, request: Pick<ModelRequest, "contextSize" | "device" | "maxBatch"> = {}): Promise<ChatModel> {
   if (plan.engine === "openai") {
     const { OpenAICompatibleModel } = await import("./openai-compatible.js");
     return new OpenAICompatibleModel({ baseURL: plan.baseURL, model: plan.model, ...(plan.apiKey === undefined ? {} : { apiKey: plan.apiKey }) });
@@ -143,6 +145,7 @@ export async function openPlannedModel(plan: ModelPlan, request: Pick<ModelReque
     model: plan.modelPath,
     ...(plan.adapterPath === undefined ? {} : { adapter: plan.adapterPath }),
     ...(request.contextSize === undefined ? {} : { contextSize: request.contextSize }),
+    ...(request.maxBatch === undefined ? {} : { maxBatch: request.maxBatch }),
   });
 }
 

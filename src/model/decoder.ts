@@ -156,13 +156,30 @@ export class Decoder {
    * Returns the logits of the last position: [vocab].
    */
   forward(ids: Int32Array, cache: KvCache): Float32Array {
+    return this.forwardSegments([{ ids, cache }])[0] as Float32Array;
+  }
+
+  /**
+   * Several sequences in one pass: each segment's ids are appended after its own cache's tokens.
+   * The rows of every segment go through the projections together (the weights are read once
+   * for all of them), attention runs per segment over its cache. Returns each segment's
+   * last-position logits, in order. Two segments must not share a cache.
+   */
+  forwardSegments(segments: readonly { ids: Int32Array; cache: KvCache }[]): Float32Array[] {
     const c = this.config;
     const be = this.backend;
-    const n = ids.length;
-    if (n === 0) throw new InvalidInputError("forward needs at least one token");
-    const start = cache.length;
-    if (start + n > cache.maxTokens) throw new CacheFullError(start + n, cache.maxTokens);
-    for (const id of ids) if (!(id >= 0 && id < c.vocabSize)) throw new InvalidInputError(`token id ${id} is outside the vocabulary (${c.vocabSize})`);
+    if (segments.length === 0) throw new InvalidInputError("forwardSegments needs at least one segment");
+    if (new Set(segments.map((s) => s.cache)).size !== segments.length) throw new InvalidInputError("two segments of one forward pass share a KV cache");
+    // Segment g covers rows rowStart[g] … rowStart[g] + its length − 1 of the stacked batch.
+    const rowStart: number[] = [];
+    let n = 0;
+    for (const { ids, cache } of segments) {
+      if (ids.length === 0) throw new InvalidInputError("forward needs at least one token");
+      if (cache.length + ids.length > cache.maxTokens) throw new CacheFullError(cache.length + ids.length, cache.maxTokens);
+      for (const id of ids) if (!(id >= 0 && id < c.vocabSize)) throw new InvalidInputError(`token id ${id} is outside the vocabulary (${c.vocabSize})`);
+      rowStart.push(n);
+      n += ids.length;
+    }
     const D = c.hiddenSize;
     const H = c.numHeads;
     const Hkv = c.numKvHeads;
@@ -191,10 +208,16 @@ export class Decoder {
       return t;
     };
     try {
+      const allIds = new Int32Array(n);
+      const positions = new Int32Array(n);
+      segments.forEach(({ ids, cache }, g) => {
+        allIds.set(ids, rowStart[g]);
+        for (let i = 0; i < ids.length; i++) positions[(rowStart[g] as number) + i] = cache.length + i;
+      });
       const idT = a([n], "i32");
-      be.upload(idT, ids);
+      be.upload(idT, allIds);
       const pos = a([n], "i32");
-      be.upload(pos, Int32Array.from({ length: n }, (_, i) => start + i));
+      be.upload(pos, positions);
       const x = a([n, D]); // residual stream
       be.embeddingForward(x, this.embed, idT, n, D, c.embeddingScale);
       const hN = a([n, D]);
@@ -232,13 +255,21 @@ export class Decoder {
         be.ropeForward(qr, pos, n, H, d, theta);
         be.ropeForward(kr, pos, n, Hkv, d, theta);
         const qh = be.download(qr) as Float32Array;
-        const kc = cache.k[l] as Float32Array;
-        const vc = cache.v[l] as Float32Array;
-        kc.set(be.download(kr) as Float32Array, start * kvW);
-        vc.set(be.download(v) as Float32Array, start * kvW);
+        const kh = be.download(kr) as Float32Array;
+        const vh = be.download(v) as Float32Array;
         const out = new Float32Array(n * H * d);
-        if (scores.length < n * (start + n)) scores = new Float32Array(n * (start + n));
-        cachedAttention(out, qh, kc, vc, { rows: n, start, heads: H, kvHeads: Hkv, headDim: d, scale, window }, scores);
+        segments.forEach(({ ids, cache }, g) => {
+          const r0 = rowStart[g] as number;
+          const rows = ids.length;
+          const start = cache.length;
+          const kc = cache.k[l] as Float32Array;
+          const vc = cache.v[l] as Float32Array;
+          kc.set(kh.subarray(r0 * kvW, (r0 + rows) * kvW), start * kvW);
+          vc.set(vh.subarray(r0 * kvW, (r0 + rows) * kvW), start * kvW);
+          if (scores.length < rows * (start + rows)) scores = new Float32Array(rows * (start + rows));
+          const shape = { rows, start, heads: H, kvHeads: Hkv, headDim: d, scale, window };
+          cachedAttention(out.subarray(r0 * H * d), qh.subarray(r0 * H * d), kc, vc, shape, scores);
+        });
         be.upload(att, out);
         be.linearForward(o, att, w(L.o), L.ob, n, H * d, D);
         if (L.preFfnNorm !== null && L.postFfnNorm !== null) {
@@ -260,18 +291,27 @@ export class Decoder {
           be.residualForward(x, x, o, n * D);
         }
       }
-      // Only the last row goes through the head.
+      // Only each segment's last row goes through the head.
+      const S = segments.length;
       const xs = be.download(x) as Float32Array;
-      const last = a([1, D]);
-      be.upload(last, xs.subarray((n - 1) * D, n * D));
-      const lastN = a([1, D]);
-      const r1 = a([1]);
-      be.rmsnormForward(lastN, r1, last, this.finalNorm, 1, D, eps, off);
-      const logits = a([1, c.vocabSize]);
-      be.linearForward(logits, lastN, this.head, null, 1, D, c.vocabSize);
-      cache.length = start + n;
-      for (const id of ids) cache.ids.push(id);
-      return Float32Array.from(be.download(logits) as Float32Array);
+      const lastRows = new Float32Array(S * D);
+      segments.forEach(({ ids }, g) => {
+        const row = (rowStart[g] as number) + ids.length - 1;
+        lastRows.set(xs.subarray(row * D, (row + 1) * D), g * D);
+      });
+      const last = a([S, D]);
+      be.upload(last, lastRows);
+      const lastN = a([S, D]);
+      const r1 = a([S]);
+      be.rmsnormForward(lastN, r1, last, this.finalNorm, S, D, eps, off);
+      const logits = a([S, c.vocabSize]);
+      be.linearForward(logits, lastN, this.head, null, S, D, c.vocabSize);
+      for (const { ids, cache } of segments) {
+        cache.length += ids.length;
+        for (const id of ids) cache.ids.push(id);
+      }
+      const all = be.download(logits) as Float32Array;
+      return segments.map((_, g) => Float32Array.from(all.subarray(g * c.vocabSize, (g + 1) * c.vocabSize)));
     } finally {
       for (const t of tmp) be.free(t);
     }

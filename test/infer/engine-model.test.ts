@@ -152,6 +152,41 @@ describe("EngineChatModel on a tiny random llama", () => {
     assert.deepEqual(together, [alone[0], alone[1], alone[0]]);
   });
 
+  test("calls made at once are computed in shared passes, each giving its own text; maxBatch bounds them", async () => {
+    const prompts = [[user("weather in paris")], [user("ramen in tokyo please")], [user("hi")], [user("book a table for two")], [user("time in oslo")]];
+    const alone = await Promise.all(prompts.map(async (p) => (await fresh().generate(p, { maxTokens: 10 })).text));
+    for (const maxBatch of [1, 3]) {
+      const m = new EngineChatModel({ decoder: tiny.decoder, tokenizer: tiny.tokenizer, contextSize: 256, maxBatch });
+      const widths: number[] = [];
+      const decoder = m.decoder;
+      const original = decoder.forwardSegments.bind(decoder);
+      decoder.forwardSegments = (segments) => {
+        widths.push(segments.length);
+        return original(segments);
+      };
+      try {
+        const texts = await Promise.all(prompts.map(async (p) => (await m.generate(p, { maxTokens: 10 })).text));
+        assert.deepEqual(texts, alone, `maxBatch ${maxBatch}: the texts of each call alone`);
+        assert.equal(Math.max(...widths), maxBatch, `maxBatch ${maxBatch}: at most that many replies a pass, and that many at the busiest`);
+      } finally {
+        decoder.forwardSegments = original;
+      }
+    }
+    assert.throws(() => new EngineChatModel({ decoder: tiny.decoder, tokenizer: tiny.tokenizer, maxBatch: 0 }), /maxBatch must be an integer of at least 1/);
+  });
+
+  test("a stream stopped early ends its reply without disturbing the calls beside it", async () => {
+    const m = fresh();
+    const a = [user("weather in paris")];
+    const alone = (await fresh().generate(a, { maxTokens: 12 })).text;
+    const beside = m.generate(a, { maxTokens: 12 });
+    for await (const _ of m.stream([user("tell me a story")], { maxTokens: 40 })) break;
+    assert.equal((await beside).text, alone);
+    // the stopped reply's cache is free again: a fourth and fifth call still run
+    const more = await Promise.all([m.generate(a, { maxTokens: 4 }), m.generate([user("hi")], { maxTokens: 4 })]);
+    assert.equal(more.length, 2);
+  });
+
   test("an aborted signal ends the call with finish reason abort and frees the model", async () => {
     const m = fresh();
     const before = new AbortController();

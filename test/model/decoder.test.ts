@@ -102,3 +102,38 @@ test("an NF4 base gives the logits of the f32 base with NF4-rounded projections,
     backend.dispose();
   }
 });
+
+for (const family of ["llama", "gemma3_text"]) {
+  test(`${family}: segments of several sequences in one pass give each sequence's own logits`, () => {
+    const dir = join(FIX, family);
+    const fx = JSON.parse(readFileSync(join(dir, "logits.json"), "utf8")) as { prompt: number[]; logits: number[][] };
+    const backend = createCpuBackend();
+    try {
+      const model = Decoder.fromHfFolder(backend, dir);
+      const ids = Int32Array.from(fx.prompt);
+      // three sequences at different points: a fresh prompt, a decode step after a prefix, a chunk after a prefix
+      const [a, b, c] = [model.createCache(32), model.createCache(32), model.createCache(32)];
+      model.forward(ids.subarray(0, 6), b);
+      model.forward(ids.subarray(0, 3), c);
+      const [la, lb, lc] = model.forwardSegments([
+        { ids: ids.subarray(0, 4), cache: a },
+        { ids: ids.subarray(6, 7), cache: b },
+        { ids: ids.subarray(3, 8), cache: c },
+      ]);
+      assert.ok(maxRelErr(la as Float32Array, fx.logits[3] as number[]) < 1e-4, "segment 1: position 3");
+      assert.ok(maxRelErr(lb as Float32Array, fx.logits[6] as number[]) < 1e-4, "segment 2: position 6");
+      assert.ok(maxRelErr(lc as Float32Array, fx.logits[7] as number[]) < 1e-4, "segment 3: position 7");
+      assert.deepEqual([a.length, b.length, c.length], [4, 7, 8]);
+      assert.deepEqual(c.ids, [...ids.subarray(0, 8)]);
+      // each cache now continues on its own, as if it had run alone
+      const next = model.forward(ids.subarray(4, 5), a);
+      assert.ok(maxRelErr(next, fx.logits[4] as number[]) < 1e-4, "segment 1 continues");
+      assert.throws(() => model.forwardSegments([{ ids: ids.subarray(0, 1), cache: a }, { ids: ids.subarray(1, 2), cache: a }]), /share a KV cache/);
+      assert.throws(() => model.forwardSegments([]), /at least one segment/);
+      assert.throws(() => model.forwardSegments([{ ids: new Int32Array(30), cache: b }]), /KV cache/);
+      assert.equal(b.length, 7, "a refused pass leaves the caches as they were");
+    } finally {
+      backend.dispose();
+    }
+  });
+}
