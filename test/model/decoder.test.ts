@@ -19,34 +19,39 @@ function maxRelErr(got: Float32Array, want: number[]): number {
   return err / scale;
 }
 
+/** A family's tiny fixture: its decoder on a fresh CPU backend, the prompt, transformers' logits. */
+function withFixture(family: string, body: (model: Decoder, ids: Int32Array, logits: number[][]) => void): void {
+  const dir = join(FIX, family);
+  const fx = JSON.parse(readFileSync(join(dir, "logits.json"), "utf8")) as { prompt: number[]; logits: number[][] };
+  const backend = createCpuBackend();
+  try {
+    body(Decoder.fromHfFolder(backend, dir), Int32Array.from(fx.prompt), fx.logits);
+  } finally {
+    backend.dispose();
+  }
+}
+
 for (const family of ["llama", "qwen2", "qwen3", "gemma3_text"]) {
   test(`${family}: logits of a prefill and of token-by-token decoding match transformers`, () => {
-    const dir = join(FIX, family);
-    const fx = JSON.parse(readFileSync(join(dir, "logits.json"), "utf8")) as { prompt: number[]; logits: number[][] };
-    const backend = createCpuBackend();
-    try {
-      const model = Decoder.fromHfFolder(backend, dir);
-      const ids = Int32Array.from(fx.prompt);
+    withFixture(family, (model, ids, logits) => {
       // Whole prompt at once: the last position.
       const cache = model.createCache(32);
       const last = model.forward(ids, cache);
-      const e0 = maxRelErr(last, fx.logits.at(-1) as number[]);
+      const e0 = maxRelErr(last, logits.at(-1) as number[]);
       assert.ok(e0 < 1e-4, `last position: relative error ${e0}`);
       // Prefill 5, then one token at a time: every position.
       const c2 = model.createCache(32);
       let out = model.forward(ids.subarray(0, 5), c2);
-      const e4 = maxRelErr(out, fx.logits[4] as number[]);
+      const e4 = maxRelErr(out, logits[4] as number[]);
       assert.ok(e4 < 1e-4, `position 4: relative error ${e4}`);
       for (let t = 5; t < ids.length; t++) {
         out = model.forward(ids.subarray(t, t + 1), c2);
-        const e = maxRelErr(out, fx.logits[t] as number[]);
+        const e = maxRelErr(out, logits[t] as number[]);
         assert.ok(e < 1e-4, `position ${t}: relative error ${e}`);
       }
       assert.equal(c2.length, ids.length);
       assert.throws(() => model.forward(new Int32Array(30), c2), /KV cache/);
-    } finally {
-      backend.dispose();
-    }
+    });
   });
 }
 
@@ -105,12 +110,7 @@ test("an NF4 base gives the logits of the f32 base with NF4-rounded projections,
 
 for (const family of ["llama", "gemma3_text"]) {
   test(`${family}: segments of several sequences in one pass give each sequence's own logits`, () => {
-    const dir = join(FIX, family);
-    const fx = JSON.parse(readFileSync(join(dir, "logits.json"), "utf8")) as { prompt: number[]; logits: number[][] };
-    const backend = createCpuBackend();
-    try {
-      const model = Decoder.fromHfFolder(backend, dir);
-      const ids = Int32Array.from(fx.prompt);
+    withFixture(family, (model, ids, logits) => {
       // three sequences at different points: a fresh prompt, a decode step after a prefix, a chunk after a prefix
       const [a, b, c] = [model.createCache(32), model.createCache(32), model.createCache(32)];
       model.forward(ids.subarray(0, 6), b);
@@ -120,20 +120,18 @@ for (const family of ["llama", "gemma3_text"]) {
         { ids: ids.subarray(6, 7), cache: b },
         { ids: ids.subarray(3, 8), cache: c },
       ]);
-      assert.ok(maxRelErr(la as Float32Array, fx.logits[3] as number[]) < 1e-4, "segment 1: position 3");
-      assert.ok(maxRelErr(lb as Float32Array, fx.logits[6] as number[]) < 1e-4, "segment 2: position 6");
-      assert.ok(maxRelErr(lc as Float32Array, fx.logits[7] as number[]) < 1e-4, "segment 3: position 7");
+      assert.ok(maxRelErr(la as Float32Array, logits[3] as number[]) < 1e-4, "segment 1: position 3");
+      assert.ok(maxRelErr(lb as Float32Array, logits[6] as number[]) < 1e-4, "segment 2: position 6");
+      assert.ok(maxRelErr(lc as Float32Array, logits[7] as number[]) < 1e-4, "segment 3: position 7");
       assert.deepEqual([a.length, b.length, c.length], [4, 7, 8]);
       assert.deepEqual(c.ids, [...ids.subarray(0, 8)]);
       // each cache now continues on its own, as if it had run alone
       const next = model.forward(ids.subarray(4, 5), a);
-      assert.ok(maxRelErr(next, fx.logits[4] as number[]) < 1e-4, "segment 1 continues");
+      assert.ok(maxRelErr(next, logits[4] as number[]) < 1e-4, "segment 1 continues");
       assert.throws(() => model.forwardSegments([{ ids: ids.subarray(0, 1), cache: a }, { ids: ids.subarray(1, 2), cache: a }]), /share a KV cache/);
       assert.throws(() => model.forwardSegments([]), /at least one segment/);
       assert.throws(() => model.forwardSegments([{ ids: new Int32Array(30), cache: b }]), /KV cache/);
       assert.equal(b.length, 7, "a refused pass leaves the caches as they were");
-    } finally {
-      backend.dispose();
-    }
+    });
   });
 }
