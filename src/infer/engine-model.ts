@@ -76,18 +76,22 @@ const PREFILL_CHUNK = 64;
 const DEFAULT_CONTEXT = 4096;
 const DEFAULT_MAX_BATCH = 4;
 
-/** One call in flight: its prompt, where its prefill stands, its reply, and whom to tell. */
-interface Job {
+/** A call waiting for a cache: its prompt, its reply, and whom to tell. */
+interface WaitingJob {
   prompt: Int32Array;
   options: GenerateOptions;
+  reply: ReplyState;
+  onPiece(piece: string): void;
+  settle(result: GenerateResult | Error): void;
+}
+
+/** A call in flight on its cache. */
+interface Job extends WaitingJob {
   cache: KvCache;
   /** Next prompt position to run; the prompt's last token runs with the reply's first step. */
   at: number;
-  reply: ReplyState;
   /** The token to feed next once the reply has begun. */
   next?: number;
-  onPiece(piece: string): void;
-  settle(result: GenerateResult | Error): void;
 }
 
 /** Whether the model path is a file (a GGUF) rather than a folder; a typed error when it is neither. */
@@ -128,7 +132,7 @@ export class EngineChatModel implements ChatModel {
   /** One cache per reply computed at once, created as concurrent calls need them. */
   private readonly caches: KvCache[] = [];
   private readonly active: Job[] = [];
-  private readonly waiting: Job[] = [];
+  private readonly waiting: WaitingJob[] = [];
   private pumping: Promise<void> | undefined;
   private disposed = false;
   private readonly text: TokenDecoder;
@@ -265,8 +269,8 @@ export class EngineChatModel implements ChatModel {
       if (prompt.length === 0) throw new InvalidInputError("the chat template rendered an empty prompt", { hint: "check the model's chat template" });
       if (prompt.length >= this.contextSize) throw new ContextLengthError(prompt.length, this.contextSize);
       const reply = new ReplyState(this.text, this.generationOptions(o), this.eosIds);
-      // the cache is chosen when the call starts (a cache that frees up may share more of the prompt)
-      this.waiting.push({ prompt, options: o, cache: undefined as unknown as KvCache, at: 0, reply, onPiece, settle });
+      // the cache is chosen when the call starts (one that frees up by then may share more of the prompt)
+      this.waiting.push({ prompt, options: o, reply, onPiece, settle });
       this.pumping ??= this.pump().finally(() => {
         this.pumping = undefined;
       });
@@ -293,13 +297,14 @@ export class EngineChatModel implements ChatModel {
       const busy = new Set(this.active.map((j) => j.cache));
       const free = this.caches.filter((c) => !busy.has(c));
       if (free.length === 0 && this.caches.length >= this.maxBatch) return;
-      const job = this.waiting.shift() as Job;
+      const waiting = this.waiting.shift() as WaitingJob;
+      const prompt = waiting.prompt;
       // Keep the longest common prefix of a cache's ids and the prompt, but leave at least the
       // prompt's last token to run: its logits choose the first token of the reply.
-      const limit = (c: KvCache) => Math.min(c.length, job.prompt.length - 1);
+      const limit = (c: KvCache) => Math.min(c.length, prompt.length - 1);
       const shared = (c: KvCache) => {
         let keep = 0;
-        while (keep < limit(c) && c.ids[keep] === job.prompt[keep]) keep++;
+        while (keep < limit(c) && c.ids[keep] === prompt[keep]) keep++;
         return keep;
       };
       let cache = free.reduce<KvCache | undefined>((best, c) => (best === undefined || shared(c) > shared(best) ? c : best), undefined);
@@ -309,10 +314,8 @@ export class EngineChatModel implements ChatModel {
       }
       const keep = shared(cache);
       cache.truncate(keep);
-      job.cache = cache;
-      job.at = keep;
-      this.lastCacheStats = { reusedTokens: keep, prefilledTokens: job.prompt.length - keep };
-      this.active.push(job);
+      this.lastCacheStats = { reusedTokens: keep, prefilledTokens: prompt.length - keep };
+      this.active.push({ ...waiting, cache, at: keep });
     }
   }
 
