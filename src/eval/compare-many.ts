@@ -1,5 +1,5 @@
 import type { FailureKind } from "../react/types.js";
-import { FAILURE_LABELS, METRICS, type MetricKey, type Rate } from "./metrics.js";
+import { FAILURE_LABELS, formatRate, type MetricKey, metricLabel, type Rate } from "./metrics.js";
 import { markdownCell, markdownTable, runLabel } from "./report.js";
 import type { EvalResult } from "./result.js";
 
@@ -24,14 +24,12 @@ const HEADLINE: MetricKey[] = ["toolSelection", "exactToolMatch", "argumentMatch
 const CATEGORY_METRIC: Record<string, MetricKey> = { abstention: "abstention", missing_tool: "abstention" };
 const FAILURES_SHOWN: FailureKind[] = ["malformed_action", "unknown_tool", "invalid_arguments", "loop", "no_answer"];
 
-const metricLabel = (key: MetricKey): string => METRICS.find((m) => m.key === key)?.label ?? key;
-
 function count(rate: Rate | undefined): string {
   return rate === undefined || rate.rate === null ? "—" : `${rate.numerator}/${rate.denominator}`;
 }
 
 function percent(rate: Rate | undefined): string {
-  return rate === undefined || rate.rate === null ? "—" : `${count(rate)} (${(rate.rate * 100).toFixed(1)} %)`;
+  return rate === undefined ? "—" : formatRate(rate);
 }
 
 function taskSetNote(results: EvalResult[], labels: string[]): string | null {

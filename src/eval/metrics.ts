@@ -75,6 +75,16 @@ export const METRICS = [
 
 export type MetricKey = (typeof METRICS)[number]["key"];
 
+/** A metric's name in reports. */
+export function metricLabel(key: MetricKey): string {
+  return METRICS.find((m) => m.key === key)?.label ?? key;
+}
+
+/** The name without the "(tasks)" of Argument match, for chart legends and narrow tables. */
+export function shortMetricLabel(key: MetricKey): string {
+  return metricLabel(key).replace(/ \(tasks\)$/, "");
+}
+
 /** Failure-kind labels for reports. */
 export const FAILURE_LABELS: Record<FailureKind, string> = {
   malformed_action: "Malformed action",

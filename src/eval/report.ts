@@ -1,5 +1,5 @@
 import { FAILURE_KINDS } from "../react/types.js";
-import { FAILURE_LABELS, formatRate, METRICS, type MetricKey, type MetricSummary, type Rate } from "./metrics.js";
+import { FAILURE_LABELS, formatRate, METRICS, type MetricKey, type MetricSummary, metricLabel, type Rate } from "./metrics.js";
 import type { EvalResult, TaskRecord } from "./result.js";
 
 /**
@@ -49,10 +49,6 @@ const CATEGORY_METRICS: MetricKey[] = ["toolSelection", "exactToolMatch", "taskS
 
 function shortRate(value: Rate): string {
   return value.rate === null ? "—" : `${value.numerator}/${value.denominator} (${(value.rate * 100).toFixed(0)} %)`;
-}
-
-function label(key: MetricKey): string {
-  return METRICS.find((m) => m.key === key)?.label ?? key;
 }
 
 function seconds(ms: number): string {
@@ -110,7 +106,7 @@ export function formatEvalReport(result: EvalResult, options: EvalReportOptions 
     out.push("## By category", "");
     out.push(
       markdownTable(
-        ["Category", "Runs", ...CATEGORY_METRICS.map(label)],
+        ["Category", "Runs", ...CATEGORY_METRICS.map(metricLabel)],
         categories.map((c) => [markdownCell(c), String(byCategory[c].runs), ...CATEGORY_METRICS.map((k) => shortRate(byCategory[c].metrics[k]))]),
       ),
       "",
@@ -202,7 +198,7 @@ export function compareRuns(a: EvalResult, b: EvalResult, options: CompareOption
         }),
       ];
     });
-    out.push("## By category (A → B)", "", markdownTable(["Category", ...keys.map(label)], catRows), "");
+    out.push("## By category (A → B)", "", markdownTable(["Category", ...keys.map(metricLabel)], catRows), "");
   }
 
   const failureRows = FAILURE_KINDS.map((kind) => [

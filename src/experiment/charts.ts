@@ -1,7 +1,7 @@
 // The experiments' charts as standalone SVG files: loss curves of every run, metrics against
 // the number of training samples, and two evaluations side by side.
 
-import { METRICS, type MetricKey } from "../eval/metrics.js";
+import { METRICS, type MetricKey, shortMetricLabel } from "../eval/metrics.js";
 import type { EvalResult } from "../eval/result.js";
 import { barChart, CHART_COLORS, type LinePoint, type LineSeries, lineChart } from "../eval/svg-chart.js";
 import type { TrainLogEntry } from "../eval/train-log.js";
@@ -12,10 +12,6 @@ export const SCALING_METRICS: readonly MetricKey[] = ["toolSelection", "exactToo
 
 /** Most points a loss curve keeps; longer runs are averaged over buckets of consecutive steps. */
 const MAX_CURVE_POINTS = 150;
-
-function metricLabel(key: MetricKey): string {
-  return METRICS.find((m) => m.key === key)?.label.replace(/ \(tasks\)$/, "") ?? key;
-}
 
 /** A run's loss against its epoch (or step, for logs without epochs), bucket-averaged when long. */
 function lossPoints(log: readonly TrainLogEntry[]): { points: LinePoint[]; averaged: boolean } {
@@ -67,7 +63,7 @@ export function lossCurvesChart(runs: readonly { size: number; seed: number; log
 export function metricsVsSamplesChart(bySize: readonly ScalingSizeSummary[], metrics: readonly MetricKey[] = SCALING_METRICS, title = "Held-out metrics vs training samples"): string {
   const several = bySize.some((s) => s.seeds.length > 1);
   const series: LineSeries[] = metrics.map((key, i) => ({
-    label: metricLabel(key),
+    label: shortMetricLabel(key),
     color: CHART_COLORS[(i + 1) % CHART_COLORS.length],
     points: bySize.flatMap((s) => {
       const spread = s.metrics[key];

@@ -1,7 +1,7 @@
 // scaling.md: the data-scaling table (mean and min–max over seeds per training-set size), every
 // run's row, how it was made (command, date, machine, recipe) and the charts.
 
-import { formatRate, METRICS, type MetricKey } from "../eval/metrics.js";
+import { formatRate, shortMetricLabel } from "../eval/metrics.js";
 import { markdownCell, markdownTable } from "../eval/report.js";
 import { SCALING_METRICS } from "./charts.js";
 import { formatProvenance } from "./provenance.js";
@@ -10,10 +10,6 @@ import { formatSpread } from "./spread.js";
 
 /** The chart files a study writes beside scaling.md. */
 export const SCALING_CHARTS = { loss: "loss-curves.svg", metrics: "metrics-vs-samples.svg" } as const;
-
-function label(key: MetricKey): string {
-  return METRICS.find((m) => m.key === key)?.label.replace(/ \(tasks\)$/, "") ?? key;
-}
 
 const percent = (v: number) => (v * 100).toFixed(1);
 const loss = (v: number) => v.toFixed(3);
@@ -53,7 +49,7 @@ export function formatScalingReport(result: ScalingResult): string {
   );
 
   out.push(`## Mean over seeds${result.seeds.length > 1 ? " (min–max)" : ""}`, "");
-  const header = ["Samples", "Runs", ...SCALING_METRICS.map((k) => `${label(k)} (%)`), "Final loss", "Wall time", "Tokens/s"];
+  const header = ["Samples", "Runs", ...SCALING_METRICS.map((k) => `${shortMetricLabel(k)} (%)`), "Final loss", "Wall time", "Tokens/s"];
   const rows = result.bySize.map((g) => [
     String(g.size),
     String(g.seeds.length),
@@ -68,7 +64,7 @@ export function formatScalingReport(result: ScalingResult): string {
   out.push("## Every run", "");
   out.push(
     markdownTable(
-      ["Run", "Samples", "Seed", "Examples", "Steps", ...SCALING_METRICS.map(label), "Final loss", "Wall time", "Tokens/s"],
+      ["Run", "Samples", "Seed", "Examples", "Steps", ...SCALING_METRICS.map(shortMetricLabel), "Final loss", "Wall time", "Tokens/s"],
       result.runs.map((r) => [
         markdownCell(r.id),
         String(r.size),
