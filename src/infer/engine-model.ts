@@ -301,18 +301,22 @@ export class EngineChatModel implements ChatModel {
       const prompt = waiting.prompt;
       // Keep the longest common prefix of a cache's ids and the prompt, but leave at least the
       // prompt's last token to run: its logits choose the first token of the reply.
-      const limit = (c: KvCache) => Math.min(c.length, prompt.length - 1);
       const shared = (c: KvCache) => {
+        const limit = Math.min(c.length, prompt.length - 1);
         let keep = 0;
-        while (keep < limit(c) && c.ids[keep] === prompt[keep]) keep++;
+        while (keep < limit && c.ids[keep] === prompt[keep]) keep++;
         return keep;
       };
-      let cache = free.reduce<KvCache | undefined>((best, c) => (best === undefined || shared(c) > shared(best) ? c : best), undefined);
-      if (cache === undefined || (shared(cache) === 0 && this.caches.length < this.maxBatch)) {
-        cache = this.decoder.createCache(this.contextSize);
-        this.caches.push(cache);
+      let best: { cache: KvCache; keep: number } | undefined;
+      for (const cache of free) {
+        const keep = shared(cache);
+        if (best === undefined || keep > best.keep) best = { cache, keep };
       }
-      const keep = shared(cache);
+      if (best === undefined || (best.keep === 0 && this.caches.length < this.maxBatch)) {
+        best = { cache: this.decoder.createCache(this.contextSize), keep: 0 };
+        this.caches.push(best.cache);
+      }
+      const { cache, keep } = best;
       cache.truncate(keep);
       this.lastCacheStats = { reusedTokens: keep, prefilledTokens: prompt.length - keep };
       this.active.push({ ...waiting, cache, at: keep });
@@ -321,14 +325,14 @@ export class EngineChatModel implements ChatModel {
 
   /** Runs steps while calls are in flight: each active call's next prefill chunk or reply token, all in one pass. */
   private async pump(): Promise<void> {
+    const usage = (job: Job) => ({ promptTokens: job.prompt.length, completionTokens: job.reply.tokens.length });
+    const done = (job: Job, result: GenerateResult | Error) => {
+      this.active.splice(this.active.indexOf(job), 1);
+      job.settle(result);
+    };
     for (;;) {
       this.admit();
       if (this.active.length === 0) return;
-      const usage = (job: Job) => ({ promptTokens: job.prompt.length, completionTokens: job.reply.tokens.length });
-      const done = (job: Job, result: GenerateResult | Error) => {
-        this.active.splice(this.active.indexOf(job), 1);
-        job.settle(result);
-      };
       // A call aborted before its reply began ends with no text.
       for (const job of [...this.active]) {
         if (job.next === undefined && job.options.signal?.aborted) done(job, { text: "", finishReason: "abort", usage: usage(job) });
