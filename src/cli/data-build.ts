@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import type { AgentTools } from "../agent/tools.js";
-import { BUILD_CATEGORIES, buildDatasetWithReport, DEFAULT_MIX } from "../data/build.js";
+import { BUILD_CATEGORIES, type BuildOptions, buildDatasetWithReport, DEFAULT_MIX } from "../data/build.js";
 import type { Category } from "../data/schema.js";
 import { writeJsonl } from "../data/jsonl.js";
 import { InvalidInputError } from "../errors.js";
-import { type CommandSpec, defineCommand } from "./command.js";
+import { type CommandSpec, defineCommand, type FlagSpec, type FlagValues } from "./command.js";
 
 /** Dependencies of `data build`, replaceable in tests. */
 export interface DataBuildDeps {
@@ -43,6 +43,26 @@ function defaultMixText(): string {
   return Object.entries(DEFAULT_MIX).map(([c, w]) => `${c}=${w}`).join(",");
 }
 
+/** The flags that shape what a training set holds; `data build` and `experiment scaling` both take them. */
+export const DATA_SHAPE_FLAGS: Record<string, FlagSpec> = {
+  "restrict-tools": { type: "number", description: "share of examples offering only part of the tools (default 0.25 train, 0 eval)", placeholder: "0..1" },
+  mix: { type: "string", description: `category weights, e.g. ${defaultMixText()} (categories left out get none)`, placeholder: "c=w,…" },
+  restyle: { type: "number", description: "share of train queries given a casual surface: greeting, lower case, thanks (default 0.3 train, 0 eval)", placeholder: "0..1" },
+  "no-tool-check": { type: "boolean", description: "plain first Thoughts, without naming the tool needed and whether the list has it (\"This needs get_time, which I have.\"), as built before that was the default" },
+  "plan-tools": { type: "boolean", description: "the first Thought of a chain or arithmetic task names every tool it will call, not only the first (an experiment)" },
+};
+
+/** The DATA_SHAPE_FLAGS given, as buildDataset options (flags not given are left to the builder's defaults). */
+export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools"> {
+  return {
+    ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
+    ...(flags.restyle === undefined ? {} : { restyle: flags.restyle as number }),
+    ...(flags["restrict-tools"] === undefined ? {} : { restrictTools: flags["restrict-tools"] as number }),
+    ...(flags["no-tool-check"] === true ? { toolCheck: false } : {}),
+    ...(flags["plan-tools"] === true ? { planTools: true } : {}),
+  };
+}
+
 /** Builds the `data build` command. */
 export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaultLoadTools }): CommandSpec {
   return defineCommand({
@@ -56,11 +76,7 @@ export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaul
       split: { type: "string", description: "train | eval (the held-out templates)", default: "train" },
       format: { type: "string", description: "react | function_call | mix", default: "react" },
       "function-call-ratio": { type: "number", description: "with --format mix: share of single-turn function-call examples", default: 0.2 },
-      "restrict-tools": { type: "number", description: "share of examples offering only part of the tools (default 0.25 train, 0 eval)", placeholder: "0..1" },
-      mix: { type: "string", description: `category weights, e.g. ${defaultMixText()} (categories left out get none)`, placeholder: "c=w,…" },
-      restyle: { type: "number", description: "share of train queries given a casual surface: greeting, lower case, thanks (default 0.3 train, 0 eval)", placeholder: "0..1" },
-      "no-tool-check": { type: "boolean", description: "plain first Thoughts, without naming the tool needed and whether the list has it (\"This needs get_time, which I have.\"), as built before that was the default" },
-      "plan-tools": { type: "boolean", description: "the first Thought of a chain or arithmetic task names every tool it will call, not only the first (an experiment)" },
+      ...DATA_SHAPE_FLAGS,
       "no-seeds": { type: "boolean", description: "leave out the ten hand-written seed trajectories" },
       tools: { type: "string", description: "a tools file (user tools) instead of the built-in ones", placeholder: "file" },
     },
@@ -86,12 +102,8 @@ export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaul
         split,
         format: format as "react" | "function_call" | "mix",
         functionCallRatio: flags["function-call-ratio"] as number,
-        restrictTools: flags["restrict-tools"] as number | undefined,
-        ...(flags.restyle === undefined ? {} : { restyle: flags.restyle as number }),
-        ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
+        ...dataShapeOptions(flags),
         includeSeeds: flags["no-seeds"] !== true,
-        toolCheck: flags["no-tool-check"] !== true,
-        planTools: flags["plan-tools"] === true,
         tools,
       });
       await writeJsonl(out, report.examples);

@@ -10,7 +10,7 @@ import type { FetchProgress } from "../model/fetch-pypi.js";
 import type { FinetuneOptions, FinetuneResult } from "../train/finetune.js";
 import { type CommandIO, type CommandSpec, defineCommand, type FlagSpec, type FlagValues, formatCommandLine } from "./command.js";
 import { deviceFlag } from "./device-flag.js";
-import { parseMix } from "./data-build.js";
+import { DATA_SHAPE_FLAGS, dataShapeOptions } from "./data-build.js";
 import { optionalWholeFlag, positiveFlag, wholeFlag } from "./flag-values.js";
 import { createProgress, type Progress } from "./progress.js";
 
@@ -136,11 +136,7 @@ export function createExperimentCommands(deps: ExperimentCommandDeps = {}): Comm
       "keep-checkpoints": { type: "boolean", description: "keep each run's training checkpoint once its adapter is written" },
       "report-only": { type: "boolean", description: "train and evaluate nothing: write the table and charts of the runs already finished in --out" },
       "train-only": { type: "boolean", description: "train and export every run, evaluate none (evaluate later, elsewhere, with the same command)" },
-      mix: { type: "string", description: "training data: category weights, as data build's --mix", placeholder: "c=w,…" },
-      restyle: { type: "number", description: "training data: share of casually restyled queries, as data build's --restyle", placeholder: "0..1" },
-      "restrict-tools": { type: "number", description: "training data: share of examples offering part of the tools, as data build's", placeholder: "0..1" },
-      "no-tool-check": { type: "boolean", description: "training data: plain first Thoughts, as data build's --no-tool-check" },
-      "plan-tools": { type: "boolean", description: "training data: chains' first Thoughts name every tool they will call, as data build's --plan-tools" },
+      ...DATA_SHAPE_FLAGS,
       engine: { type: "string", description: "evaluation engine: own (PEFT adapter) or llama (GGUF LoRA) (default: llama for a GGUF, own for a folder)", placeholder: "engine" },
       ...EVAL_FLAGS,
     },
@@ -183,12 +179,7 @@ Examples:
         keepCheckpoints: flags["keep-checkpoints"] === true,
         reportOnly: flags["report-only"] === true,
         trainOnly: flags["train-only"] === true,
-        data: {
-          ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
-          ...defined({ restyle: flags.restyle as number | undefined, restrictTools: flags["restrict-tools"] as number | undefined }),
-          ...(flags["no-tool-check"] === true ? { toolCheck: false } : {}),
-          ...(flags["plan-tools"] === true ? { planTools: true } : {}),
-        },
+        data: dataShapeOptions(flags),
         ...defined({ maxSteps: optionalWholeFlag(flags, "max-steps", 1), engine: engineFlag(flags), finetune: deps.finetune }),
         onStage: (e) => lines.stage(`${e.index === undefined ? "" : `[${e.index}/${e.total}] `}${e.stage}: ${e.detail}`),
         onTrainProgress: (_run, p) => lines.bar(p.totalSteps, "train", "steps").tick(1, `loss ${p.loss.toFixed(4)} ${Math.round(p.tokens_per_s)} tok/s`),
