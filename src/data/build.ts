@@ -2,16 +2,17 @@ import type { AgentTools } from "../agent/tools.js";
 import { InvalidInputError } from "../errors.js";
 import { buildSystemPrompt, type ToolSpec } from "../react/prompt.js";
 import { renderFunctionCallMessages, renderMessages } from "../react/render.js";
+import type { ReActStep } from "../react/types.js";
 import type { ToolCall } from "../tools/types.js";
 import { buildFunctionCallPrompt } from "./function-call.js";
 import { Rng } from "./random.js";
-import type { Category } from "./schema.js";
 import { RESTYLE_SHARE, restyleQuery } from "./restyle.js";
+import type { Category } from "./schema.js";
 import { SEED_TRAJECTORIES } from "./seeds.js";
 import type { TrainingExample } from "./task.js";
 import { fillPhrasing, PlanError, runPlan, type SlotValues, type TaskTemplate } from "./template.js";
 import { TEMPLATES, templatesFor } from "./templates.js";
-import { capabilityToolName, plannedTools, type ToolNeed, withToolCheck } from "./tool-check.js";
+import { capabilityToolName, plannedCalls, plannedTools, type ToolNeed, withProgress, withToolCheck } from "./tool-check.js";
 
 /**
  * The dataset builder: draws tasks from the templates of one split, runs each plan against the
@@ -83,6 +84,13 @@ export interface BuildOptions {
    * Default false (not yet measured against the one-tool check).
    */
   planTools?: boolean;
+  /**
+   * With the tool check: single calls, chains and arithmetic tasks count their calls — the first
+   * Thought names every call in order (repeats included), and each Thought after an observation
+   * opens with "Call 1 of 2 done. Next: create_calendar_event." (or "Next: the answer."), see
+   * `withProgress`. Implies a plan. Default false (an experiment).
+   */
+  progress?: boolean;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
   includeSeeds?: boolean;
   /** Render `messages` (with the system prompt). Default true. */
@@ -117,6 +125,16 @@ const FUNCTION_CALL = "function_call";
 
 /** Categories whose calls are known before the first observation: their plan can be named up front. */
 const PLANNED_CATEGORIES = new Set<string>(["chain", "arithmetic"]);
+/** The categories whose calls are all known before the first observation: what progress Thoughts count. */
+const COUNTED_CATEGORIES = new Set<string>(["single", "chain", "arithmetic"]);
+
+/** A trajectory's steps with the tool check, and the plan and progress Thoughts where `options` ask for them. */
+function checkedSteps(steps: readonly ReActStep[], category: string, options: BuildOptions, need?: ToolNeed): ReActStep[] {
+  const counted = options.progress === true && COUNTED_CATEGORIES.has(category);
+  const plan = counted ? plannedCalls(steps) : options.planTools === true && PLANNED_CATEGORIES.has(category) ? plannedTools(steps) : undefined;
+  const checked = withToolCheck(steps, need, plan);
+  return counted ? withProgress(checked) : checked;
+}
 
 /** The tool a request that calls none needs: the withheld one, or a name for a capability no tool has. */
 function missingNeed(template: TaskTemplate, slots: SlotValues): ToolNeed | undefined {
@@ -216,7 +234,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       if (examples.length >= samples) break;
       if (!seedExample.expected_tools.every((n) => allNames.includes(n))) continue;
       const seedSteps = seedExample.steps?.map((s) => ({ ...s }));
-      const example: TrainingExample = { ...seedExample, steps: seedSteps && toolCheck ? withToolCheck(seedSteps) : seedSteps };
+      const example: TrainingExample = { ...seedExample, steps: seedSteps && toolCheck ? checkedSteps(seedSteps, seedExample.category ?? "", options) : seedSteps };
       if (wantMessages && example.steps) {
         const offered = example.tools === undefined ? allSpecs : allSpecs.filter((s) => example.tools?.includes(s.name));
         example.messages = renderMessages({ query: example.query, steps: example.steps }, { systemPrompt: buildSystemPrompt(offered) });
@@ -322,8 +340,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       example.min_steps = run.steps.length;
       example.max_steps = run.steps.length + 2;
       if (run.answerContains.length > 0) example.answer_contains = run.answerContains;
-      const plan = options.planTools === true && PLANNED_CATEGORIES.has(template.category) ? plannedTools(run.steps) : undefined;
-      const steps = toolCheck ? withToolCheck(run.steps, missingNeed(template, slots), plan) : run.steps;
+      const steps = toolCheck ? checkedSteps(run.steps, template.category, options, missingNeed(template, slots)) : run.steps;
       example.steps = steps;
       if (wantMessages) example.messages = renderMessages({ query, steps }, { systemPrompt: buildSystemPrompt(specs) });
     }

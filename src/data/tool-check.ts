@@ -43,6 +43,36 @@ export function plannedTools(steps: readonly ReActStep[]): string[] {
   return [...new Set(steps.flatMap((s) => (s.kind === "action" ? [s.action.name] : [])))];
 }
 
+/** Every call of a trajectory in order, repeats included: the plan that progress Thoughts count through. */
+export function plannedCalls(steps: readonly ReActStep[]): string[] {
+  return steps.flatMap((s) => (s.kind === "action" ? [s.action.name] : []));
+}
+
+/**
+ * The steps with a progress check opening every Thought that follows an observation —
+ *
+ *   Thought: This needs get_time and create_calendar_event, which I have. …   (the plan, see withToolCheck)
+ *   Thought: Call 1 of 2 done. Next: create_calendar_event. Today in Nairobi is …
+ *   Thought: Call 2 of 2 done. Next: the answer. The event is created.
+ *
+ * Why: a chain that stops after its first observation continues with the single-call reply it
+ * resembles ("I have the local time."); the choice between another call and the answer is made
+ * at the Thought's first word, from the wording of the request. Here every such Thought first
+ * counts the calls made against the plan in the first Thought and copies the next name from it,
+ * so the choice is a look-up in the model's own earlier reply. Only for plans known before the
+ * first observation (not conditionals, whose second call depends on it).
+ */
+export function withProgress(steps: readonly ReActStep[]): ReActStep[] {
+  const calls = plannedCalls(steps);
+  let done = 0;
+  return steps.map((step, i) => {
+    if (i === 0 || steps[i - 1]?.kind !== "action") return step;
+    done++;
+    const next = calls[done] ?? "the answer";
+    return { ...step, thought: `Call ${done} of ${calls.length} done. Next: ${next}. ${step.thought}`.trim() };
+  });
+}
+
 /**
  * The steps with the tool check in their first Thought. `need` says which tool the request
  * needs when the first step does not call it (a missing tool); a first step that calls a tool

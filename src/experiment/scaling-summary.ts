@@ -3,17 +3,18 @@
 
 import type { Category } from "../data/schema.js";
 import { METRICS, type MetricKey, type Rate } from "../eval/metrics.js";
+import { type Spread, spreadOf } from "../eval/stats.js";
 import type { FailureKind } from "../react/types.js";
 import type { MachineInfo } from "./machine.js";
-import { type Spread, spreadOf } from "./spread.js";
 
-/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools). */
+/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools, progress). */
 export interface ScalingDataSettings {
   mix?: Partial<Record<Category, number>>;
   restyle?: number;
   restrictTools?: number;
   toolCheck?: boolean;
   planTools?: boolean;
+  progress?: boolean;
 }
 
 /** The settings every run of a study shares; a finished run made with others is not reused. */

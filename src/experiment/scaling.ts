@@ -155,6 +155,7 @@ function definedData(data: ScalingDataSettings | undefined): ScalingDataSettings
   if (data?.restrictTools !== undefined) out.restrictTools = data.restrictTools;
   if (data?.toolCheck !== false) out.toolCheck = true;
   if (data?.planTools === true) out.planTools = true;
+  if (data?.progress === true) out.progress = true;
   return Object.keys(out).length === 0 ? undefined : out;
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { buildDataset } from "../../src/data/build.js";
-import { capabilityToolName, plannedTools, withToolCheck } from "../../src/data/tool-check.js";
+import { capabilityToolName, plannedCalls, plannedTools, withProgress, withToolCheck } from "../../src/data/tool-check.js";
 import type { ReActStep } from "../../src/react/types.js";
 
 const firstThought = (messages: { role: string; content: string }[] | undefined): string => {
@@ -78,7 +78,7 @@ describe("the tool-check Thought", () => {
       const thought = firstThought(e.messages);
       const before = firstThought(one[i]?.messages);
       const distinct = [...new Set(e.expected_tools)];
-      if ((e.category === "chain" || e.category === "arithmetic") && distinct.length > 1 && !e.id.startsWith("seed-")) {
+      if ((e.category === "chain" || e.category === "arithmetic") && distinct.length > 1) {
         const list = distinct.length === 2 ? `${distinct[0]} and ${distinct[1]}` : `${distinct.slice(0, -1).join(", ")} and ${distinct.at(-1)}`;
         assert.ok(thought.startsWith(`This needs ${list}, which I have.`), `${e.id}: ${thought}`);
         named++;
@@ -87,6 +87,51 @@ describe("the tool-check Thought", () => {
       }
     }
     assert.ok(named > 40, `named ${named}`);
+  });
+
+  it("progress Thoughts count the calls against the plan and name the next one", () => {
+    const steps: ReActStep[] = [
+      { kind: "action", thought: "First the weather.", action: { name: "get_weather", arguments: { city: "Oslo" } }, observation: {} },
+      { kind: "action", thought: "Then Rome.", action: { name: "get_weather", arguments: { city: "Rome" } }, observation: {} },
+      { kind: "action", thought: "Now the difference.", action: { name: "calculator", arguments: { expression: "3 - 1" } }, observation: {} },
+      { kind: "answer", thought: "Done.", answer: "2 degrees." },
+    ];
+    assert.deepEqual(plannedCalls(steps), ["get_weather", "get_weather", "calculator"]);
+    const counted = withProgress(withToolCheck(steps, undefined, plannedCalls(steps)));
+    assert.deepEqual(
+      counted.map((s) => s.thought),
+      [
+        "This needs get_weather, get_weather and calculator, which I have. First the weather.",
+        "Call 1 of 3 done. Next: get_weather. Then Rome.",
+        "Call 2 of 3 done. Next: calculator. Now the difference.",
+        "Call 3 of 3 done. Next: the answer. Done.",
+      ],
+    );
+    const refusal: ReActStep[] = [{ kind: "answer", thought: "No tool is needed.", answer: "Hello!" }];
+    assert.deepEqual(withProgress(refusal), refusal, "a reply with no call is left alone");
+  });
+
+  it("progress counts singles, chains and arithmetic, over the same draws, and leaves the rest alone", async () => {
+    const plain = await buildDataset({ samples: 200, seed: 6 });
+    const counted = await buildDataset({ samples: 200, seed: 6, progress: true });
+    assert.deepEqual(
+      counted.map((e) => [e.query, e.expected_tools]),
+      plain.map((e) => [e.query, e.expected_tools]),
+    );
+    let checked = 0;
+    for (const [i, e] of counted.entries()) {
+      const calls = e.steps?.filter((s) => s.kind === "action").length ?? 0;
+      if (["single", "chain", "arithmetic"].includes(e.category ?? "") && e.format !== "function_call") {
+        const last = e.steps?.at(-1);
+        assert.ok(last?.kind === "answer" && last.thought.startsWith(`Call ${calls} of ${calls} done. Next: the answer.`), `${e.id}: ${last?.thought}`);
+        // the rendered replies carry it too
+        assert.ok(e.messages?.some((m) => m.role === "assistant" && m.content.includes(`Call ${calls} of ${calls} done.`)), e.id);
+        checked++;
+      } else {
+        assert.deepEqual(e.steps, plain[i]?.steps, `${e.id}: only counted categories change`);
+      }
+    }
+    assert.ok(checked > 80, `checked ${checked}`);
   });
 
   it("toolCheck false gives the plain Thoughts, over the same draws", async () => {
