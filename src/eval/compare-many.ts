@@ -2,12 +2,13 @@ import type { FailureKind } from "../react/types.js";
 import { FAILURE_LABELS, formatRate, type MetricKey, metricLabel, type Rate } from "./metrics.js";
 import { markdownCell, markdownTable, runLabel } from "./report.js";
 import type { EvalResult } from "./result.js";
+import { spreadOf } from "./stats.js";
 
 /**
  * One table for many evaluations (an ablation, a sweep, several seeds): a row a run with every
  * metric, a row a category group to show where each run gains and loses, and — when several runs
- * share a label (seeds of one setting) — the mean and range over them. `compareRuns` stays the
- * two-run view with deltas.
+ * share a label (seeds of one setting) — the mean, sample standard deviation (n − 1) and range
+ * over them. `compareRuns` stays the two-run view with deltas.
  */
 
 export interface CompareManyOptions {
@@ -41,14 +42,15 @@ function taskSetNote(results: EvalResult[], labels: string[]): string | null {
   return differ.length === 0 ? null : `Note: ${differ.join(", ")} ran other tasks than ${labels[0]}; their rates are not over the same set.`;
 }
 
-/** mean ± population std and min–max of the rates (in %), over the runs that have the metric. */
+/**
+ * mean ± sample standard deviation (n − 1, as in `scaling.json`) and min–max of the rates (in %),
+ * over the runs that have the metric; one run: its value.
+ */
 function spread(rates: (Rate | undefined)[]): string {
-  const values = rates.flatMap((r) => (r === undefined || r.rate === null ? [] : [r.rate * 100]));
-  if (values.length === 0) return "—";
-  if (values.length === 1) return (values[0] ?? 0).toFixed(1);
-  const mean = values.reduce((s, v) => s + v, 0) / values.length;
-  const std = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length);
-  return `${mean.toFixed(1)} ± ${std.toFixed(1)} (${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)})`;
+  const s = spreadOf(rates.map((r) => (r === undefined || r.rate === null ? null : r.rate * 100)));
+  if (s === null) return "—";
+  if (s.n === 1) return s.mean.toFixed(1);
+  return `${s.mean.toFixed(1)} ± ${s.std.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
 }
 
 /** The Markdown tables of several evaluations; see the file's comment. */
@@ -88,7 +90,7 @@ export function compareMany(results: EvalResult[], options: CompareManyOptions =
     out.push(
       "## Mean over runs with the same name",
       "",
-      "Percent: mean ± standard deviation over the runs (min–max); one run: its value.",
+      "Percent: mean ± sample standard deviation (n − 1) over the runs (min–max); one run: its value.",
       "",
       markdownTable(["Setting", ...HEADLINE.slice(0, 5).map(metricLabel)], groupRows),
       "",

@@ -34,9 +34,19 @@ test("runs sharing a label are averaged with their spread, and a differing task 
   const md = compareMany([good, lazyRun, fewer], { labels: ["setting@s0", "setting@s1", "other"] });
   assert.match(md, /\| setting \(s0\) \| 2\/2 \(100\.0 %\) \|/);
   assert.match(md, /\| setting \(s1\) \| 0\/2 \(0\.0 %\) \|/);
-  // tool selection: 100 % and 0 % → mean 50, std 50
-  assert.match(md, /\| setting \(2 runs\) \| 50\.0 ± 50\.0 \(0\.0–100\.0\) \|/);
+  // tool selection: 100 % and 0 % → mean 50, sample std √((50² + 50²) / 1) = 70.7
+  assert.match(md, /\| setting \(2 runs\) \| 50\.0 ± 70\.7 \(0\.0–100\.0\) \|/);
   assert.match(md, /\| other \(1 run\) \| 100\.0 \|/);
   assert.match(md, /Note: other ran other tasks than setting/);
   assert.throws(() => compareMany([good], { labels: ["a", "b"] }), /2 labels for 1 results/);
+});
+
+test("the ± is the sample standard deviation (n − 1), as in scaling.json", async () => {
+  const good = await evaluate({ model: competentModel("good"), tasks, tools: testTools });
+  const lazyRun = await evaluate({ model: lazy(), tasks, tools: testTools });
+  const md = compareMany([good, lazyRun, lazyRun], { labels: ["s@0", "s@1", "s@2"] });
+  // tool selection 100, 0, 0 %: mean 33.3; squared deviations 66.7² + 33.3² + 33.3² = 6666.7;
+  // ÷ (3 − 1) = 3333.3, √ = 57.7 (÷ 3 would give 47.1)
+  assert.match(md, /\| s \(3 runs\) \| 33\.3 ± 57\.7 \(0\.0–100\.0\) \|/);
+  assert.match(md, /mean ± sample standard deviation \(n − 1\)/);
 });
