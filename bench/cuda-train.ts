@@ -1,13 +1,16 @@
 // QLoRA training speed and memory on one GPU: a Qwen2.5 configuration with random weights
 // (NF4 base), LoRA r16/α32 on all seven projections, AdamW, a fixed number of steps.
 // Usage (on a GPU machine):
-//   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute]
-// Prints one JSON line with tokens/s, peak memory and MFU.
+//   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute] [--profile]
+// Prints one JSON line with tokens/s, peak memory and MFU. --profile times every launch of one
+// more step with CUDA events and adds where its GPU time went (by kernel and GEMM kind, and the
+// idle time between launches) to the line, and a Markdown table of it on stderr.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ALL_LORA_TARGETS, CudaDecoderTrainer } from "../src/engine/cuda/decoder-trainer.js";
 import { openCudaDevice } from "../src/engine/cuda/device.js";
 import { CudaOps } from "../src/engine/cuda/ops.js";
+import type { LaunchTime } from "../src/engine/cuda/profiler.js";
 import { projectionShape, randomDecoderWeights } from "../src/engine/cuda/random-weights.js";
 import { configFromHf } from "../src/model/config.js";
 
@@ -19,6 +22,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "6" },
     warmup: { type: "string", default: "2" },
     recompute: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
   },
 });
 const config = configFromHf(JSON.parse(readFileSync(values.config as string, "utf8")));
@@ -74,6 +78,58 @@ const flopsPerToken = 4 * projParams + 4 * headParams + attnFlops;
 const H100_BF16_DENSE = 989e12;
 const stats = device.memory.memoryStats();
 const after = device.driver.memGetInfo();
+
+/** What a launch is, for the profile: GEMMs by what they multiply, kernels by their layer. */
+function launchKind(name: string): string {
+  const gemm = /^gemm \w\w (\d+)×(\d+)×(\d+)( ×\d+)?$/.exec(name);
+  if (gemm !== null) {
+    const dims = [Number(gemm[1]), Number(gemm[2]), Number(gemm[3])];
+    if (gemm[4] !== undefined) return "GEMM: attention (batched)";
+    if (dims.includes(16)) return "GEMM: LoRA (rank 16)";
+    if (dims.includes(config.vocabSize)) return "GEMM: LM head";
+    return "GEMM: base projections";
+  }
+  if (name.startsWith("nf4")) return "NF4 dequantisation";
+  if (name.startsWith("flash") || name.includes("softmax") || name.includes("row_dot") || name.includes("head_major") || name.includes("permute")) return "attention kernels";
+  if (name.includes("rmsnorm")) return "RMSNorm";
+  if (name.startsWith("rope")) return "RoPE";
+  if (name.startsWith("glu")) return "SwiGLU";
+  if (name.startsWith("cross_entropy")) return "cross-entropy";
+  if (name.startsWith("adamw") || name === "sum_squares") return "AdamW + grad norm";
+  if (name === "dropout") return "LoRA dropout";
+  return "elementwise (add, convert, embedding)";
+}
+
+let profile: { step_ms: number; kernels_ms: number; idle_ms: number; by_kind: { kind: string; ms: number; share: number; launches: number }[]; top: LaunchTime[] } | undefined;
+if (values.profile === true) {
+  device.synchronize();
+  device.startProfiling();
+  const t0 = process.hrtime.bigint();
+  trainer.forwardBackward(ids, targets, batch, tokens, 1 / unmasked);
+  trainer.optimizerStep({ lr: 2e-4, maxGradNorm: 1 });
+  const times = device.stopProfiling();
+  const stepMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const kinds = new Map<string, { ms: number; launches: number }>();
+  for (const t of times) {
+    const k = kinds.get(launchKind(t.name)) ?? { ms: 0, launches: 0 };
+    k.ms += t.ms;
+    k.launches += t.calls;
+    kinds.set(launchKind(t.name), k);
+  }
+  const kernelsMs = times.reduce((a, t) => a + t.ms, 0);
+  const byKind = [...kinds.entries()].map(([kind, k]) => ({ kind, ms: Number(k.ms.toFixed(2)), share: Number((k.ms / stepMs).toFixed(3)), launches: k.launches })).sort((a, b) => b.ms - a.ms);
+  profile = { step_ms: Number(stepMs.toFixed(1)), kernels_ms: Number(kernelsMs.toFixed(1)), idle_ms: Number((stepMs - kernelsMs).toFixed(1)), by_kind: byKind, top: times.slice(0, 15).map((t) => ({ ...t, ms: Number(t.ms.toFixed(2)) })) };
+  const lines = [
+    `${values.config} ${batch}×${tokens}${values.recompute === true ? " recompute" : ""}: one profiled step ${stepMs.toFixed(1)} ms (unprofiled median ${median.toFixed(1)} ms)`,
+    "",
+    "| where | ms | share of the step | launches |",
+    "| --- | ---: | ---: | ---: |",
+    ...byKind.map((k) => `| ${k.kind} | ${k.ms.toFixed(1)} | ${(100 * k.share).toFixed(1)} % | ${k.launches} |`),
+    `| idle between launches | ${(stepMs - kernelsMs).toFixed(1)} | ${((100 * (stepMs - kernelsMs)) / stepMs).toFixed(1)} % | |`,
+    "",
+  ];
+  process.stderr.write(`${lines.join("\n")}\n`);
+}
 console.log(
   JSON.stringify({
     engine: "agenttune-cuda",
@@ -90,6 +146,7 @@ console.log(
     device_used_gib: Number(((baseline.free - after.free) / 2 ** 30).toFixed(2)),
     trainable_params: trainer.trainableParameters,
     losses: losses.map((l) => Number(l.toFixed(4))),
+    ...(profile === undefined ? {} : { profile }),
   }),
 );
 trainer.dispose();

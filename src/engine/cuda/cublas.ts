@@ -1,6 +1,7 @@
 import { CudaError, CudaUnavailableError } from "./errors.js";
 import { type DevicePtr, type KoffiLib, loadKoffi } from "./ffi.js";
 import { findCudaLibrary } from "./find-libraries.js";
+import { gemmLaunchName, type LaunchProfiler } from "./profiler.js";
 
 /** cudaDataType values for the element types the backend multiplies. */
 export const CudaDataType = { f32: 0, f16: 2, bf16: 14 } as const;
@@ -47,6 +48,8 @@ export class Cublas {
   private handle: unknown = null;
   private readonly alpha = new Float32Array(1);
   private readonly beta = new Float32Array(1);
+  /** Set while a stretch is profiled (CudaDevice.startProfiling): every GEMM is timed under its shape. */
+  profiler: LaunchProfiler | undefined;
 
   constructor(stream: unknown, path = findCudaLibrary("cublas")) {
     this.path = path;
@@ -93,6 +96,7 @@ export class Cublas {
     const ldb = transB ? k : n;
     const opA = transA ? 1 : 0;
     const opB = transB ? 1 : 0;
+    const profiled = this.profiler?.begin();
     if (args.batch) {
       const { count, strideA, strideB, strideC } = args.batch;
       this.check(
@@ -105,6 +109,7 @@ export class Cublas {
         "cublasGemmEx",
       );
     }
+    if (profiled !== undefined) this.profiler?.end(gemmLaunchName(m, n, k, transA, transB, args.batch?.count), profiled);
   }
 
   dispose(): void {

@@ -4,6 +4,7 @@ import { CudaUnavailableError } from "./errors.js";
 import type { DevicePtr } from "./ffi.js";
 import { type CachingAllocator as Allocator, CachingAllocator, type DeviceBuffer } from "./memory.js";
 import { Nvrtc } from "./nvrtc.js";
+import { LaunchProfiler, type LaunchTime } from "./profiler.js";
 
 const FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8; // CUfunction_attribute
 
@@ -42,6 +43,8 @@ export class CudaDevice {
   private readonly device: number;
   private readonly modules: Handle[] = [];
   private disposed = false;
+  /** Set between startProfiling and stopProfiling: every launch and GEMM is timed. */
+  private profiler: LaunchProfiler | undefined;
 
   constructor(ordinal = 0) {
     this.driver = new CudaDriver();
@@ -136,12 +139,30 @@ export class CudaDevice {
     return out;
   }
 
+  /** Times every kernel launch and GEMM on the stream from now on, until `stopProfiling`. */
+  startProfiling(): void {
+    this.profiler ??= new LaunchProfiler(this.driver, this.stream);
+    this.cublas.profiler = this.profiler;
+  }
+
+  /** Stops timing launches and returns the GPU time of each launch name since `startProfiling` (waits for the stream). */
+  stopProfiling(): LaunchTime[] {
+    const profiler = this.profiler;
+    if (profiler === undefined) return [];
+    this.profiler = undefined;
+    this.cublas.profiler = undefined;
+    const times = profiler.collect();
+    profiler.dispose();
+    return times;
+  }
+
   private bindKernel(name: string, fn: Handle, params: ParamType[]): Kernel {
     // One argument block per kernel, reused: cuLaunchKernel copies the values at the call.
     const block = Buffer.alloc(8 * params.length);
     const slots = params.map((_, i) => block.subarray(8 * i, 8 * i + 8));
     const driver = this.driver;
     const stream = this.stream;
+    const profilerOf = () => this.profiler;
     return {
       name,
       launch(grid, blockDim, sharedBytes, ...args) {
@@ -165,6 +186,8 @@ export class CudaDevice {
               break;
           }
         }
+        const profiler = profilerOf();
+        const profiled = profiler?.begin();
         driver.call(
           "cuLaunchKernel",
           fn,
@@ -179,6 +202,7 @@ export class CudaDevice {
           slots,
           null,
         );
+        if (profiled !== undefined) profiler?.end(name, profiled);
       },
       allowDynamicShared(bytes) {
         driver.call("cuFuncSetAttribute", fn, FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes);
@@ -210,6 +234,7 @@ export class CudaDevice {
     if (this.disposed) return;
     this.disposed = true;
     this.synchronize();
+    this.stopProfiling();
     this.cublas.dispose();
     this.memory.releaseCached();
     for (const mod of this.modules) this.driver.call("cuModuleUnload", mod);

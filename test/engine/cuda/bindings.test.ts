@@ -119,6 +119,34 @@ describe("CUDA bindings on a real GPU", { skip: gpu.skip }, () => {
     dy.free();
   });
 
+  test("profiling times every kernel launch and GEMM by name, and stops when asked", () => {
+    const { scale } = device.compile(
+      `extern "C" __global__ void scale(float* y, int n) {
+         int i = blockIdx.x * blockDim.x + threadIdx.x;
+         if (i < n) y[i] *= 2.0f;
+       }`,
+      "scale.cu",
+      { scale: ["ptr", "i32"] },
+    );
+    const n = 1 << 20;
+    const y = device.alloc(n * 4);
+    const a = device.alloc(256 * 256 * 2);
+    device.fill(y.ptr, 0, n * 4);
+    device.fill(a.ptr, 0, 256 * 256 * 2);
+    device.startProfiling();
+    for (let i = 0; i < 3; i++) scale.launch([n / 256], [256], 0, y.ptr, n);
+    device.cublas.gemm({ transA: false, transB: true, m: 256, n: 256, k: 256, a: a.ptr, b: a.ptr, c: a.ptr, dtype: "bf16" });
+    const times = device.stopProfiling();
+    const byName = new Map(times.map((t) => [t.name, t]));
+    assert.equal(byName.get("scale")?.calls, 3);
+    assert.equal(byName.get("gemm NT 256×256×256")?.calls, 1);
+    for (const t of times) assert.ok(t.ms > 0 && t.ms < 1000, `${t.name}: ${t.ms} ms`);
+    scale.launch([n / 256], [256], 0, y.ptr, n);
+    assert.deepEqual(device.stopProfiling(), [], "nothing is timed after stopProfiling");
+    y.free();
+    a.free();
+  });
+
   test("a kernel that does not compile reports NVRTC's log", () => {
     assert.throws(
       () => device.compile(`extern "C" __global__ void broken() { undefined_name = 1; }`, "broken.cu", { broken: [] }),
