@@ -4,7 +4,8 @@ import type { ModelConfig } from "../../model/config.js";
 import { type AttentionSaved, type AttentionShape, CudaAttention } from "./attention.js";
 import type { CudaDevice } from "./device.js";
 import type { DevicePtr } from "./ffi.js";
-import { CudaLoraLinear, type LoraParam, allocLoraParam, freeLoraParam } from "./lora-linear.js";
+import { LoraArena, type LoraParam } from "./lora-arena.js";
+import { CudaLoraLinear } from "./lora-linear.js";
 import type { DeviceBuffer } from "./memory.js";
 import type { CudaNf4Weight } from "./nf4-weight.js";
 import { CudaOps } from "./ops.js";
@@ -91,13 +92,15 @@ function kaimingUniform(rows: number, cols: number, seed: number): Float32Array 
 
 /**
  * QLoRA training of a decoder (Qwen2/2.5, Qwen3, Llama/SmolLM2, Gemma 3 flags) on one GPU:
- * NF4 base, bf16 activations, LoRA A/B and AdamW state in fp32. `step` runs forward and backward
- * over one micro-batch and accumulates the LoRA gradients; `optimizerStep` clips and applies them.
+ * NF4 base, bf16 activations, LoRA A/B and AdamW state in fp32, all matrices in one LoraArena.
+ * `forwardBackward` runs forward and backward over one micro-batch and accumulates the LoRA
+ * gradients; `optimizerStep` clips and applies them in two launches over the whole arena.
  */
 export class CudaDecoderTrainer {
   readonly ops: CudaOps;
   readonly attention: CudaAttention;
-  readonly params: LoraParam[] = [];
+  /** Every LoRA matrix's master, shadow, gradient and moments, in `loraNames()` order. */
+  readonly arena: LoraArena;
   private readonly linears: Record<LoraTarget, CudaLoraLinear>[] = [];
   private readonly scratch: DeviceBuffer;
   private step_ = 0;
@@ -107,6 +110,7 @@ export class CudaDecoderTrainer {
   calls = 0;
   /** The call in progress (the masks of its forward and backward, recomputed or not, agree). */
   private call = 0;
+  private disposed = false;
 
   constructor(
     readonly device: CudaDevice,
@@ -119,16 +123,29 @@ export class CudaDecoderTrainer {
     this.attention = new CudaAttention(device);
     const largest = Math.max(...weights.layers.flatMap((l) => ALL_LORA_TARGETS.map((t) => l.proj[t].rows * l.proj[t].cols)));
     this.scratch = device.alloc(largest * bf16);
+    // A [r, in] (kaiming) then B [out, r] (zeros) of each trained target, layer by layer
+    const initial: (Float32Array | null)[] = [];
+    const sizes: number[] = [];
     let seed = lora.seed;
+    for (const layer of weights.layers) {
+      for (const target of ALL_LORA_TARGETS) {
+        if (!lora.targets.includes(target)) continue;
+        const w = layer.proj[target];
+        initial.push(kaimingUniform(lora.rank, w.cols, ++seed), null);
+        sizes.push(lora.rank * w.cols, w.rows * lora.rank);
+      }
+    }
+    this.arena = new LoraArena(device, this.ops, sizes);
+    this.arena.setMasters(initial); // and the shadows
+    let next = 0;
     for (const layer of weights.layers) {
       const linears = {} as Record<LoraTarget, CudaLoraLinear>;
       for (const target of ALL_LORA_TARGETS) {
         const w = layer.proj[target];
         let adapter: CudaLoraLinear["lora"] = null;
         if (lora.targets.includes(target)) {
-          const a = allocLoraParam(device, lora.rank * w.cols, kaimingUniform(lora.rank, w.cols, ++seed));
-          const b = allocLoraParam(device, w.rows * lora.rank, null);
-          this.params.push(a, b);
+          const a = this.arena.params[next++];
+          const b = this.arena.params[next++];
           adapter = { a, b, rank: lora.rank, scale: lora.alpha / lora.rank, dropout: lora.dropout ?? 0 };
           this.adapterIndex.set(adapter, this.adapterIndex.size);
         }
@@ -137,7 +154,11 @@ export class CudaDecoderTrainer {
       }
       this.linears.push(linears);
     }
-    this.refreshShadows();
+  }
+
+  /** The LoRA matrices (views into `arena`), in `loraNames()` order. */
+  get params(): readonly LoraParam[] {
+    return this.arena.params;
   }
 
   /**
@@ -158,35 +179,22 @@ export class CudaDecoderTrainer {
 
   /** Sets LoRA matrices (fp32 host values, in `loraNames()` order) — to resume or to test. */
   setLoraParams(values: Float32Array[]): void {
-    if (values.length !== this.params.length) throw new InvalidInputError(`${values.length} LoRA matrices given, ${this.params.length} expected`);
-    this.params.forEach((p, i) => {
-      if (values[i].length !== p.numel) throw new InvalidInputError(`LoRA matrix ${i} has ${values[i].length} values, ${p.numel} expected`);
-      this.device.upload(p.master.ptr, values[i]);
-    });
-    this.refreshShadows();
+    this.arena.setMasters(values);
   }
 
   /** Downloads the LoRA matrices or their accumulated gradients (fp32, `loraNames()` order). */
   readLora(which: "params" | "grads"): Float32Array[] {
-    return this.params.map((p) => {
-      const out = new Float32Array(p.numel);
-      this.device.download(out, (which === "params" ? p.master : p.grad).ptr);
-      return out;
-    });
+    return this.arena.read(which === "params" ? "master" : "grad");
   }
 
   /** Zeroes the accumulated LoRA gradients (optimizerStep does this too). */
   zeroGrads(): void {
-    for (const p of this.params) this.device.fill(p.grad.ptr, 0, p.numel * 4);
+    this.arena.zeroGrads();
   }
 
-  /** Number of trainable parameters. */
+  /** Number of trainable parameters (the matrices' elements, not the arena's padding). */
   get trainableParameters(): number {
-    return this.params.reduce((s, p) => s + p.numel, 0);
-  }
-
-  private refreshShadows(): void {
-    for (const p of this.params) this.ops.toBf16(p.shadow.ptr, p.master.ptr, p.numel);
+    return this.arena.trainableParameters;
   }
 
   /** The dropout seed of one linear in the current call. */
@@ -463,36 +471,32 @@ export class CudaDecoderTrainer {
     return total;
   }
 
-  /** Clips the accumulated gradients to `maxGradNorm`, applies AdamW, zeroes them. Returns the pre-clip norm. */
+  /**
+   * Clips the accumulated gradients to `maxGradNorm`, applies AdamW, refreshes the bf16 shadows and
+   * zeroes the gradients. Returns the pre-clip norm. Two launches over the whole arena, whatever
+   * the number of matrices: Σg² (then a 4-byte readback), and the fused AdamW + shadow + zero.
+   */
   optimizerStep(o: { lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; maxGradNorm?: number }): number {
-    const dev = this.device;
-    const acc = dev.alloc(4);
-    dev.fill(acc.ptr, 0, 4);
-    for (const p of this.params) this.ops.sumSquares(acc.ptr, p.grad.ptr, p.numel);
-    const sq = new Float32Array(1);
-    dev.download(sq, acc.ptr);
-    acc.free();
-    const norm = Math.sqrt(sq[0]);
+    const norm = this.arena.gradNorm();
     const clip = o.maxGradNorm && norm > o.maxGradNorm ? o.maxGradNorm / (norm + 1e-6) : 1;
     this.step_++;
-    for (const p of this.params) {
-      this.ops.adamw(p.master.ptr, p.grad.ptr, p.m.ptr, p.v.ptr, p.numel, {
-        lr: o.lr,
-        beta1: o.beta1 ?? 0.9,
-        beta2: o.beta2 ?? 0.999,
-        eps: o.eps ?? 1e-8,
-        weightDecay: o.weightDecay ?? 0,
-        step: this.step_,
-        gradScale: clip,
-      });
-      dev.fill(p.grad.ptr, 0, p.numel * 4);
-    }
-    this.refreshShadows();
+    this.arena.adamwStep({
+      lr: o.lr,
+      beta1: o.beta1 ?? 0.9,
+      beta2: o.beta2 ?? 0.999,
+      eps: o.eps ?? 1e-8,
+      weightDecay: o.weightDecay ?? 0,
+      step: this.step_,
+      gradScale: clip,
+    });
     return norm;
   }
 
+  /** Frees the LoRA arenas and the weight scratch, once (a second call does nothing). */
   dispose(): void {
-    for (const p of this.params) freeLoraParam(p);
+    if (this.disposed) return;
+    this.disposed = true;
+    this.arena.dispose();
     this.scratch.free();
   }
 }

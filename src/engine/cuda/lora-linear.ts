@@ -1,42 +1,16 @@
 import type { CudaDevice } from "./device.js";
 import type { DevicePtr } from "./ffi.js";
+import type { LoraParam } from "./lora-arena.js";
 import type { DeviceBuffer } from "./memory.js";
 import type { CudaNf4Weight } from "./nf4-weight.js";
 import type { CudaOps } from "./ops.js";
-
-/** fp32 master, bf16 shadow for the products, fp32 gradient and AdamW moments of one LoRA matrix. */
-export interface LoraParam {
-  numel: number;
-  master: DeviceBuffer;
-  shadow: DeviceBuffer;
-  grad: DeviceBuffer;
-  m: DeviceBuffer;
-  v: DeviceBuffer;
-}
-
-export function allocLoraParam(device: CudaDevice, numel: number, init: Float32Array | null): LoraParam {
-  const p = {
-    numel,
-    master: device.alloc(numel * 4),
-    shadow: device.alloc(numel * 2),
-    grad: device.alloc(numel * 4),
-    m: device.alloc(numel * 4),
-    v: device.alloc(numel * 4),
-  };
-  for (const b of [p.master, p.grad, p.m, p.v]) device.fill(b.ptr, 0, numel * 4);
-  if (init) device.upload(p.master.ptr, init);
-  return p;
-}
-
-export function freeLoraParam(p: LoraParam): void {
-  for (const b of [p.master, p.shadow, p.grad, p.m, p.v]) b.free();
-}
 
 /**
  * A frozen NF4 linear layer with a LoRA adapter (QLoRA):
  *   y = x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ,   s = α/r,  W: [out, in] NF4, A: [r, in], B: [out, r]
  * The backward pass gives dx and accumulates dA, dB in fp32; W and b are frozen. W is expanded
- * into a shared bf16 scratch tile right before each product that reads it.
+ * into a shared bf16 scratch tile right before each product that reads it. A and B are views into
+ * the trainer's LoraArena: the products read their bf16 shadows and accumulate into their grads.
  * With dropout p > 0 the adapter reads dropout(x) (the CPU's mask for the call's seed, drawn
  * again in the backward pass rather than stored), as PEFT's lora_dropout does.
  */

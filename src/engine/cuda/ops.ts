@@ -7,6 +7,19 @@ export type GluActivation = "silu" | "gelu_tanh";
 
 const THREADS = 256;
 const blocksFor = (n: number) => Math.ceil(n / THREADS);
+/** Blocks of a grid-stride launch: enough to fill an H200 (132 SMs × 2048 threads ≈ 1056 blocks of 256) several times over. */
+const STRIDE_BLOCKS = 4096;
+
+/** One AdamW step's hyperparameters; `step` counts from 1, `gradScale` multiplies the gradient first (clipping). */
+export interface AdamwStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
+  gradScale: number;
+}
 
 /**
  * The elementwise and row-wise layers of the CUDA backend, forward beside backward (llm.c style).
@@ -31,6 +44,7 @@ export class CudaOps {
       }),
       ...device.compile(kernelSource("adamw.cu"), "adamw.cu", {
         adamw_step: ["ptr", "ptr", "ptr", "ptr", "i64", "f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"],
+        adamw_shadow_step: ["ptr", "ptr", "ptr", "ptr", "ptr", "i64", "f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"],
         sum_squares: ["ptr", "i64", "ptr"],
       }),
       ...device.compile(kernelSource("cross_entropy.cu"), "cross_entropy.cu", {
@@ -129,15 +143,25 @@ export class CudaOps {
     this.k.fill_random_u8.launch([blocksFor(n)], [THREADS], 0, out, n, seed >>> 0);
   }
 
-  /** Adds Σx² of x: [n] fp32 to *out (fp32). */
+  /** Adds Σx² of x: [n] fp32 to *out (fp32); one grid-stride launch however large n is. */
   sumSquares(out: DevicePtr, x: DevicePtr, n: number): void {
-    this.k.sum_squares.launch([Math.min(blocksFor(n), 1024)], [THREADS], 0, x, n, out);
+    this.k.sum_squares.launch([Math.min(blocksFor(n), STRIDE_BLOCKS)], [THREADS], 0, x, n, out);
   }
 
   /** One AdamW step on fp32 p, g, m, v: [n]; `step` counts from 1. */
-  adamw(p: DevicePtr, g: DevicePtr, m: DevicePtr, v: DevicePtr, n: number, o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; gradScale: number }): void {
+  adamw(p: DevicePtr, g: DevicePtr, m: DevicePtr, v: DevicePtr, n: number, o: AdamwStep): void {
     const bias1 = 1 - o.beta1 ** o.step;
     const bias2 = 1 - o.beta2 ** o.step;
     this.k.adamw_step.launch([blocksFor(n)], [THREADS], 0, p, g, m, v, n, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bias1, bias2, o.gradScale);
+  }
+
+  /**
+   * The AdamW step of `adamw` on fp32 p, g, m, v: [n], and in the same pass shadow: [n] bf16 =
+   * bf16(new p) and g = 0 — one launch for all the LoRA matrices of a LoraArena.
+   */
+  adamwWithShadow(p: DevicePtr, g: DevicePtr, m: DevicePtr, v: DevicePtr, shadow: DevicePtr, n: number, o: AdamwStep): void {
+    const bias1 = 1 - o.beta1 ** o.step;
+    const bias2 = 1 - o.beta2 ** o.step;
+    this.k.adamw_shadow_step.launch([Math.min(blocksFor(n), STRIDE_BLOCKS)], [THREADS], 0, p, g, m, v, shadow, n, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bias1, bias2, o.gradScale);
   }
 }

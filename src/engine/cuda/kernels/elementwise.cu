@@ -12,7 +12,8 @@ extern "C" __global__ void add_bias(bf16_t* __restrict__ y, const float* __restr
   if (i < n) y[i] = f32_to_bf16(bf16_to_f32(y[i]) + bias[i % cols]);
 }
 
-// fp32 → bf16 copy (LoRA masters → their bf16 shadows after each optimizer step)
+// fp32 → bf16 copy (the LoRA masters → their bf16 shadows when set from the host; the optimizer step
+// writes them itself, in adamw_shadow_step)
 extern "C" __global__ void f32_to_bf16_copy(bf16_t* __restrict__ dst, const float* __restrict__ src, long long n) {
   long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) dst[i] = f32_to_bf16(src[i]);
