@@ -51,10 +51,11 @@ export const DATA_SHAPE_FLAGS: Record<string, FlagSpec> = {
   "no-tool-check": { type: "boolean", description: "plain first Thoughts, without naming the tool needed and whether the list has it (\"This needs get_time, which I have.\"), as built before that was the default" },
   "plan-tools": { type: "boolean", description: "the first Thought of a chain or arithmetic task names every tool it will call, not only the first (an experiment)" },
   progress: { type: "boolean", description: "single calls, chains and arithmetic count their calls: the first Thought names every call, each later one opens with \"Call 1 of 2 done. Next: calculator.\" (an experiment)" },
+  "more-phrasings": { type: "boolean", description: "train queries are also drawn from a second, more varied set of phrasings: terse, indirect, context first (an experiment)" },
 };
 
 /** The DATA_SHAPE_FLAGS given, as buildDataset options (flags not given are left to the builder's defaults). */
-export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools" | "progress"> {
+export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools" | "progress" | "morePhrasings"> {
   return {
     ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
     ...(flags.restyle === undefined ? {} : { restyle: flags.restyle as number }),
@@ -62,6 +63,7 @@ export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | 
     ...(flags["no-tool-check"] === true ? { toolCheck: false } : {}),
     ...(flags["plan-tools"] === true ? { planTools: true } : {}),
     ...(flags.progress === true ? { progress: true } : {}),
+    ...(flags["more-phrasings"] === true ? { morePhrasings: true } : {}),
   };
 }
 

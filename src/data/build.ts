@@ -91,6 +91,12 @@ export interface BuildOptions {
    * `withProgress`. Implies a plan. Default false (an experiment).
    */
   progress?: boolean;
+  /**
+   * Train queries are also drawn from each template's `extraPhrasings` (terse, indirect, context
+   * first): a draw picks from phrasings and extra phrasings together. Default false (an
+   * experiment); false draws exactly as before the extra phrasings existed. Never for eval.
+   */
+  morePhrasings?: boolean;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
   includeSeeds?: boolean;
   /** Render `messages` (with the system prompt). Default true. */
@@ -222,6 +228,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
   const restyle = options.restyle ?? (split === "train" ? RESTYLE_SHARE : 0);
   const wantMessages = options.messages ?? true;
   const toolCheck = options.toolCheck ?? true;
+  const morePhrasings = split === "train" && options.morePhrasings === true;
   const examples: TrainingExample[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
@@ -271,7 +278,8 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     const asFunctionCall = category === FUNCTION_CALL;
     const template = rng.pick(byCategory.get(asFunctionCall ? "single" : category) ?? []);
     const slots = { ...template.slots(rng), v: rng.int(0, 999) };
-    const phrased = fillPhrasing(rng.pick(template.phrasings), slots);
+    const phrasings = morePhrasings && template.extraPhrasings !== undefined ? [...template.phrasings, ...template.extraPhrasings] : template.phrasings;
+    const phrased = fillPhrasing(rng.pick(phrasings), slots);
     // Restyling draws only in the train split, so an eval build's draws (and the committed
     // evaluation set) stay as they were.
     const query = split === "train" && restyle > 0 && rng.chance(restyle) ? restyleQuery(phrased, rng) : phrased;

@@ -34,6 +34,12 @@ export interface TaskTemplate {
   split: "train" | "eval";
   /** Query phrasings with `{slot}` placeholders. */
   phrasings: readonly string[];
+  /**
+   * A second, more varied set of phrasings (terse, indirect, context first), drawn from beside
+   * `phrasings` only when a train build asks for it (BuildOptions.morePhrasings). Eval templates
+   * have none.
+   */
+  extraPhrasings?: readonly string[];
   /** Draws the slot values. */
   slots(rng: Rng): SlotValues;
   plan(state: PlanState): PlanStep;

@@ -1,5 +1,6 @@
 import type { JsonValue } from "../tools/types.js";
 import type { Rng } from "./random.js";
+import { EXTRA_PHRASINGS } from "./extra-phrasings.js";
 import {
   AMOUNTS, CITIES, COLD_CITIES, COMPANIES, COOL_CUISINES, CUISINES, CURRENCIES, DATES, EVENT_TITLES, HOT_CITIES,
   LANGUAGES, PEOPLE, PHRASES, TIMES, WARM_CUISINES, WEB_TOPICS,
@@ -1177,8 +1178,14 @@ const missing: TaskTemplate[] = [
   ]),
 ];
 
+/** A train template with its extra phrasings (EXTRA_PHRASINGS); eval templates never get any. */
+function withExtraPhrasings(template: TaskTemplate): TaskTemplate {
+  const extra = template.split === "train" ? EXTRA_PHRASINGS[template.id] : undefined;
+  return extra === undefined ? template : { ...template, extraPhrasings: extra };
+}
+
 /** Every built-in template, in a fixed order (the builder's draws depend on it). */
-export const TEMPLATES: readonly TaskTemplate[] = [...single, ...chain, ...conditional, ...arithmetic, ...abstention, ...missing];
+export const TEMPLATES: readonly TaskTemplate[] = [...single, ...chain, ...conditional, ...arithmetic, ...abstention, ...missing].map(withExtraPhrasings);
 
 /** The templates of one split. */
 export function templatesFor(split: "train" | "eval", templates: readonly TaskTemplate[] = TEMPLATES): TaskTemplate[] {

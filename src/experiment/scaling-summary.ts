@@ -7,7 +7,7 @@ import { type Spread, spreadOf } from "../eval/stats.js";
 import type { FailureKind } from "../react/types.js";
 import type { MachineInfo } from "./machine.js";
 
-/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools, progress). */
+/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools, progress, morePhrasings). */
 export interface ScalingDataSettings {
   mix?: Partial<Record<Category, number>>;
   restyle?: number;
@@ -15,6 +15,7 @@ export interface ScalingDataSettings {
   toolCheck?: boolean;
   planTools?: boolean;
   progress?: boolean;
+  morePhrasings?: boolean;
 }
 
 /** The settings every run of a study shares; a finished run made with others is not reused. */

@@ -156,6 +156,7 @@ function definedData(data: ScalingDataSettings | undefined): ScalingDataSettings
   if (data?.toolCheck !== false) out.toolCheck = true;
   if (data?.planTools === true) out.planTools = true;
   if (data?.progress === true) out.progress = true;
+  if (data?.morePhrasings === true) out.morePhrasings = true;
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
