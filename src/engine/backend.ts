@@ -1,8 +1,9 @@
 import type { AttentionShape } from "./cpu/attention.js";
+import type { CachedAttentionShape } from "./cpu/cached-attention.js";
 import type { GluActivation } from "./cpu/glu.js";
 import type { LoraShape } from "./cpu/lora-linear.js";
 
-export type { AttentionShape, GluActivation, LoraShape };
+export type { AttentionShape, CachedAttentionShape, GluActivation, LoraShape };
 
 /** Element types: f32 everywhere on the CPU; bf16 for the CUDA backend's activations and weights; i32 for ids and positions. */
 export type DType = "f32" | "bf16" | "i32";
@@ -64,6 +65,16 @@ export interface Backend {
   attentionForward(out: Tensor, lse: Tensor, q: Tensor, k: Tensor, v: Tensor, s: AttentionShape): void;
   /** dout → dq, dk, dv (overwritten). */
   attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, s: AttentionShape): void;
+
+  /**
+   * Inference attention of new query rows over a KV cache: rows qRow … qRow + s.rows − 1 of
+   * q: [*, H, d] (rotated), at positions s.start … s.start + s.rows − 1, over keys
+   * 0 … start + rows − 1 of kCache, vCache: [≥ start + rows, Hkv, d] (the new rows already
+   * written; causal, sliding window s.window) → the same rows of out: [*, H, d] (overwritten).
+   */
+  cachedAttention(out: Tensor, q: Tensor, qRow: number, kCache: Tensor, vCache: Tensor, s: CachedAttentionShape): void;
+  /** dst rows dstRow … dstRow + rows − 1 = src rows srcRow … srcRow + rows − 1, rows of `width` elements (same dtype). */
+  copyRows(dst: Tensor, dstRow: number, src: Tensor, srcRow: number, rows: number, width: number): void;
 
   /** h: [n] = act(gate)·up. */
   gluForward(h: Tensor, gate: Tensor, up: Tensor, n: number, act: GluActivation): void;

@@ -254,10 +254,11 @@ export class EngineChatModel implements ChatModel {
     }
   }
 
-  /** Refuses further calls, waits for those in flight, and drops the KV caches. */
+  /** Refuses further calls, waits for those in flight, and frees the KV caches. */
   async dispose(): Promise<void> {
     this.disposed = true;
     await this.pumping;
+    for (const c of this.caches) c.dispose();
     this.caches.length = 0;
   }
 

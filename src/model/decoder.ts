@@ -1,14 +1,13 @@
 // The engine's decoder for inference (SPECS §7): one implementation for every family, the
 // differences as ModelConfig flags (GQA, qkv bias, qk-norm, tied embeddings, SwiGLU/GeGLU,
 // (1 + w) and sandwich norms, embedding scale, sliding-window layers with their own RoPE base).
-// Layers run on the Backend; attention over the KV cache runs on the host (per head, two matrix
-// products with the masks between them: cached-attention.ts), so prefill and decode share one path.
+// Layers, the KV cache and attention over it all run on the Backend (Backend.cachedAttention), so
+// prefill and decode share one path and a pass moves only its ids in and its logits out.
 
 import type { Backend, Tensor } from "../engine/backend.js";
 import { AgentTuneError, InvalidInputError } from "../errors.js";
 import { dequantizeNf4Rows, type Nf4Tensor, nf4BlockAbsmax, quantizeNf4 } from "../quant/nf4.js";
 import { layerAttention, type ModelConfig, UnsupportedModelError } from "./config.js";
-import { cachedAttention } from "./cached-attention.js";
 import { type LayerNorms, layerNorms } from "./layer-norms.js";
 import { type HostWeight, hostModelFromGguf, hostModelFromHfFolder } from "./host-weights.js";
 
@@ -38,21 +37,27 @@ export class KvCache {
   length = 0;
   /** The token ids cached, in order (for prefix reuse). */
   readonly ids: number[] = [];
-  /** Per layer: k, v [maxTokens, Hkv, d]. */
-  readonly k: Float32Array[];
-  readonly v: Float32Array[];
-  constructor(
-    readonly maxTokens: number,
-    layers: number,
-    kvWidth: number,
-  ) {
-    this.k = Array.from({ length: layers }, () => new Float32Array(maxTokens * kvWidth));
-    this.v = Array.from({ length: layers }, () => new Float32Array(maxTokens * kvWidth));
+  /** Per layer: k, v [maxTokens, Hkv, d], tensors of the decoder's backend (on the GPU with cuda). */
+  readonly k: Tensor[];
+  readonly v: Tensor[];
+  private readonly backend: Backend;
+  constructor(backend: Backend, readonly maxTokens: number, layers: number, kvWidth: number) {
+    this.backend = backend;
+    this.k = Array.from({ length: layers }, () => backend.alloc([maxTokens, kvWidth]));
+    this.v = Array.from({ length: layers }, () => backend.alloc([maxTokens, kvWidth]));
   }
   /** Drops every token from `length` on (keeps a shared prefix). */
   truncate(length: number): void {
     this.length = Math.min(this.length, Math.max(0, length));
     this.ids.length = this.length;
+  }
+  /** Frees the cache's tensors (device memory with cuda); the cache is unusable after. */
+  dispose(): void {
+    for (const t of [...this.k, ...this.v]) this.backend.free(t);
+    this.k.length = 0;
+    this.v.length = 0;
+    this.length = 0;
+    this.ids.length = 0;
   }
 }
 
@@ -148,7 +153,7 @@ export class Decoder {
   /** An empty KV cache for up to maxTokens tokens. */
   createCache(maxTokens: number): KvCache {
     const c = this.config;
-    return new KvCache(maxTokens, c.numLayers, c.numKvHeads * c.headDim);
+    return new KvCache(this.backend, maxTokens, c.numLayers, c.numKvHeads * c.headDim);
   }
 
   /**
@@ -236,7 +241,6 @@ export class Decoder {
       const hh = a([n, F]);
       const scale = c.queryPreAttnScalar ** -0.5;
       const kvW = Hkv * d;
-      let scores = new Float32Array(0);
       for (let l = 0; l < c.numLayers; l++) {
         const L = this.layers[l] as Layer;
         const { theta, window } = layerAttention(c, l);
@@ -254,23 +258,16 @@ export class Decoder {
         }
         be.ropeForward(qr, pos, n, H, d, theta);
         be.ropeForward(kr, pos, n, Hkv, d, theta);
-        const qh = be.download(qr) as Float32Array;
-        const kh = be.download(kr) as Float32Array;
-        const vh = be.download(v) as Float32Array;
-        const out = new Float32Array(n * H * d);
         segments.forEach(({ ids, cache }, g) => {
           const r0 = rowStart[g] as number;
           const rows = ids.length;
           const start = cache.length;
-          const kc = cache.k[l] as Float32Array;
-          const vc = cache.v[l] as Float32Array;
-          kc.set(kh.subarray(r0 * kvW, (r0 + rows) * kvW), start * kvW);
-          vc.set(vh.subarray(r0 * kvW, (r0 + rows) * kvW), start * kvW);
-          if (scores.length < rows * (start + rows)) scores = new Float32Array(rows * (start + rows));
-          const shape = { rows, start, heads: H, kvHeads: Hkv, headDim: d, scale, window };
-          cachedAttention(out.subarray(r0 * H * d), qh.subarray(r0 * H * d), kc, vc, shape, scores);
+          const kc = cache.k[l] as Tensor;
+          const vc = cache.v[l] as Tensor;
+          be.copyRows(kc, start, kr, r0, rows, kvW);
+          be.copyRows(vc, start, v, r0, rows, kvW);
+          be.cachedAttention(att, qr, r0, kc, vc, { rows, start, heads: H, kvHeads: Hkv, headDim: d, scale, window });
         });
-        be.upload(att, out);
         be.linearForward(o, att, w(L.o), L.ob, n, H * d, D);
         if (L.preFfnNorm !== null && L.postFfnNorm !== null) {
           be.rmsnormForward(o2, rstd, o, L.postAttnNorm, n, D, eps, off);
@@ -293,14 +290,10 @@ export class Decoder {
       }
       // Only each segment's last row goes through the head.
       const S = segments.length;
-      const xs = be.download(x) as Float32Array;
-      const lastRows = new Float32Array(S * D);
-      segments.forEach(({ ids }, g) => {
-        const row = (rowStart[g] as number) + ids.length - 1;
-        lastRows.set(xs.subarray(row * D, (row + 1) * D), g * D);
-      });
       const last = a([S, D]);
-      be.upload(last, lastRows);
+      segments.forEach(({ ids }, g) => {
+        be.copyRows(last, g, x, (rowStart[g] as number) + ids.length - 1, 1, D);
+      });
       const lastN = a([S, D]);
       const r1 = a([S]);
       be.rmsnormForward(lastN, r1, last, this.finalNorm, S, D, eps, off);

@@ -240,6 +240,42 @@ export function runConformance(name: string, factory: () => Backend | Promise<Ba
       assertClose(get(out), Array.from(want), rtol, atol * 10, "long attention out");
     });
 
+    it("attention over a KV cache, in one call or in chunks, equals causal attention (GQA, window, d 80)", () => {
+      // the reference is attentionForward of this same backend, checked above against PyTorch
+      const rand = rng(6);
+      for (const window of [0, 9]) {
+        const [T, H, Hkv, d] = [37, 4, 2, 80];
+        const s: AttentionShape = { batch: 1, tokens: T, heads: H, kvHeads: Hkv, headDim: d, scale: 0.3, window };
+        const q = randomF32(rand, T * H * d);
+        const k = randomF32(rand, T * Hkv * d);
+        const v = randomF32(rand, T * Hkv * d);
+        const want = zeros(q.length);
+        be.attentionForward(want, zeros(T * H), f32(q), f32(k), f32(v), s);
+        // the cache is larger than needed; the query rows sit at an offset in their tensor
+        const [kc, vc] = [zeros(50 * Hkv * d), zeros(50 * Hkv * d)];
+        const [qt, kt, vt] = [f32([...new Float32Array(3 * H * d), ...q]), f32(k), f32(v)];
+        const out = zeros(q.length + 3 * H * d);
+        let start = 0;
+        for (const rows of [1, 12, 1, 1, 22]) {
+          be.copyRows(kc, start, kt, start, rows, Hkv * d);
+          be.copyRows(vc, start, vt, start, rows, Hkv * d);
+          be.cachedAttention(out, qt, 3 + start, kc, vc, { rows, start, heads: H, kvHeads: Hkv, headDim: d, scale: 0.3, window });
+          start += rows;
+        }
+        assert.equal(start, T);
+        assertClose(get(out).subarray(3 * H * d), Array.from(get(want)), rtol, atol * 10, `cached attention, window ${window}`);
+      }
+    });
+
+    it("copyRows moves whole rows between tensors and refuses rows outside them", () => {
+      const src = f32([1, 2, 3, 4, 5, 6], [3, 2]);
+      const dst = zeros(8);
+      be.copyRows(dst, 2, src, 1, 2, 2);
+      assert.deepEqual(Array.from(get(dst)), [0, 0, 0, 0, 3, 4, 5, 6]);
+      assert.throws(() => be.copyRows(dst, 3, src, 1, 2, 2), /outside the tensors/);
+      assert.throws(() => be.cachedAttention(zeros(8), zeros(8), 0, zeros(4), zeros(4), { rows: 2, start: 0, heads: 1, kvHeads: 1, headDim: 4, scale: 1, window: 0 }), /kCache holds 4 elements, the op needs 8/);
+    });
+
     for (const [key, act] of [
       ["glu_silu", "silu"],
       ["glu_gelu_tanh", "gelu_tanh"],

@@ -1,6 +1,7 @@
 import { InvalidInputError } from "../../errors.js";
 import type { AttentionShape, Backend, DType, GluActivation, LoraShape, MatmulOptions, Tensor } from "../backend.js";
 import { attentionBackward, attentionForward } from "./attention.js";
+import { type CachedAttentionShape, cachedAttention, checkCachedAttention } from "./cached-attention.js";
 import { crossEntropyForwardBackward } from "./cross-entropy.js";
 import { embeddingBackward, embeddingForward } from "./embedding.js";
 import { startWasmThreads } from "./gemm-wasm.js";
@@ -39,6 +40,8 @@ export class CpuBackend implements Backend {
   readonly name = "cpu" as const;
   /** The matrix-product route in use (OpenBLAS, WASM SIMD or plain TypeScript). */
   readonly matmulRoute: MatmulRoute = matmulRoute();
+  /** cachedAttention's scores, grown as needed (rows × keys). */
+  private scores = new Float32Array(0);
 
   alloc(shape: readonly number[], dtype: DType = "f32"): Tensor {
     const n = shape.reduce((a, b) => a * b, 1);
@@ -86,6 +89,24 @@ export class CpuBackend implements Backend {
   }
   attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, s: AttentionShape): void {
     attentionBackward(f32(dq), f32(dk), f32(dv), f32(dout), f32(q), f32(k), f32(v), f32(out), f32(lse), s);
+  }
+  cachedAttention(out: Tensor, q: Tensor, qRow: number, kCache: Tensor, vCache: Tensor, s: CachedAttentionShape): void {
+    const [o, qd, kc, vc] = [f32(out), f32(q), f32(kCache), f32(vCache)];
+    checkCachedAttention(s, qRow, { q: qd.length, out: o.length, kCache: kc.length, vCache: vc.length });
+    const first = s.window > 0 ? Math.max(0, s.start - s.window + 1) : 0;
+    const need = s.rows * (s.start + s.rows - first);
+    if (this.scores.length < need) this.scores = new Float32Array(need);
+    const row = qRow * s.heads * s.headDim;
+    cachedAttention(o.subarray(row), qd.subarray(row), kc, vc, s, this.scores);
+  }
+  copyRows(dst: Tensor, dstRow: number, src: Tensor, srcRow: number, rows: number, width: number): void {
+    const d = (dst as CpuTensor).data;
+    const from = (src as CpuTensor).data;
+    if (d.constructor !== from.constructor) throw new InvalidInputError(`copyRows: ${dst.dtype} and ${src.dtype} tensors`, { hint: "copy between tensors of one dtype" });
+    if ((dstRow + rows) * width > d.length || (srcRow + rows) * width > from.length || dstRow < 0 || srcRow < 0 || rows < 0) {
+      throw new InvalidInputError(`copyRows: rows ${srcRow}…${srcRow + rows - 1} → ${dstRow}…${dstRow + rows - 1} of width ${width} fall outside the tensors (${from.length} and ${d.length} elements)`);
+    }
+    d.set(from.subarray(srcRow * width, (srcRow + rows) * width), dstRow * width);
   }
   gluForward(h: Tensor, gate: Tensor, up: Tensor, n: number, act: GluActivation): void {
     gluForward(f32(h), f32(gate), f32(up), n, act);

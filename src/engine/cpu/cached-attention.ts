@@ -1,9 +1,10 @@
-// Attention of new query rows over the KV cache on the host, for the inference decoder: per head,
+// Attention of new query rows over the KV cache on the CPU, for the inference decoder: per head,
 // scores = scale·Q·Kᵀ and out = P·V as matrix products (BLAS where present), causal and
 // sliding-window masks applied to the scores in between. Prefill of a long prompt is then
 // bound by the products, not by a scalar loop (a 693-token system prompt: ~32 s before).
 
-import { matmul } from "../engine/cpu/matmul.js";
+import { InvalidInputError } from "../../errors.js";
+import { matmul } from "./matmul.js";
 
 export interface CachedAttentionShape {
   /** New query rows (their positions are start … start + rows − 1). */
@@ -16,6 +17,27 @@ export interface CachedAttentionShape {
   scale: number;
   /** Sliding window (query p sees keys p − window + 1 … p), 0 = none. */
   window: number;
+}
+
+/**
+ * Checks that an op over these sizes stays inside its tensors (both backends call it before
+ * touching memory). @throws InvalidInputError naming the tensor that is too small.
+ */
+export function checkCachedAttention(s: CachedAttentionShape, qRow: number, sizes: { q: number; out: number; kCache: number; vCache: number }): void {
+  const { rows, start, heads: H, kvHeads: Hkv, headDim: d } = s;
+  if (!(rows > 0 && start >= 0 && qRow >= 0 && H > 0 && Hkv > 0 && H % Hkv === 0 && d > 0)) {
+    throw new InvalidInputError(`cached attention: bad shape rows ${rows}, start ${start}, q row ${qRow}, heads ${H}/${Hkv}, headDim ${d}`);
+  }
+  const rowsEnd = (qRow + rows) * H * d;
+  const keysEnd = (start + rows) * Hkv * d;
+  for (const [name, need, size] of [
+    ["q", rowsEnd, sizes.q],
+    ["out", rowsEnd, sizes.out],
+    ["kCache", keysEnd, sizes.kCache],
+    ["vCache", keysEnd, sizes.vCache],
+  ] as const) {
+    if (size < need) throw new InvalidInputError(`cached attention: ${name} holds ${size} elements, the op needs ${need}`, { hint: "a KV cache holds maxTokens rows; make it larger or start a new one" });
+  }
 }
 
 /**

@@ -32,7 +32,8 @@
 // `embeddingForward` (it checks the ids against the vocabulary on the host, as the CPU does,
 // since an id out of range would read outside the table).
 import { InvalidInputError } from "../../errors.js";
-import type { AttentionShape, Backend, DType, GluActivation, LoraShape, MatmulOptions, Tensor } from "../backend.js";
+import type { AttentionShape, Backend, CachedAttentionShape, DType, GluActivation, LoraShape, MatmulOptions, Tensor } from "../backend.js";
+import { checkCachedAttention } from "../cpu/cached-attention.js";
 import { decodeBf16, encodeBf16 } from "./bf16-host.js";
 import type { GemmArgs } from "./cublas.js";
 import { type CudaDevice, type Kernel, type ParamType, openCudaDevice } from "./device.js";
@@ -89,6 +90,7 @@ const KERNELS = {
   softmax_forward: ["ptr", "ptr", "i32", "ptr", "i32", "i64", "i32", "i32"],
   row_dot: ["ptr", "ptr", "i32", "ptr", "i32", "i64", "i32"],
   softmax_backward: ["ptr", "ptr", "ptr", "i32", "ptr", "ptr", "i32", "ptr", "i32", "i64", "i32", "i32", "f32"],
+  cached_attention: ["ptr", "i32", "ptr", "i32", "ptr", "ptr", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"],
 } satisfies Record<string, ParamType[]>;
 
 type KernelName = keyof typeof KERNELS;
@@ -349,6 +351,24 @@ export class CudaBackend implements Backend {
       this.gemm(oh, P, vh, g * T, d, T, false, false, 1, 0, { count: B * s.kvHeads, strideA: g * T * T, strideB: T * d, strideC: g * T * d });
       this.permute(ov, oh, s, s.heads, true);
     });
+  }
+
+  cachedAttention(out: Tensor, q: Tensor, qRow: number, kCache: Tensor, vCache: Tensor, s: CachedAttentionShape): void {
+    const [ov, qv, kc, vc] = [this.float(out, 0, "out"), this.float(q, 0, "q"), this.float(kCache, 0, "kCache"), this.float(vCache, 0, "vCache")];
+    checkCachedAttention(s, qRow, { q: qv.size, out: ov.size, kCache: kc.size, vCache: vc.size });
+    if (s.headDim > 256) throw new InvalidInputError(`cached attention on the GPU takes head dimensions up to 256, not ${s.headDim}`);
+    if (kc.dtype !== vc.dtype) throw new InvalidInputError(`cached attention: kCache is ${kc.dtype}, vCache ${vc.dtype}`, { hint: "allocate both caches with one dtype" });
+    this.k.cached_attention.launch([s.rows, s.heads], [128], 0, ov.ptr, flag(ov), qv.ptr, flag(qv), kc.ptr, vc.ptr, flag(kc), qRow, s.start, s.heads, s.kvHeads, s.headDim, s.scale, s.window);
+  }
+
+  copyRows(dst: Tensor, dstRow: number, src: Tensor, srcRow: number, rows: number, width: number): void {
+    const [d, from] = [this.tensor(dst), this.tensor(src)];
+    if (d.dtype !== from.dtype) throw new InvalidInputError(`copyRows: ${d.dtype} and ${from.dtype} tensors`, { hint: "copy between tensors of one dtype" });
+    if ((dstRow + rows) * width > d.size || (srcRow + rows) * width > from.size || dstRow < 0 || srcRow < 0 || rows < 0) {
+      throw new InvalidInputError(`copyRows: rows ${srcRow}…${srcRow + rows - 1} → ${dstRow}…${dstRow + rows - 1} of width ${width} fall outside the tensors (${from.size} and ${d.size} elements)`);
+    }
+    const bytes = BYTES[d.dtype];
+    if (rows > 0) this.device.copy(BigInt(d.ptr) + BigInt(dstRow * width * bytes), BigInt(from.ptr) + BigInt(srcRow * width * bytes), rows * width * bytes);
   }
 
   attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, s: AttentionShape): void {

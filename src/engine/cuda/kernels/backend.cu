@@ -331,3 +331,75 @@ extern "C" __global__ void softmax_backward(const float* __restrict__ S, const f
     st(dS, dsbf, i, p * (dP[i] - drow) * scale);
   }
 }
+
+// Inference attention of new query rows over a KV cache (the decoder's prefill and decode).
+// grid (rows, heads), 4 warps a block; query row t sits at position p = start + t and sees keys
+// lo … p (lo = p − window + 1 with a sliding window, else 0). Each warp takes every 4th key: the
+// lanes split the head dimension (d ≤ 256: 8 values a lane), the dot product is a warp sum, and
+// the warp keeps an online softmax (running max m, sum l, unnormalised output acc). The four
+// warps' partial results are merged through shared memory at the end. q: [*, H, d] (row q_row + t),
+// kc, vc: [≥ start + rows, Hkv, d], out: like q; fp32 math whatever the storage.
+#define CACHED_WARPS 4
+extern "C" __global__ void cached_attention(void* out, int obf, const void* q, int qbf, const void* kc, const void* vc, int kvbf,
+                                            int q_row, int start, int heads, int kv_heads, int d, float scale, int window) {
+  const int t = blockIdx.x, h = blockIdx.y;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int g = h / (heads / kv_heads);
+  const int p = start + t;
+  const int lo = window > 0 ? max(0, p - window + 1) : 0;
+  const long long qbase = ((long long)(q_row + t) * heads + h) * d;
+  float qv[8], acc[8];
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    int c = lane + 32 * i;
+    qv[i] = c < d ? ld(q, qbf, qbase + c) * scale : 0.0f;
+    acc[i] = 0.0f;
+  }
+  float m = __int_as_float(0xff800000), l = 0.0f;  // −∞
+  for (int j = lo + warp; j <= p; j += CACHED_WARPS) {
+    const long long kbase = ((long long)j * kv_heads + g) * d;
+    float s = 0.0f;
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+      int c = lane + 32 * i;
+      if (c < d) s += qv[i] * ld(kc, kvbf, kbase + c);
+    }
+    s = warp_sum(s);
+    float mn = fmaxf(m, s);
+    float corr = expf(m - mn);  // 0 on the first key (m = −∞)
+    float e = expf(s - mn);
+    l = l * corr + e;
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+      int c = lane + 32 * i;
+      if (c < d) acc[i] = acc[i] * corr + e * ld(vc, kvbf, kbase + c);
+    }
+    m = mn;
+  }
+  __shared__ float wm[CACHED_WARPS], wl[CACHED_WARPS];
+  __shared__ float wacc[CACHED_WARPS][256];
+  if (lane == 0) {
+    wm[warp] = m;
+    wl[warp] = l;
+  }
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    int c = lane + 32 * i;
+    if (c < d) wacc[warp][c] = acc[i];
+  }
+  __syncthreads();
+  // key p is always seen, so the overall max M is finite; a warp that saw no key has m = −∞ and weight 0
+  float M = __int_as_float(0xff800000);
+  for (int w = 0; w < CACHED_WARPS; w++) M = fmaxf(M, wm[w]);
+  float L = 0.0f;
+  float weight[CACHED_WARPS];
+  for (int w = 0; w < CACHED_WARPS; w++) {
+    weight[w] = wl[w] > 0.0f ? expf(wm[w] - M) : 0.0f;
+    L += wl[w] * weight[w];
+  }
+  for (int c = threadIdx.x; c < d; c += blockDim.x) {
+    float o = 0.0f;
+    for (int w = 0; w < CACHED_WARPS; w++) o += wacc[w][c] * weight[w];
+    st(out, obf, qbase + c, o / L);
+  }
+}
