@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
 import { ALL_LORA_TARGETS, CudaDecoderTrainer } from "../../../src/engine/cuda/decoder-trainer.js";
+import type { AdamwStep } from "../../../src/engine/cuda/ops.js";
 import { uploadDecoderWeights } from "../../../src/engine/cuda/upload-weights.js";
 import { hostModelFromHfFolder } from "../../../src/model/host-weights.js";
 import { hostDecoderWeights } from "../../../src/train/decoder-engine.js";
@@ -13,15 +14,8 @@ import { openGpuOrSkip } from "./gpu.js";
 
 const f = Math.fround;
 
-interface HostAdamw {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  step: number;
-  gradScale: number;
-}
+/** The kernel's hyperparameters, for the host reference. */
+type HostAdamw = AdamwStep;
 
 /** One AdamW step in fp32 (each operation rounded, as adamw_step does it), p, m, v updated in place. */
 function adamwFp32(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, o: HostAdamw): void {
