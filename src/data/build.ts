@@ -81,20 +81,25 @@ export interface BuildOptions {
   /**
    * With the tool check: the first Thought of a chain or arithmetic task names every tool it will
    * call ("This needs get_stock_price and calculator, which I have."), not only the first.
-   * Default false (not yet measured against the one-tool check).
+   * Default false: on SmolLM2-135M, 250 samples, three seeds, tool selection 36.1 against the
+   * one-tool check's 45.8 % (chains 6 against 16 of 36; results/smollm2-data-shapes).
    */
   planTools?: boolean;
   /**
    * With the tool check: single calls, chains and arithmetic tasks count their calls — the first
    * Thought names every call in order (repeats included), and each Thought after an observation
    * opens with "Call 1 of 2 done. Next: create_calendar_event." (or "Next: the answer."), see
-   * `withProgress`. Implies a plan. Default false (an experiment).
+   * `withProgress`. Implies a plan. Default false: on SmolLM2-135M, 250 samples, three seeds, tool
+   * selection 25.7 against 45.8 % — the count follows a plan that misses a chain's second tool and
+   * stops the chain (1 of 36; results/smollm2-data-shapes).
    */
   progress?: boolean;
   /**
    * Train queries are also drawn from each template's `extraPhrasings` (terse, indirect, context
-   * first): a draw picks from phrasings and extra phrasings together. Default false (an
-   * experiment); false draws exactly as before the extra phrasings existed. Never for eval.
+   * first): a draw picks from phrasings and extra phrasings together. Default false: on
+   * SmolLM2-135M, 250 samples, three seeds, single calls 25 against 19 of 36 but chains 9 against
+   * 16, tool selection 42.4 against 45.8 % (results/smollm2-data-shapes); false draws exactly as
+   * before the extra phrasings existed. Never for eval.
    */
   morePhrasings?: boolean;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
