@@ -239,8 +239,7 @@ export { type ExperimentEvalOptions, evaluateModel, evaluateOrRead, type OpenMod
 export { adapterForEngine, evalPlan, exportGgufLoraFor, fetchedModel } from "./experiment/model-files.js";
 export { describeMachine, formatMachine, type MachineInfo } from "./experiment/machine.js";
 export { formatProvenance, type Provenance } from "./experiment/provenance.js";
-export { formatSpread } from "./experiment/spread.js";
-export { type Spread, spreadOf } from "./eval/stats.js";
+export { formatSpread, type Spread, spreadOf } from "./eval/stats.js";
 export { type ExperimentTaskSource, loadExperimentTasks } from "./experiment/tasks.js";
 export { type PairFiles, type PairReport, type PairSettings, pairProvenance, sideEvalOptions, writePairReport } from "./experiment/pair-report.js";
 export { type TinyModelOptions, writeTinyModel } from "./experiment/tiny-model.js";

@@ -2,7 +2,7 @@ import type { FailureKind } from "../react/types.js";
 import { FAILURE_LABELS, formatRate, type MetricKey, metricLabel, type Rate } from "./metrics.js";
 import { markdownCell, markdownTable, runLabel } from "./report.js";
 import type { EvalResult } from "./result.js";
-import { spreadOf } from "./stats.js";
+import { formatSpread, spreadOf } from "./stats.js";
 
 /**
  * One table for many evaluations (an ablation, a sweep, several seeds): a row a run with every
@@ -48,9 +48,7 @@ function taskSetNote(results: EvalResult[], labels: string[]): string | null {
  */
 function spread(rates: (Rate | undefined)[]): string {
   const s = spreadOf(rates.map((r) => (r === undefined || r.rate === null ? null : r.rate * 100)));
-  if (s === null) return "—";
-  if (s.n === 1) return s.mean.toFixed(1);
-  return `${s.mean.toFixed(1)} ± ${s.std.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
+  return formatSpread(s, (v) => v.toFixed(1), { withStd: true });
 }
 
 /** The Markdown tables of several evaluations; see the file's comment. */

@@ -12,6 +12,17 @@ export interface Spread {
   n: number;
 }
 
+/**
+ * `format(mean)`, then for several runs `± format(std)` when `withStd`, and the range over them:
+ * `45.8 (43.8–47.9)`, `45.8 ± 3.6 (41.7–47.9)`; "—" for no value.
+ */
+export function formatSpread(spread: Spread | null, format: (v: number) => string, options: { withStd?: boolean } = {}): string {
+  if (spread === null) return "—";
+  if (spread.n < 2) return format(spread.mean);
+  const std = options.withStd === true ? ` ± ${format(spread.std)}` : "";
+  return `${format(spread.mean)}${std} (${format(spread.min)}–${format(spread.max)})`;
+}
+
 /** The spread of the finite values among `values`; null when there are none (nothing applied). */
 export function spreadOf(values: readonly (number | null | undefined)[]): Spread | null {
   const xs = values.filter((v): v is number => typeof v === "number" && Number.isFinite(v));

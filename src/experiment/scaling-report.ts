@@ -3,10 +3,10 @@
 
 import { formatRate, shortMetricLabel } from "../eval/metrics.js";
 import { markdownCell, markdownTable } from "../eval/report.js";
+import { formatSpread } from "../eval/stats.js";
 import { SCALING_METRICS } from "./charts.js";
 import { formatProvenance } from "./provenance.js";
 import type { ScalingResult } from "./scaling-summary.js";
-import { formatSpread } from "./spread.js";
 
 /** The chart files a study writes beside scaling.md. */
 export const SCALING_CHARTS = { loss: "loss-curves.svg", metrics: "metrics-vs-samples.svg" } as const;

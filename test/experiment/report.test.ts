@@ -3,12 +3,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { METRICS, type MetricKey, rate } from "../../src/eval/metrics.js";
-import { spreadOf } from "../../src/eval/stats.js";
+import { formatSpread, spreadOf } from "../../src/eval/stats.js";
 import { barChart, lineChart, niceTicks } from "../../src/eval/svg-chart.js";
 import { lossCurvesChart, metricsVsSamplesChart } from "../../src/experiment/charts.js";
 import { formatScalingReport } from "../../src/experiment/scaling-report.js";
 import { type ScalingResult, type ScalingRun, summarizeBySize } from "../../src/experiment/scaling-summary.js";
-import { formatSpread } from "../../src/experiment/spread.js";
 import { FAILURE_KINDS } from "../../src/react/types.js";
 import { MACHINE } from "./helpers.js";
 import { parseXml } from "./xml.js";
