@@ -37,7 +37,7 @@ import { checkCachedAttention } from "../cpu/cached-attention.js";
 import { decodeBf16, encodeBf16 } from "./bf16-host.js";
 import type { GemmArgs } from "./cublas.js";
 import { type CudaDevice, type Kernel, type ParamType, openCudaDevice } from "./device.js";
-import type { DevicePtr } from "./ffi.js";
+import { type DevicePtr, offsetPtr } from "./ffi.js";
 import { kernelSource } from "./kernel-source.js";
 import type { DeviceBuffer } from "./memory.js";
 
@@ -368,7 +368,7 @@ export class CudaBackend implements Backend {
       throw new InvalidInputError(`copyRows: rows ${srcRow}…${srcRow + rows - 1} → ${dstRow}…${dstRow + rows - 1} of width ${width} fall outside the tensors (${from.size} and ${d.size} elements)`);
     }
     const bytes = BYTES[d.dtype];
-    if (rows > 0) this.device.copy(BigInt(d.ptr) + BigInt(dstRow * width * bytes), BigInt(from.ptr) + BigInt(srcRow * width * bytes), rows * width * bytes);
+    if (rows > 0) this.device.copy(offsetPtr(d.ptr, dstRow * width * bytes), offsetPtr(from.ptr, srcRow * width * bytes), rows * width * bytes);
   }
 
   attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, s: AttentionShape): void {

@@ -17,3 +17,9 @@ export function loadKoffi(): Koffi {
 
 /** A device pointer (CUdeviceptr) as koffi hands it back: a number below 2^53, else a bigint. */
 export type DevicePtr = number | bigint;
+
+/** ptr + bytes, as a DevicePtr: a number while it stays below 2^53, else a bigint. */
+export function offsetPtr(ptr: DevicePtr, bytes: number): DevicePtr {
+  if (typeof ptr === "number" && Number.isSafeInteger(ptr + bytes)) return ptr + bytes;
+  return BigInt(ptr) + BigInt(bytes);
+}

@@ -1,6 +1,6 @@
 import { InvalidInputError } from "../../errors.js";
 import type { CudaDevice } from "./device.js";
-import type { DevicePtr } from "./ffi.js";
+import { offsetPtr } from "./ffi.js";
 import type { DeviceBuffer } from "./memory.js";
 import type { AdamwStep, CudaOps } from "./ops.js";
 
@@ -56,12 +56,6 @@ export function loraArenaLayout(sizes: readonly number[]): LoraArenaLayout {
     end += Math.ceil(n / LORA_ARENA_ALIGN) * LORA_ARENA_ALIGN;
   }
   return { offsets, total: end };
-}
-
-/** ptr + bytes, as a DevicePtr: a number while it stays below 2^53, else a bigint. */
-export function offsetPtr(ptr: DevicePtr, bytes: number): DevicePtr {
-  if (typeof ptr === "number" && Number.isSafeInteger(ptr + bytes)) return ptr + bytes;
-  return BigInt(ptr) + BigInt(bytes);
 }
 
 const f32 = 4;

@@ -21,6 +21,11 @@ export interface AdamwStep {
   gradScale: number;
 }
 
+/** The scalar arguments both AdamW kernels take, in their order: lr, β1, β2, eps, wd, 1 − β1^t, 1 − β2^t, grad scale. */
+function adamwScalars(o: AdamwStep): number[] {
+  return [o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, 1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step, o.gradScale];
+}
+
 /**
  * The elementwise and row-wise layers of the CUDA backend, forward beside backward (llm.c style).
  * Tensors are device pointers; shapes are in the comments; bf16 unless said otherwise.
@@ -150,9 +155,7 @@ export class CudaOps {
 
   /** One AdamW step on fp32 p, g, m, v: [n]; `step` counts from 1. */
   adamw(p: DevicePtr, g: DevicePtr, m: DevicePtr, v: DevicePtr, n: number, o: AdamwStep): void {
-    const bias1 = 1 - o.beta1 ** o.step;
-    const bias2 = 1 - o.beta2 ** o.step;
-    this.k.adamw_step.launch([blocksFor(n)], [THREADS], 0, p, g, m, v, n, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bias1, bias2, o.gradScale);
+    this.k.adamw_step.launch([blocksFor(n)], [THREADS], 0, p, g, m, v, n, ...adamwScalars(o));
   }
 
   /**
@@ -160,8 +163,6 @@ export class CudaOps {
    * bf16(new p) and g = 0 — one launch for all the LoRA matrices of a LoraArena.
    */
   adamwWithShadow(p: DevicePtr, g: DevicePtr, m: DevicePtr, v: DevicePtr, shadow: DevicePtr, n: number, o: AdamwStep): void {
-    const bias1 = 1 - o.beta1 ** o.step;
-    const bias2 = 1 - o.beta2 ** o.step;
-    this.k.adamw_shadow_step.launch([Math.min(blocksFor(n), STRIDE_BLOCKS)], [THREADS], 0, p, g, m, v, shadow, n, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bias1, bias2, o.gradScale);
+    this.k.adamw_shadow_step.launch([Math.min(blocksFor(n), STRIDE_BLOCKS)], [THREADS], 0, p, g, m, v, shadow, n, ...adamwScalars(o));
   }
 }

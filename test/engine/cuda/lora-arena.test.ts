@@ -6,7 +6,8 @@ import { after, describe, test } from "node:test";
 import { encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
 import type { CudaDevice } from "../../../src/engine/cuda/device.js";
 import type { DevicePtr } from "../../../src/engine/cuda/ffi.js";
-import { LORA_ARENA_ALIGN, LoraArena, loraArenaLayout, offsetPtr } from "../../../src/engine/cuda/lora-arena.js";
+import { offsetPtr } from "../../../src/engine/cuda/ffi.js";
+import { LORA_ARENA_ALIGN, LoraArena, loraArenaLayout } from "../../../src/engine/cuda/lora-arena.js";
 import { type AdamwStep, CudaOps } from "../../../src/engine/cuda/ops.js";
 import { openGpuOrSkip } from "./gpu.js";
 
