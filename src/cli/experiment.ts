@@ -149,8 +149,9 @@ said so), a trained run is only evaluated, an interrupted training continues fro
 To train on a GPU machine and evaluate on another: --train-only there, copy --out, then the same
 command without it here (it evaluates the trained runs and trains none).
 The recipe is the reference's: NF4 base, LoRA r16/α32 dropout 0.05 on all seven projections,
-lr 2e-4 cosine, 3 epochs, max length 2048. The data flags (--mix, --restyle, --restrict-tools,
---no-tool-check, --plan-tools) change how every run's training set is built; they are part of the settings a
+lr 2e-4 cosine, 3 epochs, max length 2048. The data flags (${Object.keys(DATA_SHAPE_FLAGS)
+      .map((f) => `--${f}`)
+      .join(", ")}) change how every run's training set is built; they are part of the settings a
 resumed study must share (runs made before the tool check was the default count as
 --no-tool-check).
 Examples:
