@@ -134,9 +134,9 @@ async function defaultTools(): Promise<AgentTools> {
 /** The category name of single-call examples in the function-call format. */
 const FUNCTION_CALL = "function_call";
 
-/** Categories whose calls are known before the first observation: their plan can be named up front. */
+/** What planTools names up front: the categories of several calls, all known before the first observation. */
 const PLANNED_CATEGORIES = new Set<string>(["chain", "arithmetic"]);
-/** The categories whose calls are all known before the first observation: what progress Thoughts count. */
+/** What progress Thoughts count: those and single calls (whose count, "Call 1 of 1 done.", ends the reply). */
 const COUNTED_CATEGORIES = new Set<string>(["single", "chain", "arithmetic"]);
 
 /** A trajectory's steps with the tool check, and the plan and progress Thoughts where `options` ask for them. */
