@@ -227,7 +227,10 @@ class Parser {
       text += s.slice(from, this.i);
     }
     if (s[this.i] === ".") throw new CalculatorError(`unexpected "." in a number`, this.i + 1);
-    return { kind: "num", value: Number(text), pos: start };
+    const value = Number(text);
+    // 2e900 reads as Infinity: refuse it here, as every operation refuses a non-finite result
+    if (!Number.isFinite(value)) throw new CalculatorError(`the number ${text} is too large`, start + 1, "numbers must stay below about 1.8e308");
+    return { kind: "num", value, pos: start };
   }
 
   private name(): ExprNode {

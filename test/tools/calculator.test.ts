@@ -98,6 +98,12 @@ describe("calculator: errors name the position", () => {
     assert.match(errorOf("sqrt(-4)").message, /sqrt of a negative number/);
     assert.match(errorOf("5 % 0").message, /remainder by zero/);
   });
+  it("a number too large for a double is an error at the number, not Infinity", () => {
+    const e = errorOf("1 + 2E900");
+    assert.match(e.message, /the number 2E900 is too large at position 5/);
+    assert.equal(e.position, 5);
+    assert.equal(evaluateExpression("1e308"), 1e308);
+  });
   it("arity is checked", () => {
     assert.match(errorOf("sqrt(1, 2)").message, /sqrt\(\) takes 1 argument, got 2/);
   });
