@@ -52,10 +52,11 @@ export const DATA_SHAPE_FLAGS: Record<string, FlagSpec> = {
   "plan-tools": { type: "boolean", description: "the first Thought of a chain or arithmetic task names every tool it will call, not only the first (an experiment)" },
   progress: { type: "boolean", description: "single calls, chains and arithmetic count their calls: the first Thought names every call, each later one opens with \"Call 1 of 2 done. Next: calculator.\" (an experiment)" },
   "more-phrasings": { type: "boolean", description: "train queries are also drawn from a second, more varied set of phrasings: terse, indirect, context first (an experiment)" },
+  "name-arguments": { type: "boolean", description: "every Thought before an Action ends by naming the call's argument keys in order: \"Its arguments: amount, from and to.\" (an experiment)" },
 };
 
 /** The DATA_SHAPE_FLAGS given, as buildDataset options (flags not given are left to the builder's defaults). */
-export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools" | "progress" | "morePhrasings"> {
+export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools" | "progress" | "morePhrasings" | "nameArguments"> {
   return {
     ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
     ...(flags.restyle === undefined ? {} : { restyle: flags.restyle as number }),
@@ -64,6 +65,7 @@ export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | 
     ...(flags["plan-tools"] === true ? { planTools: true } : {}),
     ...(flags.progress === true ? { progress: true } : {}),
     ...(flags["more-phrasings"] === true ? { morePhrasings: true } : {}),
+    ...(flags["name-arguments"] === true ? { nameArguments: true } : {}),
   };
 }
 

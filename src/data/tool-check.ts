@@ -30,7 +30,7 @@ export function capabilityToolName(what: string): string {
 export type ToolNeed = { tool: string; offered: boolean };
 
 /** "a", "a and b", "a, b and c". */
-function listNames(names: readonly string[]): string {
+export function listNames(names: readonly string[]): string {
   return names.length <= 1 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
 }
 

@@ -157,6 +157,7 @@ function definedData(data: ScalingDataSettings | undefined): ScalingDataSettings
   if (data?.planTools === true) out.planTools = true;
   if (data?.progress === true) out.progress = true;
   if (data?.morePhrasings === true) out.morePhrasings = true;
+  if (data?.nameArguments === true) out.nameArguments = true;
   return Object.keys(out).length === 0 ? undefined : out;
 }
 

@@ -188,11 +188,12 @@ describe("the scaling study", () => {
     assert.ok(plainReplies.every((r) => !r.startsWith("Thought: This needs ")), "toolCheck false reached the builder");
     const { result: planned } = await study(join(root, "planned"), { sizes: [20], seeds: [0], data: { planTools: true } }).run();
     assert.deepEqual(planned.settings.data, { toolCheck: true, planTools: true });
-    const shaped = study(join(root, "shaped"), { sizes: [20], seeds: [0], data: { progress: true, morePhrasings: true } });
+    const shaped = study(join(root, "shaped"), { sizes: [20], seeds: [0], data: { progress: true, morePhrasings: true, nameArguments: true } });
     const { result: shapedResult } = await shaped.run();
-    assert.deepEqual(shapedResult.settings.data, { toolCheck: true, progress: true, morePhrasings: true });
+    assert.deepEqual(shapedResult.settings.data, { toolCheck: true, progress: true, morePhrasings: true, nameArguments: true });
     const shapedReplies = (shaped.calls[0]?.examples ?? []).flatMap((e) => e.messages?.filter((m) => m.role === "assistant").map((m) => m.content) ?? []);
     assert.ok(shapedReplies.some((r) => /^Thought: Call \d+ of \d+ done\./.test(r)), "progress reached the builder");
+    assert.ok(shapedReplies.some((r) => /^Thought: .* Its arguments?: [^\n]+\.\nAction: /.test(r)), "nameArguments reached the builder");
     await assert.rejects(
       study(join(root, "plain"), { sizes: [20], seeds: [0] }).run(),
       (e: unknown) => e instanceof InvalidInputError && /add --no-tool-check to use it/.test(e.hint ?? ""),
