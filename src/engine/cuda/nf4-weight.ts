@@ -87,10 +87,10 @@ export class CudaNf4Weight {
 
   /** Writes the bf16 weights [rows, cols] into `out` (rows·cols·2 bytes), queued on the device's stream. */
   dequantizeInto(out: DeviceBuffer): void {
-    const n32 = (this.rows * this.cols) / 32;
+    const n8 = (this.rows * this.cols) / 8; // one thread a word of codes
     const k = kernels(this.device);
     k.nf4_dequantize_bf16.launch(
-      [Math.ceil(n32 / 256)],
+      [Math.ceil(n8 / 256)],
       [256],
       0,
       this.packed.ptr,
@@ -98,7 +98,7 @@ export class CudaNf4Weight {
       this.absmaxScales.ptr,
       k.map.ptr,
       this.offset,
-      n32,
+      n8,
       out.ptr,
     );
   }

@@ -10,6 +10,16 @@ const blocksFor = (n: number) => Math.ceil(n / THREADS);
 /** Blocks of a grid-stride launch: enough to fill an H200 (132 SMs × 2048 threads ≈ 1056 blocks of 256) several times over. */
 const STRIDE_BLOCKS = 4096;
 
+/** Whether n bf16 elements at every pointer can go 8 at a time: n divisible by 8, each pointer 16-byte aligned. */
+function vectorizable(n: number, ...pointers: DevicePtr[]): boolean {
+  return n % 8 === 0 && pointers.every((p) => BigInt(p) % 16n === 0n);
+}
+
+/** Rows the 8-at-a-time RMSNorm kernels take: dim divisible by 8 and at most 2 words a thread (RMS_VEC_MAX). */
+function rowsVectorizable(dim: number, ...pointers: DevicePtr[]): boolean {
+  return dim <= 2 * 8 * THREADS && vectorizable(dim, ...pointers);
+}
+
 /** One AdamW step's hyperparameters; `step` counts from 1, `gradScale` multiplies the gradient first (clipping). */
 export interface AdamwStep {
   lr: number;
@@ -39,13 +49,20 @@ export class CudaOps {
         rmsnorm_forward: ["ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32"],
         rmsnorm_backward: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "i32"],
         add_rmsnorm_forward: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32"],
+        rmsnorm_forward_x8: ["ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32"],
+        rmsnorm_backward_x8: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "i32"],
+        add_rmsnorm_forward_x8: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32"],
       }),
       ...device.compile(kernelSource("glu.cu"), "glu.cu", {
         glu_forward: ["ptr", "ptr", "ptr", "i64", "i32"],
         glu_backward: ["ptr", "ptr", "ptr", "ptr", "ptr", "i64", "i32"],
+        glu_forward_x8: ["ptr", "ptr", "ptr", "i64", "i32"],
+        glu_backward_x8: ["ptr", "ptr", "ptr", "ptr", "ptr", "i64", "i32"],
       }),
       ...device.compile(kernelSource("rope.cu"), "rope.cu", {
         rope_apply: ["ptr", "ptr", "i32", "i32", "i32", "f32", "f32"],
+        rope_table: ["ptr", "ptr", "i32", "i32", "f32"],
+        rope_apply_table: ["ptr", "ptr", "i32", "i32", "i32", "f32"],
       }),
       ...device.compile(kernelSource("adamw.cu"), "adamw.cu", {
         adamw_step: ["ptr", "ptr", "ptr", "ptr", "i64", "f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"],
@@ -54,6 +71,7 @@ export class CudaOps {
       }),
       ...device.compile(kernelSource("cross_entropy.cu"), "cross_entropy.cu", {
         cross_entropy_fused: ["ptr", "ptr", "ptr", "i32", "f32"],
+        cross_entropy_fused_x8: ["ptr", "ptr", "ptr", "i32", "f32"],
       }),
       // LoRA dropout: the backend's kernel, which draws the CPU's mask bit for bit
       ...device.compile(kernelSource("backend.cu"), "backend.cu", {
@@ -79,27 +97,34 @@ export class CudaOps {
 
   /** x: [rows, dim], weight: [dim] fp32 → y: [rows, dim], rstd: [rows] fp32. */
   rmsnormForward(y: DevicePtr, rstd: DevicePtr, x: DevicePtr, weight: DevicePtr, rows: number, dim: number, eps: number, unitOffset: boolean): void {
-    this.k.rmsnorm_forward.launch([rows], [THREADS], 0, x, weight, y, rstd, dim, eps, unitOffset ? 1 : 0);
+    const kernel = rowsVectorizable(dim, x, y, weight) ? this.k.rmsnorm_forward_x8 : this.k.rmsnorm_forward;
+    kernel.launch([rows], [THREADS], 0, x, weight, y, rstd, dim, eps, unitOffset ? 1 : 0);
   }
 
   /** sum: [rows, dim] = a + b (the residual stream), then y = RMSNorm(sum), rstd: [rows] — one pass. */
   addRmsnormForward(sum: DevicePtr, y: DevicePtr, rstd: DevicePtr, a: DevicePtr, b: DevicePtr, weight: DevicePtr, rows: number, dim: number, eps: number, unitOffset: boolean): void {
-    this.k.add_rmsnorm_forward.launch([rows], [THREADS], 0, a, b, weight, sum, y, rstd, dim, eps, unitOffset ? 1 : 0);
+    const kernel = rowsVectorizable(dim, a, b, sum, y, weight) ? this.k.add_rmsnorm_forward_x8 : this.k.add_rmsnorm_forward;
+    kernel.launch([rows], [THREADS], 0, a, b, weight, sum, y, rstd, dim, eps, unitOffset ? 1 : 0);
   }
 
   /** dy: [rows, dim] → dx: [rows, dim] (added to dx when accumulate). The weight is frozen: no dweight. */
   rmsnormBackward(dx: DevicePtr, dy: DevicePtr, x: DevicePtr, weight: DevicePtr, rstd: DevicePtr, rows: number, dim: number, unitOffset: boolean, accumulate: boolean): void {
-    this.k.rmsnorm_backward.launch([rows], [THREADS], 0, dy, x, weight, rstd, dx, dim, unitOffset ? 1 : 0, accumulate ? 1 : 0);
+    const kernel = rowsVectorizable(dim, dy, x, dx, weight) ? this.k.rmsnorm_backward_x8 : this.k.rmsnorm_backward;
+    kernel.launch([rows], [THREADS], 0, dy, x, weight, rstd, dx, dim, unitOffset ? 1 : 0, accumulate ? 1 : 0);
   }
 
-  /** gate, up: [n] → h = act(gate) · up: [n]. */
+  /** gate, up: [n] → h = act(gate) · up: [n]. 8 elements a thread where n and the pointers allow. */
   gluForward(h: DevicePtr, gate: DevicePtr, up: DevicePtr, n: number, act: GluActivation): void {
-    this.k.glu_forward.launch([blocksFor(n)], [THREADS], 0, gate, up, h, n, act === "silu" ? 0 : 1);
+    const code = act === "silu" ? 0 : 1;
+    if (vectorizable(n, h, gate, up)) this.k.glu_forward_x8.launch([blocksFor(n / 8)], [THREADS], 0, gate, up, h, n / 8, code);
+    else this.k.glu_forward.launch([blocksFor(n)], [THREADS], 0, gate, up, h, n, code);
   }
 
-  /** dh: [n] → dgate, dup: [n]. */
+  /** dh: [n] → dgate, dup: [n]. 8 elements a thread where n and the pointers allow. */
   gluBackward(dgate: DevicePtr, dup: DevicePtr, dh: DevicePtr, gate: DevicePtr, up: DevicePtr, n: number, act: GluActivation): void {
-    this.k.glu_backward.launch([blocksFor(n)], [THREADS], 0, dh, gate, up, dgate, dup, n, act === "silu" ? 0 : 1);
+    const code = act === "silu" ? 0 : 1;
+    if (vectorizable(n, dgate, dup, dh, gate, up)) this.k.glu_backward_x8.launch([blocksFor(n / 8)], [THREADS], 0, dh, gate, up, dgate, dup, n / 8, code);
+    else this.k.glu_backward.launch([blocksFor(n)], [THREADS], 0, dh, gate, up, dgate, dup, n, code);
   }
 
   /** x: [tokens, heads, headDim] rotated in place; positions: [tokens] int32. inverse = the backward pass. */
@@ -108,9 +133,21 @@ export class CudaOps {
     this.k.rope_apply.launch([blocksFor(n)], [THREADS], 0, x, positions, tokens, heads, headDim, theta, inverse ? -1 : 1);
   }
 
+  /** table: [tokens, headDim/2] (cos, sin) fp32 pairs of the rotation `rope` applies at positions: [tokens] int32. */
+  ropeTable(table: DevicePtr, positions: DevicePtr, tokens: number, headDim: number, theta: number): void {
+    this.k.rope_table.launch([blocksFor((tokens * headDim) / 2)], [THREADS], 0, table, positions, tokens, headDim, theta);
+  }
+
+  /** `rope` from a ropeTable of the same positions and theta: the same bits, without the trigonometry. */
+  ropeFromTable(x: DevicePtr, table: DevicePtr, tokens: number, heads: number, headDim: number, inverse = false): void {
+    const n = (tokens * heads * headDim) / 2;
+    this.k.rope_apply_table.launch([blocksFor(n)], [THREADS], 0, x, table, tokens, heads, headDim, inverse ? -1 : 1);
+  }
+
   /** logits: [rows, vocab] → overwritten by dlogits·scale; targets: [rows] int32 (−100 ignored) → losses: [rows] fp32. */
   crossEntropy(logits: DevicePtr, targets: DevicePtr, losses: DevicePtr, rows: number, vocab: number, scale: number): void {
-    this.k.cross_entropy_fused.launch([rows], [1024], 0, logits, targets, losses, vocab, scale);
+    const kernel = vectorizable(vocab, logits) ? this.k.cross_entropy_fused_x8 : this.k.cross_entropy_fused;
+    kernel.launch([rows], [1024], 0, logits, targets, losses, vocab, scale);
   }
 
   /** out: [n] = a + b. */

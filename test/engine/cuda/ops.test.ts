@@ -67,10 +67,10 @@ describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, ()
     return out;
   };
 
-  for (const unitOffset of [false, true]) {
-    test(`RMSNorm forward and backward${unitOffset ? " with Gemma's (1 + w)" : ""}`, () => {
+  // 896 and 4096 take the 8-at-a-time kernels, 900 and 4104 the one-element ones
+  for (const [unitOffset, dim] of [[false, 896], [true, 896], [false, 900], [true, 900], [false, 4096], [false, 4104]] as const) {
+    test(`RMSNorm forward and backward${unitOffset ? " with Gemma's (1 + w)" : ""}, dim ${dim}`, () => {
       const rows = 37;
-      const dim = 896;
       const eps = 1e-6;
       const x = bf(random(rows * dim, 1, 2));
       const w = random(dim, 2);
@@ -98,12 +98,13 @@ describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, ()
       }
       assert.ok(relErr(downBf16(y, rows * dim), wantY) < BF16_TOL);
       assert.ok(relErr(downBf16(dx, rows * dim), wantDx) < BF16_TOL);
+      ops.rmsnormBackward(dx, upBf16(dy), px, pw, rstd, rows, dim, unitOffset, true); // dx += the same again
+      assert.ok(relErr(downBf16(dx, rows * dim), Float64Array.from(wantDx, (v) => 2 * v)) < BF16_TOL);
     });
   }
 
-  test("the fused residual add + RMSNorm equals the add then the norm", () => {
+  for (const dim of [640, 644]) test(`the fused residual add + RMSNorm equals the add then the norm, dim ${dim}`, () => {
     const rows = 9;
-    const dim = 640;
     const a = bf(random(rows * dim, 21, 2));
     const b = bf(random(rows * dim, 22, 2));
     const w = random(dim, 23);
@@ -123,9 +124,9 @@ describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, ()
     assert.ok(relErr(downBf16(y, rows * dim), want) < BF16_TOL);
   });
 
-  for (const act of ["silu", "gelu_tanh"] as const) {
-    test(`${act} gated MLP forward and backward`, () => {
-      const n = 10_007;
+  // 10 007 takes the one-element kernels, 10 008 the 8-at-a-time ones
+  for (const [act, n] of [["silu", 10_007], ["silu", 10_008], ["gelu_tanh", 10_007], ["gelu_tanh", 10_008]] as const) {
+    test(`${act} gated MLP forward and backward, n = ${n}`, () => {
       const gate = bf(random(n, 4, 4));
       const up = bf(random(n, 5, 2));
       const dh = bf(random(n, 6));
@@ -144,6 +145,33 @@ describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, ()
       assert.ok(relErr(downBf16(dup, n), Array.from(gate, (g, i) => dh[i] * f(g))) < BF16_TOL);
     });
   }
+
+  test("the 8-at-a-time gated MLP kernels give the one-element kernels' bits", () => {
+    const n = 4096;
+    // the same values once at an aligned pointer (8 at a time) and once 2 bytes in (one element a thread)
+    const raw = (x: Float32Array) => {
+      const shifted = new Float32Array(n + 1);
+      shifted.set(x, 1);
+      return { aligned: upBf16(x), unaligned: BigInt(upBf16(shifted)) + 2n };
+    };
+    const gate = raw(bf(random(n, 7, 4)));
+    const up = raw(bf(random(n, 8, 2)));
+    const dh = raw(bf(random(n, 9)));
+    const outs = (aligned: boolean) => {
+      const shift = aligned ? 0n : 2n;
+      const [h, dg, du] = [0, 1, 2].map(() => BigInt(empty((n + 1) * 2)) + shift);
+      const pick = (t: { aligned: unknown; unaligned: bigint }) => (aligned ? (t.aligned as bigint) : t.unaligned);
+      ops.gluForward(h, pick(gate), pick(up), n, "silu");
+      ops.gluBackward(dg, du, pick(dh), pick(gate), pick(up), n, "silu");
+      return [h, dg, du].map((p) => {
+        const bits = new Uint16Array(n);
+        device.download(bits, p);
+        return bits;
+      });
+    };
+    const [vector, scalar] = [outs(true), outs(false)];
+    for (let j = 0; j < 3; j++) assert.deepEqual(vector[j], scalar[j]);
+  });
 
   test("RoPE rotates pairs (i, i + d/2) and its inverse undoes it", () => {
     const tokens = 19;
@@ -172,11 +200,36 @@ describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, ()
     assert.ok(relErr(downBf16(px, x.length), x) < 2 * BF16_TOL);
   });
 
-  test("fused cross-entropy gives the loss and (softmax − onehot)·scale, ignoring −100", () => {
+  test("RoPE from a table of the step's angles gives rope's bits, both ways", () => {
+    const [tokens, heads, headDim, theta] = [37, 4, 128, 1e4];
+    const x = encodeBf16(bf(random(tokens * heads * headDim, 11)));
+    const pp = upRaw(Int32Array.from({ length: tokens }, (_, t) => (t * 13) % 1024));
+    const table = empty((tokens * headDim) / 2 * 8);
+    ops.ropeTable(table, pp, tokens, headDim, theta);
+    for (const inverse of [false, true]) {
+      const [direct, fromTable] = [0, 1].map(() => {
+        const b = device.alloc(x.byteLength);
+        held.push(b);
+        device.upload(b.ptr, x);
+        return b.ptr;
+      });
+      ops.rope(direct, pp, tokens, heads, headDim, theta, inverse);
+      ops.ropeFromTable(fromTable, table, tokens, heads, headDim, inverse);
+      const [a, b] = [direct, fromTable].map((p) => {
+        const bits = new Uint16Array(x.length);
+        device.download(bits, p);
+        return bits;
+      });
+      assert.deepEqual(b, a);
+      assert.notDeepEqual(a, x); // the rotation did something
+    }
+  });
+
+  // 49 152 takes the 8-at-a-time kernel, 49 153 the one-element one
+  for (const vocab of [49_152, 49_153]) test(`fused cross-entropy gives the loss and (softmax − onehot)·scale, ignoring −100, vocab ${vocab}`, () => {
     const rows = 6;
-    const vocab = 49_152;
     const logits = bf(random(rows * vocab, 8, 6));
-    const targets = Int32Array.from([5, 49_151, -100, 0, 1234, 777]);
+    const targets = Int32Array.from([5, vocab - 1, -100, 0, 1234, 777]);
     const pl = upBf16(logits);
     const losses = empty(rows * 4);
     const scale = 1 / 5;

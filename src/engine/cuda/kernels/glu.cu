@@ -1,6 +1,9 @@
 // Gated MLP activations, elementwise over [n] (n = tokens · intermediate):
 //   SwiGLU: h = silu(gate) · up          GeGLU (Gemma): h = gelu_tanh(gate) · up
 // act: 0 = silu, 1 = gelu_tanh. All tensors bf16; math in fp32.
+// The _x8 kernels take 8 elements a thread in 16-byte loads and stores (n divisible by 8, every
+// pointer 16-byte aligned): over [4096, 11008] the one-element kernels reach about 1.3 TB/s on an
+// H200, two bytes a load. Each element's arithmetic is the same, so both give the same bits.
 
 __device__ __forceinline__ float gelu_tanh(float x, float* dgelu) {
   const float k = 0.7978845608028654f;  // sqrt(2/pi)
@@ -35,4 +38,35 @@ extern "C" __global__ void glu_backward(const bf16_t* __restrict__ dh, const bf1
   float a = act == 0 ? silu(g, &da) : gelu_tanh(g, &da);
   dgate[i] = f32_to_bf16(d * u * da);
   dup[i] = f32_to_bf16(d * a);
+}
+
+extern "C" __global__ void glu_forward_x8(const uint4* __restrict__ gate, const uint4* __restrict__ up,
+                                          uint4* __restrict__ h, long long n8, int act) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n8) return;
+  float g[8], u[8], o[8], d;
+  unpack_bf16x8(gate[i], g);
+  unpack_bf16x8(up[i], u);
+#pragma unroll
+  for (int j = 0; j < 8; j++) o[j] = (act == 0 ? silu(g[j], &d) : gelu_tanh(g[j], &d)) * u[j];
+  h[i] = pack_bf16x8(o);
+}
+
+extern "C" __global__ void glu_backward_x8(const uint4* __restrict__ dh, const uint4* __restrict__ gate,
+                                           const uint4* __restrict__ up, uint4* __restrict__ dgate,
+                                           uint4* __restrict__ dup, long long n8, int act) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n8) return;
+  float g[8], u[8], d[8], dg[8], du[8], da;
+  unpack_bf16x8(gate[i], g);
+  unpack_bf16x8(up[i], u);
+  unpack_bf16x8(dh[i], d);
+#pragma unroll
+  for (int j = 0; j < 8; j++) {
+    float a = act == 0 ? silu(g[j], &da) : gelu_tanh(g[j], &da);
+    dg[j] = d[j] * u[j] * da;
+    du[j] = d[j] * a;
+  }
+  dgate[i] = pack_bf16x8(dg);
+  dup[i] = pack_bf16x8(du);
 }

@@ -74,3 +74,130 @@ extern "C" __global__ void add_rmsnorm_forward(const bf16_t* __restrict__ a, con
     y[base + i] = f32_to_bf16(bf16_to_f32(sum[base + i]) * r * (weight[i] + unit_offset));
   }
 }
+
+// The three kernels above with 8 elements a thread in 16-byte loads and stores, for dim divisible
+// by 8 and 16-byte-aligned rows (every hidden size and head size of the supported families). Each
+// thread keeps its elements in registers between the two passes. The sums run in another order,
+// so rstd may differ from the one-element kernels' in its last bits.
+#define RMS_VEC_MAX 2  // 16-byte words a thread keeps: dim ≤ 2 · 8 · blockDim (4096 with 256 threads)
+
+__device__ __forceinline__ void weight8(const float* __restrict__ weight, int i8, float unit_offset, float* g) {
+  float4 a = reinterpret_cast<const float4*>(weight)[2 * i8], b = reinterpret_cast<const float4*>(weight)[2 * i8 + 1];
+  g[0] = a.x + unit_offset; g[1] = a.y + unit_offset; g[2] = a.z + unit_offset; g[3] = a.w + unit_offset;
+  g[4] = b.x + unit_offset; g[5] = b.y + unit_offset; g[6] = b.z + unit_offset; g[7] = b.w + unit_offset;
+}
+
+extern "C" __global__ void rmsnorm_forward_x8(const uint4* __restrict__ x, const float* __restrict__ weight,
+                                              uint4* __restrict__ y, float* __restrict__ rstd,
+                                              int dim, float eps, float unit_offset) {
+  __shared__ float scratch[32];
+  int d8 = dim >> 3;
+  const uint4* xr = x + (size_t)blockIdx.x * d8;
+  uint4* yr = y + (size_t)blockIdx.x * d8;
+  float v[RMS_VEC_MAX][8];
+  float ss = 0.0f;
+#pragma unroll
+  for (int k = 0; k < RMS_VEC_MAX; k++) {
+    int i8 = threadIdx.x + k * blockDim.x;
+    if (i8 < d8) {
+      unpack_bf16x8(xr[i8], v[k]);
+#pragma unroll
+      for (int j = 0; j < 8; j++) ss += v[k][j] * v[k][j];
+    }
+  }
+  float r = rsqrtf(block_sum(ss, scratch) / dim + eps);
+  if (threadIdx.x == 0) rstd[blockIdx.x] = r;
+#pragma unroll
+  for (int k = 0; k < RMS_VEC_MAX; k++) {
+    int i8 = threadIdx.x + k * blockDim.x;
+    if (i8 < d8) {
+      float g[8], o[8];
+      weight8(weight, i8, unit_offset, g);
+#pragma unroll
+      for (int j = 0; j < 8; j++) o[j] = v[k][j] * r * g[j];
+      yr[i8] = pack_bf16x8(o);
+    }
+  }
+}
+
+extern "C" __global__ void rmsnorm_backward_x8(const uint4* __restrict__ dy, const uint4* __restrict__ x,
+                                               const float* __restrict__ weight, const float* __restrict__ rstd,
+                                               uint4* __restrict__ dx, int dim, float unit_offset, int accumulate) {
+  __shared__ float scratch[32];
+  int d8 = dim >> 3;
+  size_t row = blockIdx.x;
+  const uint4* xr = x + row * d8;
+  const uint4* dyr = dy + row * d8;
+  uint4* dxr = dx + row * d8;
+  float r = rstd[row];
+  float xv[RMS_VEC_MAX][8], gd[RMS_VEC_MAX][8];  // x, and g · dy
+  float dot = 0.0f;
+#pragma unroll
+  for (int k = 0; k < RMS_VEC_MAX; k++) {
+    int i8 = threadIdx.x + k * blockDim.x;
+    if (i8 < d8) {
+      float g[8], d[8];
+      unpack_bf16x8(xr[i8], xv[k]);
+      unpack_bf16x8(dyr[i8], d);
+      weight8(weight, i8, unit_offset, g);
+#pragma unroll
+      for (int j = 0; j < 8; j++) {
+        gd[k][j] = g[j] * d[j];
+        dot += xv[k][j] * gd[k][j];
+      }
+    }
+  }
+  float mean = block_sum(dot, scratch) / dim;
+#pragma unroll
+  for (int k = 0; k < RMS_VEC_MAX; k++) {
+    int i8 = threadIdx.x + k * blockDim.x;
+    if (i8 < d8) {
+      float o[8], prev[8];
+      if (accumulate) unpack_bf16x8(dxr[i8], prev);
+#pragma unroll
+      for (int j = 0; j < 8; j++) o[j] = r * gd[k][j] - xv[k][j] * r * r * r * mean + (accumulate ? prev[j] : 0.0f);
+      dxr[i8] = pack_bf16x8(o);
+    }
+  }
+}
+
+extern "C" __global__ void add_rmsnorm_forward_x8(const uint4* __restrict__ a, const uint4* __restrict__ b,
+                                                  const float* __restrict__ weight, uint4* __restrict__ sum,
+                                                  uint4* __restrict__ y, float* __restrict__ rstd,
+                                                  int dim, float eps, float unit_offset) {
+  __shared__ float scratch[32];
+  int d8 = dim >> 3;
+  size_t base = (size_t)blockIdx.x * d8;
+  float v[RMS_VEC_MAX][8];
+  float ss = 0.0f;
+#pragma unroll
+  for (int k = 0; k < RMS_VEC_MAX; k++) {
+    int i8 = threadIdx.x + k * blockDim.x;
+    if (i8 < d8) {
+      float fa[8], fb[8];
+      unpack_bf16x8(a[base + i8], fa);
+      unpack_bf16x8(b[base + i8], fb);
+      // round the sum to bf16 first: the norm must see exactly the stream value the backward will read
+#pragma unroll
+      for (int j = 0; j < 8; j++) fa[j] += fb[j];
+      uint4 s = pack_bf16x8(fa);
+      sum[base + i8] = s;
+      unpack_bf16x8(s, v[k]);
+#pragma unroll
+      for (int j = 0; j < 8; j++) ss += v[k][j] * v[k][j];
+    }
+  }
+  float r = rsqrtf(block_sum(ss, scratch) / dim + eps);
+  if (threadIdx.x == 0) rstd[blockIdx.x] = r;
+#pragma unroll
+  for (int k = 0; k < RMS_VEC_MAX; k++) {
+    int i8 = threadIdx.x + k * blockDim.x;
+    if (i8 < d8) {
+      float g[8], o[8];
+      weight8(weight, i8, unit_offset, g);
+#pragma unroll
+      for (int j = 0; j < 8; j++) o[j] = v[k][j] * r * g[j];
+      y[base + i8] = pack_bf16x8(o);
+    }
+  }
+}
