@@ -1,10 +1,11 @@
 // QLoRA training speed and memory on one GPU: a Qwen2.5 configuration with random weights
 // (NF4 base), LoRA r16/α32 on all seven projections, AdamW, a fixed number of steps.
 // Usage (on a GPU machine):
-//   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute] [--profile]
+//   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute] [--profile] [--no-fuse-lora]
 // Prints one JSON line with tokens/s, peak memory and MFU. --profile times every launch of one
 // more step with CUDA events and adds where its GPU time went (by kernel and GEMM kind, and the
-// idle time between launches) to the line, and a Markdown table of it on stderr.
+// idle time between launches) to the line, and a Markdown table of it on stderr. --no-fuse-lora
+// runs every projection's LoRA products alone instead of sharing q/k/v's and gate/up's A side.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ALL_LORA_TARGETS, CudaDecoderTrainer } from "../src/engine/cuda/decoder-trainer.js";
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "2" },
     recompute: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    "no-fuse-lora": { type: "boolean", default: false },
   },
 });
 const config = configFromHf(JSON.parse(readFileSync(values.config as string, "utf8")));
@@ -35,7 +37,7 @@ const device = openCudaDevice(0);
 const baseline = device.driver.memGetInfo();
 const ops = new CudaOps(device);
 const weights = randomDecoderWeights(device, ops, config, 1);
-const trainer = new CudaDecoderTrainer(device, config, weights, { rank: 16, alpha: 32, targets: ALL_LORA_TARGETS, recompute: values.recompute === true, seed: 1 });
+const trainer = new CudaDecoderTrainer(device, config, weights, { rank: 16, alpha: 32, targets: ALL_LORA_TARGETS, recompute: values.recompute === true, seed: 1, fuseSharedInputs: values["no-fuse-lora"] !== true });
 
 // random token ids; every position has a target (the next id)
 let s = 12345;
@@ -85,7 +87,8 @@ function launchKind(name: string): string {
   if (gemm !== null) {
     const dims = [Number(gemm[1]), Number(gemm[2]), Number(gemm[3])];
     if (gemm[4] !== undefined) return "GEMM: attention (batched)";
-    if (dims.includes(16)) return "GEMM: LoRA (rank 16)";
+    // rank 16, or a group's side-by-side adapters (q/k/v: 48 columns, gate/up: 32)
+    if (dims.some((d) => d === 16 || d === 32 || d === 48)) return "GEMM: LoRA (rank 16)";
     if (dims.includes(config.vocabSize)) return "GEMM: LM head";
     return "GEMM: base projections";
   }
@@ -138,6 +141,7 @@ console.log(
     batch,
     tokens,
     recompute: values.recompute,
+    fused_lora: values["no-fuse-lora"] !== true,
     steps,
     median_step_ms: Number(median.toFixed(1)),
     tokens_per_s: Math.round(tokensPerSecond),

@@ -37,6 +37,13 @@ export interface GemmArgs {
   cType?: GemmDtype;
   alpha?: number;
   beta?: number;
+  /**
+   * Row lengths of A, B and C as stored, in elements, for matrices that are column slices of
+   * wider ones; default: the row lengths of dense matrices (A: transA ? m : k, B: transB ? k : n, C: n).
+   */
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
   /** For batched products: elements between consecutive matrices, and the count. */
   batch?: { count: number; strideA: number; strideB: number; strideC: number };
 }
@@ -92,20 +99,21 @@ export class Cublas {
     this.beta[0] = args.beta ?? 0;
     const t = CudaDataType[args.dtype];
     const ct = CudaDataType[args.cType ?? args.dtype];
-    const lda = transA ? m : k; // row length of A as stored
-    const ldb = transB ? k : n;
+    const lda = args.lda ?? (transA ? m : k); // row length of A as stored
+    const ldb = args.ldb ?? (transB ? k : n);
+    const ldc = args.ldc ?? n;
     const opA = transA ? 1 : 0;
     const opB = transB ? 1 : 0;
     const profiled = this.profiler?.begin();
     if (args.batch) {
       const { count, strideA, strideB, strideC } = args.batch;
       this.check(
-        this.f.gemmStridedBatchedEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, strideB, args.a, t, lda, strideA, this.beta, args.c, ct, n, strideC, count, COMPUTE_32F, GEMM_DEFAULT),
+        this.f.gemmStridedBatchedEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, strideB, args.a, t, lda, strideA, this.beta, args.c, ct, ldc, strideC, count, COMPUTE_32F, GEMM_DEFAULT),
         "cublasGemmStridedBatchedEx",
       );
     } else {
       this.check(
-        this.f.gemmEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, args.a, t, lda, this.beta, args.c, ct, n, COMPUTE_32F, GEMM_DEFAULT),
+        this.f.gemmEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, args.a, t, lda, this.beta, args.c, ct, ldc, COMPUTE_32F, GEMM_DEFAULT),
         "cublasGemmEx",
       );
     }

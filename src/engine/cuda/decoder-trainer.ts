@@ -6,6 +6,7 @@ import type { CudaDevice } from "./device.js";
 import type { DevicePtr } from "./ffi.js";
 import { LoraArena, type LoraParam } from "./lora-arena.js";
 import { CudaLoraLinear } from "./lora-linear.js";
+import { CudaSharedInputGroup } from "./shared-input-group.js";
 import type { DeviceBuffer } from "./memory.js";
 import type { CudaNf4Weight } from "./nf4-weight.js";
 import { CudaOps } from "./ops.js";
@@ -23,7 +24,24 @@ export interface LoraOptions {
   seed: number;
   /** LoRA dropout p (PEFT's lora_dropout); default 0. */
   dropout?: number;
+  /**
+   * Run the A-side LoRA products of projections that read one input (q/k/v, gate/up) as one
+   * product each (CudaSharedInputGroup); applies only without dropout. Default true; false runs
+   * every projection alone (same values up to rounding: for benchmarks and tests).
+   */
+  fuseSharedInputs?: boolean;
 }
+
+/** A layer's projections by the input they read: each group shares its A-side LoRA products. */
+const GROUPS = {
+  qkv: ["q_proj", "k_proj", "v_proj"],
+  o: ["o_proj"],
+  gateUp: ["gate_proj", "up_proj"],
+  down: ["down_proj"],
+} as const satisfies Record<string, readonly LoraTarget[]>;
+type GroupName = keyof typeof GROUPS;
+/** Most members of a group: the dxa scratch holds that many ranks of columns. */
+const LARGEST_GROUP = 3;
 
 /** One decoder layer's frozen weights on the device. Norm weights and biases are fp32. */
 export interface CudaLayerWeights {
@@ -69,7 +87,7 @@ interface LayerActivations {
   m: DeviceBuffer;
   dnRaw: DeviceBuffer | null;
   dnRstd: DeviceBuffer | null;
-  xa: Partial<Record<LoraTarget, DeviceBuffer>>;
+  xa: Record<GroupName, DeviceBuffer | null>; // [N, L·r] a group (CudaSharedInputGroup)
   out: DeviceBuffer; // [N, d] layer output
 }
 
@@ -101,7 +119,7 @@ export class CudaDecoderTrainer {
   readonly attention: CudaAttention;
   /** Every LoRA matrix's master, shadow, gradient and moments, in `loraNames()` order. */
   readonly arena: LoraArena;
-  private readonly linears: Record<LoraTarget, CudaLoraLinear>[] = [];
+  private readonly groups: Record<GroupName, CudaSharedInputGroup>[] = [];
   private readonly scratch: DeviceBuffer;
   private step_ = 0;
   /** Each adapter's place in q, k, v, o, gate, up, down order over the layers: part of its dropout seed. */
@@ -123,19 +141,27 @@ export class CudaDecoderTrainer {
     this.attention = new CudaAttention(device);
     const largest = Math.max(...weights.layers.flatMap((l) => ALL_LORA_TARGETS.map((t) => l.proj[t].rows * l.proj[t].cols)));
     this.scratch = device.alloc(largest * bf16);
-    // A [r, in] (kaiming) then B [out, r] (zeros) of each trained target, layer by layer
+    // A [r, in] (kaiming) then B [out, r] (zeros) of each trained target, layer by layer; in memory
+    // a group's A matrices sit side by side, then its B matrices (CudaSharedInputGroup)
     const initial: (Float32Array | null)[] = [];
     const sizes: number[] = [];
+    const placement: number[] = [];
     let seed = lora.seed;
     for (const layer of weights.layers) {
+      const indexOf = new Map<LoraTarget, number>();
       for (const target of ALL_LORA_TARGETS) {
         if (!lora.targets.includes(target)) continue;
         const w = layer.proj[target];
+        indexOf.set(target, sizes.length);
         initial.push(kaimingUniform(lora.rank, w.cols, ++seed), null);
         sizes.push(lora.rank * w.cols, w.rows * lora.rank);
       }
+      for (const members of Object.values(GROUPS)) {
+        const trained = members.flatMap((t) => (indexOf.has(t) ? [indexOf.get(t) as number] : []));
+        placement.push(...trained, ...trained.map((i) => i + 1));
+      }
     }
-    this.arena = new LoraArena(device, this.ops, sizes);
+    this.arena = new LoraArena(device, this.ops, sizes, placement);
     this.arena.setMasters(initial); // and the shadows
     let next = 0;
     for (const layer of weights.layers) {
@@ -152,7 +178,9 @@ export class CudaDecoderTrainer {
         const bias = (layer.bias as Record<string, DeviceBuffer | undefined>)[target] ?? null;
         linears[target] = new CudaLoraLinear(device, this.ops, w, bias, adapter, this.scratch);
       }
-      this.linears.push(linears);
+      const fuse = lora.fuseSharedInputs ?? true;
+      const group = (members: readonly LoraTarget[]) => new CudaSharedInputGroup(device, members.map((t) => linears[t]), fuse);
+      this.groups.push({ qkv: group(GROUPS.qkv), o: group(GROUPS.o), gateUp: group(GROUPS.gateUp), down: group(GROUPS.down) });
     }
   }
 
@@ -197,10 +225,9 @@ export class CudaDecoderTrainer {
     return this.arena.trainableParameters;
   }
 
-  /** The dropout seed of one linear in the current call. */
-  private seedOf(linear: CudaLoraLinear): number {
-    const index = linear.lora === null ? 0 : (this.adapterIndex.get(linear.lora) ?? 0);
-    return loraDropoutSeed(this.lora.seed, this.call, index);
+  /** The dropout seed of each member of a group in the current call. */
+  private seedsOf(group: CudaSharedInputGroup): number[] {
+    return group.members.map((linear) => loraDropoutSeed(this.lora.seed, this.call, linear.lora === null ? 0 : (this.adapterIndex.get(linear.lora) ?? 0)));
   }
 
   private shape(batch: number, tokens: number, layer: number): AttentionShape {
@@ -217,22 +244,31 @@ export class CudaDecoderTrainer {
     };
   }
 
-  private layerForward(l: number, x: DevicePtr, positions: DevicePtr, batch: number, tokens: number): LayerActivations {
+  /** The RoPE angle table of a layer (its theta), made once a step in forwardBackward. */
+  private ropeTableOf(l: number, tables: ReadonlyMap<number, DeviceBuffer>): DevicePtr {
+    const c = this.config;
+    const table = tables.get(c.layerTypes[l] === "sliding" ? c.ropeLocalTheta : c.ropeTheta);
+    if (!table) throw new InvalidInputError(`no RoPE table for layer ${l}`);
+    return table.ptr;
+  }
+
+  private layerForward(l: number, x: DevicePtr, rope: ReadonlyMap<number, DeviceBuffer>, batch: number, tokens: number): LayerActivations {
     const c = this.config;
     const w = this.weights.layers[l];
-    const lin = this.linears[l];
     const dev = this.device;
     const N = batch * tokens;
     const d = c.hiddenSize;
     const qd = c.numHeads * c.headDim;
     const kd = c.numKvHeads * c.headDim;
     const I = c.intermediateSize;
-    const r = this.lora.rank;
-    const xa: LayerActivations["xa"] = {};
-    const xaFor = (t: LoraTarget) => {
-      if (!this.lora.targets.includes(t)) return null;
-      xa[t] = dev.alloc(N * r * bf16);
-      return xa[t].ptr;
+    const groups = this.groups[l];
+    const xa: LayerActivations["xa"] = { qkv: null, o: null, gateUp: null, down: null };
+    // runs group `name` on x into ys, keeping its xa for the backward pass
+    const project = (name: GroupName, ys: DevicePtr[], input: DevicePtr) => {
+      const group = groups[name];
+      const buffer = group.xaColumns > 0 ? dev.alloc(N * group.xaColumns * bf16) : null;
+      xa[name] = buffer;
+      group.forward(ys, input, N, buffer?.ptr ?? null, this.seedsOf(group));
     };
     const h1 = dev.alloc(N * d * bf16);
     const rstd1 = dev.alloc(N * f32);
@@ -240,9 +276,7 @@ export class CudaDecoderTrainer {
     const qRaw = dev.alloc(N * qd * bf16);
     const kRaw = dev.alloc(N * kd * bf16);
     const v = dev.alloc(N * kd * bf16);
-    lin.q_proj.forward(qRaw.ptr, h1.ptr, N, xaFor("q_proj"), this.seedOf(lin.q_proj));
-    lin.k_proj.forward(kRaw.ptr, h1.ptr, N, xaFor("k_proj"), this.seedOf(lin.k_proj));
-    lin.v_proj.forward(v.ptr, h1.ptr, N, xaFor("v_proj"), this.seedOf(lin.v_proj));
+    project("qkv", [qRaw.ptr, kRaw.ptr, v.ptr], h1.ptr);
     let q = qRaw;
     let k = kRaw;
     let qkRstd: DeviceBuffer | null = null;
@@ -254,13 +288,13 @@ export class CudaDecoderTrainer {
       const kRstd = BigInt(qkRstd.ptr) + BigInt(N * c.numHeads * f32);
       this.ops.rmsnormForward(k.ptr, kRstd, kRaw.ptr, w.kNorm.ptr, N * c.numKvHeads, c.headDim, c.rmsNormEps, c.normUnitOffset);
     }
-    const theta = c.layerTypes[l] === "sliding" ? c.ropeLocalTheta : c.ropeTheta;
-    this.ops.rope(q.ptr, positions, N, c.numHeads, c.headDim, theta);
-    this.ops.rope(k.ptr, positions, N, c.numKvHeads, c.headDim, theta);
+    const table = this.ropeTableOf(l, rope);
+    this.ops.ropeFromTable(q.ptr, table, N, c.numHeads, c.headDim);
+    this.ops.ropeFromTable(k.ptr, table, N, c.numKvHeads, c.headDim);
     const a = dev.alloc(N * qd * bf16);
     const attn = this.attention.forward(a.ptr, q.ptr, k.ptr, v.ptr, this.shape(batch, tokens, l));
     const o = dev.alloc(N * d * bf16);
-    lin.o_proj.forward(o.ptr, a.ptr, N, xaFor("o_proj"), this.seedOf(lin.o_proj));
+    project("o", [o.ptr], a.ptr);
     let oRaw: DeviceBuffer | null = null;
     let oRstd: DeviceBuffer | null = null;
     let attnOut = o;
@@ -280,11 +314,10 @@ export class CudaDecoderTrainer {
     const g = dev.alloc(N * I * bf16);
     const u = dev.alloc(N * I * bf16);
     const m = dev.alloc(N * I * bf16);
-    lin.gate_proj.forward(g.ptr, h2.ptr, N, xaFor("gate_proj"), this.seedOf(lin.gate_proj));
-    lin.up_proj.forward(u.ptr, h2.ptr, N, xaFor("up_proj"), this.seedOf(lin.up_proj));
+    project("gateUp", [g.ptr, u.ptr], h2.ptr);
     this.ops.gluForward(m.ptr, g.ptr, u.ptr, N * I, c.activation);
     const dn = dev.alloc(N * d * bf16);
-    lin.down_proj.forward(dn.ptr, m.ptr, N, xaFor("down_proj"), this.seedOf(lin.down_proj));
+    project("down", [dn.ptr], m.ptr);
     let dnRaw: DeviceBuffer | null = null;
     let dnRstd: DeviceBuffer | null = null;
     let mlpOut = dn;
@@ -312,18 +345,20 @@ export class CudaDecoderTrainer {
   }
 
   /** dOut: [N, d] → dx: [N, d] (a new buffer); accumulates the layer's LoRA gradients. */
-  private layerBackward(l: number, s: LayerActivations, dOut: DevicePtr, positions: DevicePtr, batch: number, tokens: number): DeviceBuffer {
+  private layerBackward(l: number, s: LayerActivations, dOut: DevicePtr, rope: ReadonlyMap<number, DeviceBuffer>, batch: number, tokens: number): DeviceBuffer {
     const c = this.config;
     const w = this.weights.layers[l];
-    const lin = this.linears[l];
     const dev = this.device;
     const N = batch * tokens;
     const d = c.hiddenSize;
     const qd = c.numHeads * c.headDim;
     const kd = c.numKvHeads * c.headDim;
     const I = c.intermediateSize;
-    const dxa = dev.alloc(N * this.lora.rank * bf16);
-    const xaOf = (t: LoraTarget) => s.xa[t]?.ptr ?? null;
+    const groups = this.groups[l];
+    const dxa = dev.alloc(N * this.lora.rank * LARGEST_GROUP * bf16);
+    // dx (= or +=) the input gradient of group `name` from its outputs' gradients dys
+    const backProject = (name: GroupName, dx: DevicePtr, dys: DevicePtr[], input: DevicePtr, accumulate: boolean) =>
+      groups[name].backward(dx, dys, input, s.xa[name]?.ptr ?? null, dxa.ptr, N, accumulate, this.seedsOf(groups[name]));
     // residual: dx2 = dOut + (through the MLP branch)
     const dx2 = dev.alloc(N * d * bf16);
     dev.copy(dx2.ptr, dOut, N * d * bf16);
@@ -335,15 +370,14 @@ export class CudaDecoderTrainer {
       dDn = dDnBuf.ptr;
     }
     const dm = dev.alloc(N * I * bf16);
-    lin.down_proj.backward(dm.ptr, dDn, s.m.ptr, xaOf("down_proj"), dxa.ptr, N, false, this.seedOf(lin.down_proj));
+    backProject("down", dm.ptr, [dDn], s.m.ptr, false);
     dDnBuf?.free();
     const dg = dev.alloc(N * I * bf16);
     const du = dev.alloc(N * I * bf16);
     this.ops.gluBackward(dg.ptr, du.ptr, dm.ptr, s.g.ptr, s.u.ptr, N * I, c.activation);
     dm.free();
     const dh2 = dev.alloc(N * d * bf16);
-    lin.gate_proj.backward(dh2.ptr, dg.ptr, s.h2.ptr, xaOf("gate_proj"), dxa.ptr, N, false, this.seedOf(lin.gate_proj));
-    lin.up_proj.backward(dh2.ptr, du.ptr, s.h2.ptr, xaOf("up_proj"), dxa.ptr, N, true, this.seedOf(lin.up_proj));
+    backProject("gateUp", dh2.ptr, [dg.ptr, du.ptr], s.h2.ptr, false);
     dg.free();
     du.free();
     this.ops.rmsnormBackward(dx2.ptr, dh2.ptr, s.x2.ptr, w.mlpNorm.ptr, s.rstd2.ptr, N, d, c.normUnitOffset, true);
@@ -357,16 +391,16 @@ export class CudaDecoderTrainer {
       dO = dOBuf.ptr;
     }
     const da = dev.alloc(N * qd * bf16);
-    lin.o_proj.backward(da.ptr, dO, s.a.ptr, xaOf("o_proj"), dxa.ptr, N, false, this.seedOf(lin.o_proj));
+    backProject("o", da.ptr, [dO], s.a.ptr, false);
     dOBuf?.free();
     const dq = dev.alloc(N * qd * bf16);
     const dk = dev.alloc(N * kd * bf16);
     const dv = dev.alloc(N * kd * bf16);
     this.attention.backward(dq.ptr, dk.ptr, dv.ptr, da.ptr, s.attn, this.shape(batch, tokens, l));
     da.free();
-    const theta = c.layerTypes[l] === "sliding" ? c.ropeLocalTheta : c.ropeTheta;
-    this.ops.rope(dq.ptr, positions, N, c.numHeads, c.headDim, theta, true);
-    this.ops.rope(dk.ptr, positions, N, c.numKvHeads, c.headDim, theta, true);
+    const table = this.ropeTableOf(l, rope);
+    this.ops.ropeFromTable(dq.ptr, table, N, c.numHeads, c.headDim, true);
+    this.ops.ropeFromTable(dk.ptr, table, N, c.numKvHeads, c.headDim, true);
     let dqRaw = dq;
     let dkRaw = dk;
     if (s.qkRstd && w.qNorm && w.kNorm) {
@@ -379,9 +413,7 @@ export class CudaDecoderTrainer {
       dk.free();
     }
     const dh1 = dev.alloc(N * d * bf16);
-    lin.q_proj.backward(dh1.ptr, dqRaw.ptr, s.h1.ptr, xaOf("q_proj"), dxa.ptr, N, false, this.seedOf(lin.q_proj));
-    lin.k_proj.backward(dh1.ptr, dkRaw.ptr, s.h1.ptr, xaOf("k_proj"), dxa.ptr, N, true, this.seedOf(lin.k_proj));
-    lin.v_proj.backward(dh1.ptr, dv.ptr, s.h1.ptr, xaOf("v_proj"), dxa.ptr, N, true, this.seedOf(lin.v_proj));
+    backProject("qkv", dh1.ptr, [dqRaw.ptr, dkRaw.ptr, dv.ptr], s.h1.ptr, false);
     dqRaw.free();
     dkRaw.free();
     dv.free();
@@ -410,6 +442,15 @@ export class CudaDecoderTrainer {
     dev.upload(idsBuf.ptr, ids);
     dev.upload(targetsBuf.ptr, targets);
     dev.upload(positions.ptr, Int32Array.from({ length: N }, (_, i) => i % tokens));
+    // one (cos, sin) table a theta for the whole step: [N, headDim/2] float2
+    const rope = new Map<number, DeviceBuffer>();
+    for (const l of c.layerTypes.keys()) {
+      const theta = c.layerTypes[l] === "sliding" ? c.ropeLocalTheta : c.ropeTheta;
+      if (rope.has(theta)) continue;
+      const table = dev.alloc((N * c.headDim) / 2 * 8);
+      this.ops.ropeTable(table.ptr, positions.ptr, N, c.headDim, theta);
+      rope.set(theta, table);
+    }
     const x0 = dev.alloc(N * d * bf16);
     this.ops.embedding(x0.ptr, this.weights.embed.ptr, idsBuf.ptr, N, d, c.embeddingScale);
 
@@ -417,7 +458,7 @@ export class CudaDecoderTrainer {
     const inputs: DeviceBuffer[] = [x0];
     const saved: (LayerActivations | null)[] = [];
     for (let l = 0; l < c.numLayers; l++) {
-      const acts = this.layerForward(l, inputs[l].ptr, positions.ptr, batch, tokens);
+      const acts = this.layerForward(l, inputs[l].ptr, rope, batch, tokens);
       inputs.push(acts.out);
       if (this.lora.recompute) {
         this.freeActivations(acts, true);
@@ -454,8 +495,8 @@ export class CudaDecoderTrainer {
     rstdF.free();
 
     for (let l = c.numLayers - 1; l >= 0; l--) {
-      const acts = saved[l] ?? this.layerForward(l, inputs[l].ptr, positions.ptr, batch, tokens);
-      const dxPrev = this.layerBackward(l, acts, dx.ptr, positions.ptr, batch, tokens);
+      const acts = saved[l] ?? this.layerForward(l, inputs[l].ptr, rope, batch, tokens);
+      const dxPrev = this.layerBackward(l, acts, dx.ptr, rope, batch, tokens);
       this.freeActivations(acts, false);
       dx.free();
       dx = dxPrev;
@@ -465,7 +506,7 @@ export class CudaDecoderTrainer {
     x0.free();
     const lossHost = new Float32Array(N);
     dev.download(lossHost, losses.ptr);
-    for (const b of [losses, idsBuf, targetsBuf, positions]) b.free();
+    for (const b of [losses, idsBuf, targetsBuf, positions, ...rope.values()]) b.free();
     let total = 0;
     for (const v of lossHost) total += v;
     return total;

@@ -46,14 +46,24 @@ export interface LoraArenaLayout {
   total: number;
 }
 
-/** Places matrices of `sizes` elements one after another, each at the next aligned offset. */
-export function loraArenaLayout(sizes: readonly number[]): LoraArenaLayout {
-  const offsets: number[] = [];
-  let end = 0;
+/**
+ * Places matrices of `sizes` elements one after another, each at the next aligned offset, in the
+ * order `placement` gives (a permutation of the indices; default: index order). offsets[i] is
+ * always matrix i's, whatever its place: the placement only decides which matrices are neighbours.
+ */
+export function loraArenaLayout(sizes: readonly number[], placement?: readonly number[]): LoraArenaLayout {
   for (const n of sizes) {
     if (!Number.isSafeInteger(n) || n < 0) throw new InvalidInputError(`a LoRA matrix of ${n} elements`);
-    offsets.push(end);
-    end += Math.ceil(n / LORA_ARENA_ALIGN) * LORA_ARENA_ALIGN;
+  }
+  const order = placement ?? sizes.map((_, i) => i);
+  if (order.length !== sizes.length || new Set(order).size !== sizes.length || order.some((i) => !(Number.isInteger(i) && i >= 0 && i < sizes.length))) {
+    throw new InvalidInputError(`a LoRA arena placement must name each of the ${sizes.length} matrices once`);
+  }
+  const offsets: number[] = new Array(sizes.length);
+  let end = 0;
+  for (const i of order) {
+    offsets[i] = end;
+    end += Math.ceil(sizes[i] / LORA_ARENA_ALIGN) * LORA_ARENA_ALIGN;
   }
   return { offsets, total: end };
 }
@@ -84,13 +94,17 @@ export class LoraArena {
   readonly v: DeviceBuffer;
   private disposed = false;
 
-  /** sizes: the elements of each matrix, in the order of `params`. Every arena starts zeroed. */
+  /**
+   * sizes: the elements of each matrix, in the order of `params`; placement: the order they sit in
+   * memory (loraArenaLayout). Every arena starts zeroed.
+   */
   constructor(
     private readonly device: CudaDevice,
     private readonly ops: CudaOps,
     sizes: readonly number[],
+    placement?: readonly number[],
   ) {
-    const { offsets, total } = loraArenaLayout(sizes);
+    const { offsets, total } = loraArenaLayout(sizes, placement);
     this.numel = total;
     this.trainableParameters = sizes.reduce((s, n) => s + n, 0);
     this.master = device.alloc(total * f32);

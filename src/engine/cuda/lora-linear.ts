@@ -5,6 +5,16 @@ import type { DeviceBuffer } from "./memory.js";
 import type { CudaNf4Weight } from "./nf4-weight.js";
 import type { CudaOps } from "./ops.js";
 
+/** A LoRA adapter of one projection: A [r, in] and B [out, r] are views into the trainer's LoraArena. */
+export interface LoraAdapter {
+  a: LoraParam;
+  b: LoraParam;
+  rank: number;
+  /** α / r. */
+  scale: number;
+  dropout: number;
+}
+
 /**
  * A frozen NF4 linear layer with a LoRA adapter (QLoRA):
  *   y = x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ,   s = α/r,  W: [out, in] NF4, A: [r, in], B: [out, r]
@@ -13,6 +23,15 @@ import type { CudaOps } from "./ops.js";
  * the trainer's LoraArena: the products read their bf16 shadows and accumulate into their grads.
  * With dropout p > 0 the adapter reads dropout(x) (the CPU's mask for the call's seed, drawn
  * again in the backward pass rather than stored), as PEFT's lora_dropout does.
+ *
+ * The adapter's products run before the base product, which then adds onto their result
+ * (beta = 1): the rank-r product writes y (or dx) without reading it, and the base product reads it
+ * in its epilogue, which overlaps its main loop — instead of a rank-r product that reads and writes
+ * the whole [n, out] output after it (3B: about 4 ms a step).
+ *
+ * The base and B-side halves are public so that projections reading one input can share their
+ * A-side products (CudaSharedInputGroup); xa and dxa may then be column slices of wider matrices,
+ * `ld` elements a row.
  */
 export class CudaLoraLinear {
   readonly inFeatures: number;
@@ -23,7 +42,7 @@ export class CudaLoraLinear {
     private readonly ops: CudaOps,
     readonly weight: CudaNf4Weight,
     readonly bias: DeviceBuffer | null,
-    readonly lora: { a: LoraParam; b: LoraParam; rank: number; scale: number; dropout: number } | null,
+    readonly lora: LoraAdapter | null,
     /** bf16 scratch of at least out·in elements, shared by every layer. */
     private readonly scratch: DeviceBuffer,
   ) {
@@ -39,23 +58,48 @@ export class CudaLoraLinear {
     return xd;
   }
 
+  /** x: [n, in] → y: [n, out] = x·Wᵀ + b, the frozen part alone (added to y when accumulate). */
+  baseForward(y: DevicePtr, x: DevicePtr, n: number, accumulate: boolean): void {
+    this.weight.dequantizeInto(this.scratch);
+    this.device.cublas.gemm({ transA: false, transB: true, m: n, n: this.outFeatures, k: this.inFeatures, a: x, b: this.scratch.ptr, c: y, dtype: "bf16", beta: accumulate ? 1 : 0 });
+    if (this.bias) this.ops.addBias(y, this.bias.ptr, n, this.outFeatures);
+  }
+
+  /** dy: [n, out] → dx: [n, in] = dy·W (written, or added to when accumulate). */
+  baseBackward(dx: DevicePtr, dy: DevicePtr, n: number, accumulate: boolean): void {
+    this.weight.dequantizeInto(this.scratch);
+    this.device.cublas.gemm({ transA: false, transB: false, m: n, n: this.inFeatures, k: this.outFeatures, a: dy, b: this.scratch.ptr, c: dx, dtype: "bf16", beta: accumulate ? 1 : 0 });
+  }
+
+  /** y: [n, out] = s·xa·Bᵀ; xa: [n, r], `ld` elements a row. */
+  loraBForward(y: DevicePtr, xa: DevicePtr, n: number, ld: number, lora: LoraAdapter): void {
+    const { b, rank, scale } = lora;
+    this.device.cublas.gemm({ transA: false, transB: true, m: n, n: this.outFeatures, k: rank, a: xa, lda: ld, b: b.shadow.ptr, c: y, dtype: "bf16", alpha: scale });
+  }
+
+  /** dB += s·dyᵀ·xa: [out, n]·[n, r]; dxa: [n, r] = s·dy·B (both xa and dxa `ld` elements a row). */
+  loraBBackward(dy: DevicePtr, xa: DevicePtr, dxa: DevicePtr, n: number, ld: number, lora: LoraAdapter): void {
+    const { b, rank, scale } = lora;
+    const blas = this.device.cublas;
+    blas.gemm({ transA: true, transB: false, m: this.outFeatures, n: rank, k: n, a: dy, b: xa, ldb: ld, c: b.grad.ptr, dtype: "bf16", cType: "f32", alpha: scale, beta: 1 });
+    blas.gemm({ transA: false, transB: false, m: n, n: rank, k: this.outFeatures, a: dy, b: b.shadow.ptr, c: dxa, ldc: ld, dtype: "bf16", alpha: scale });
+  }
+
   /**
    * x: [n, in] → y: [n, out]; xa: [n, r] bf16 = dropout(x)·Aᵀ is written for the backward pass
    * (when LoRA is on). `seed` names this call's dropout mask (loraDropoutSeed).
    */
   forward(y: DevicePtr, x: DevicePtr, n: number, xa: DevicePtr | null, seed = 0): void {
-    const { inFeatures: k, outFeatures: out } = this;
-    const blas = this.device.cublas;
-    this.weight.dequantizeInto(this.scratch);
-    blas.gemm({ transA: false, transB: true, m: n, n: out, k, a: x, b: this.scratch.ptr, c: y, dtype: "bf16" });
-    if (this.bias) this.ops.addBias(y, this.bias.ptr, n, out);
-    if (this.lora && xa !== null) {
-      const { a, b, rank, scale } = this.lora;
-      const xd = this.dropped(x, n, seed);
-      blas.gemm({ transA: false, transB: true, m: n, n: rank, k, a: xd?.ptr ?? x, b: a.shadow.ptr, c: xa, dtype: "bf16" });
-      xd?.free();
-      blas.gemm({ transA: false, transB: true, m: n, n: out, k: rank, a: xa, b: b.shadow.ptr, c: y, dtype: "bf16", alpha: scale, beta: 1 });
+    if (!this.lora || xa === null) {
+      this.baseForward(y, x, n, false);
+      return;
     }
+    const { a, rank } = this.lora;
+    const xd = this.dropped(x, n, seed);
+    this.device.cublas.gemm({ transA: false, transB: true, m: n, n: rank, k: this.inFeatures, a: xd?.ptr ?? x, b: a.shadow.ptr, c: xa, dtype: "bf16" });
+    xd?.free();
+    this.loraBForward(y, xa, n, rank, this.lora);
+    this.baseForward(y, x, n, true);
   }
 
   /**
@@ -63,25 +107,25 @@ export class CudaLoraLinear {
    * dxa: [n, r] bf16 scratch.
    */
   backward(dx: DevicePtr, dy: DevicePtr, x: DevicePtr, xa: DevicePtr | null, dxa: DevicePtr, n: number, accumulate: boolean, seed = 0): void {
-    const { inFeatures: k, outFeatures: out } = this;
+    const k = this.inFeatures;
     const blas = this.device.cublas;
-    this.weight.dequantizeInto(this.scratch);
-    blas.gemm({ transA: false, transB: false, m: n, n: k, k: out, a: dy, b: this.scratch.ptr, c: dx, dtype: "bf16", beta: accumulate ? 1 : 0 });
-    if (!this.lora || xa === null) return;
-    const { a, b, rank, scale } = this.lora;
-    // dB += s·dyᵀ·xa: [out, n]·[n, r]
-    blas.gemm({ transA: true, transB: false, m: out, n: rank, k: n, a: dy, b: xa, c: b.grad.ptr, dtype: "bf16", cType: "f32", alpha: scale, beta: 1 });
-    // dxa = s·dy·B: [n, out]·[out, r]
-    blas.gemm({ transA: false, transB: false, m: n, n: rank, k: out, a: dy, b: b.shadow.ptr, c: dxa, dtype: "bf16", alpha: scale });
+    if (!this.lora || xa === null) {
+      this.baseBackward(dx, dy, n, accumulate);
+      return;
+    }
+    const { a, rank } = this.lora;
+    this.loraBBackward(dy, xa, dxa, n, rank, this.lora);
     // dA += dxaᵀ·dropout(x): [r, n]·[n, in]
     const xd = this.dropped(x, n, seed);
     blas.gemm({ transA: true, transB: false, m: rank, n: k, k: n, a: dxa, b: xd?.ptr ?? x, c: a.grad.ptr, dtype: "bf16", cType: "f32", beta: 1 });
     if (xd === null) {
-      // dx += dxa·A: [n, r]·[r, in]
-      blas.gemm({ transA: false, transB: false, m: n, n: k, k: rank, a: dxa, b: a.shadow.ptr, c: dx, dtype: "bf16", beta: 1 });
+      // dx (=, or += when accumulate) dxa·A: [n, r]·[r, in], then the base product adds onto it
+      blas.gemm({ transA: false, transB: false, m: n, n: k, k: rank, a: dxa, b: a.shadow.ptr, c: dx, dtype: "bf16", beta: accumulate ? 1 : 0 });
+      this.baseBackward(dx, dy, n, true);
       return;
     }
     // dx += dropout'(dxa·A): the adapter's share goes back through the same mask
+    this.baseBackward(dx, dy, n, accumulate);
     blas.gemm({ transA: false, transB: false, m: n, n: k, k: rank, a: dxa, b: a.shadow.ptr, c: xd.ptr, dtype: "bf16" });
     this.ops.dropout(xd.ptr, xd.ptr, n * k, seed, this.lora.dropout);
     this.ops.addInPlace(dx, xd.ptr, n * k);

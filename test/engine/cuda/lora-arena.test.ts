@@ -45,6 +45,17 @@ describe("LoRA arena layout", () => {
     assert.throws(() => loraArenaLayout([1.5]));
   });
 
+  test("a placement decides the neighbours; offsets stay indexed by matrix", () => {
+    // matrices 0..3 of 16, 5, 16, 16 elements placed 2, 0, 3, 1: 2 at 0, 0 at 16, 3 at 32, 1 at 48
+    const { offsets, total } = loraArenaLayout([16, 5, 16, 16], [2, 0, 3, 1]);
+    assert.deepEqual(offsets, [16, 48, 0, 32]);
+    assert.equal(total, 64);
+    assert.deepEqual(loraArenaLayout([16, 5], [0, 1]), loraArenaLayout([16, 5]));
+    assert.throws(() => loraArenaLayout([1, 2], [0, 0]), /each of the 2 matrices once/);
+    assert.throws(() => loraArenaLayout([1, 2], [0]), /each of the 2 matrices once/);
+    assert.throws(() => loraArenaLayout([1, 2], [0, 2]), /each of the 2 matrices once/);
+  });
+
   test("offsetPtr keeps a number below 2^53 and gives a bigint beyond", () => {
     assert.equal(offsetPtr(0x7f0000000000, 64), 0x7f0000000040);
     assert.equal(offsetPtr(BigInt(2 ** 60), 64), BigInt(2 ** 60) + 64n);
