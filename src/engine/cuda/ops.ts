@@ -60,9 +60,8 @@ export class CudaOps {
         glu_backward_x8: ["ptr", "ptr", "ptr", "ptr", "ptr", "i64", "i32"],
       }),
       ...device.compile(kernelSource("rope.cu"), "rope.cu", {
-        rope_apply: ["ptr", "ptr", "i32", "i32", "i32", "f32", "f32"],
+        rope_apply: ["ptr", "ptr", "ptr", "i32", "i32", "i32", "f32", "f32"],
         rope_table: ["ptr", "ptr", "i32", "i32", "f32"],
-        rope_apply_table: ["ptr", "ptr", "i32", "i32", "i32", "f32"],
       }),
       ...device.compile(kernelSource("adamw.cu"), "adamw.cu", {
         adamw_step: ["ptr", "ptr", "ptr", "ptr", "i64", "f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"],
@@ -130,7 +129,7 @@ export class CudaOps {
   /** x: [tokens, heads, headDim] rotated in place; positions: [tokens] int32. inverse = the backward pass. */
   rope(x: DevicePtr, positions: DevicePtr, tokens: number, heads: number, headDim: number, theta: number, inverse = false): void {
     const n = (tokens * heads * headDim) / 2;
-    this.k.rope_apply.launch([blocksFor(n)], [THREADS], 0, x, positions, tokens, heads, headDim, theta, inverse ? -1 : 1);
+    this.k.rope_apply.launch([blocksFor(n)], [THREADS], 0, x, positions, 0, tokens, heads, headDim, theta, inverse ? -1 : 1);
   }
 
   /** table: [tokens, headDim/2] (cos, sin) fp32 pairs of the rotation `rope` applies at positions: [tokens] int32. */
@@ -141,7 +140,7 @@ export class CudaOps {
   /** `rope` from a ropeTable of the same positions and theta: the same bits, without the trigonometry. */
   ropeFromTable(x: DevicePtr, table: DevicePtr, tokens: number, heads: number, headDim: number, inverse = false): void {
     const n = (tokens * heads * headDim) / 2;
-    this.k.rope_apply_table.launch([blocksFor(n)], [THREADS], 0, x, table, tokens, heads, headDim, inverse ? -1 : 1);
+    this.k.rope_apply.launch([blocksFor(n)], [THREADS], 0, x, 0, table, tokens, heads, headDim, 0, inverse ? -1 : 1);
   }
 
   /** logits: [rows, vocab] → overwritten by dlogits·scale; targets: [rows] int32 (−100 ignored) → losses: [rows] fp32. */

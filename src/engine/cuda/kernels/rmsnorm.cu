@@ -87,6 +87,27 @@ __device__ __forceinline__ void weight8(const float* __restrict__ weight, int i8
   g[4] = b.x + unit_offset; g[5] = b.y + unit_offset; g[6] = b.z + unit_offset; g[7] = b.w + unit_offset;
 }
 
+// The second half of both forward kernels: rstd from the row's Σx² (ss, this thread's part), then
+// yr = v · rstd · g from the values each thread kept in registers.
+__device__ __forceinline__ void normalize_row_x8(const float (&v)[RMS_VEC_MAX][8], float ss, float* scratch,
+                                                 const float* __restrict__ weight, float unit_offset,
+                                                 uint4* __restrict__ yr, float* __restrict__ rstd, int dim, float eps) {
+  int d8 = dim >> 3;
+  float r = rsqrtf(block_sum(ss, scratch) / dim + eps);
+  if (threadIdx.x == 0) rstd[blockIdx.x] = r;
+#pragma unroll
+  for (int k = 0; k < RMS_VEC_MAX; k++) {
+    int i8 = threadIdx.x + k * blockDim.x;
+    if (i8 < d8) {
+      float g[8], o[8];
+      weight8(weight, i8, unit_offset, g);
+#pragma unroll
+      for (int j = 0; j < 8; j++) o[j] = v[k][j] * r * g[j];
+      yr[i8] = pack_bf16x8(o);
+    }
+  }
+}
+
 extern "C" __global__ void rmsnorm_forward_x8(const uint4* __restrict__ x, const float* __restrict__ weight,
                                               uint4* __restrict__ y, float* __restrict__ rstd,
                                               int dim, float eps, float unit_offset) {
@@ -105,19 +126,7 @@ extern "C" __global__ void rmsnorm_forward_x8(const uint4* __restrict__ x, const
       for (int j = 0; j < 8; j++) ss += v[k][j] * v[k][j];
     }
   }
-  float r = rsqrtf(block_sum(ss, scratch) / dim + eps);
-  if (threadIdx.x == 0) rstd[blockIdx.x] = r;
-#pragma unroll
-  for (int k = 0; k < RMS_VEC_MAX; k++) {
-    int i8 = threadIdx.x + k * blockDim.x;
-    if (i8 < d8) {
-      float g[8], o[8];
-      weight8(weight, i8, unit_offset, g);
-#pragma unroll
-      for (int j = 0; j < 8; j++) o[j] = v[k][j] * r * g[j];
-      yr[i8] = pack_bf16x8(o);
-    }
-  }
+  normalize_row_x8(v, ss, scratch, weight, unit_offset, yr, rstd, dim, eps);
 }
 
 extern "C" __global__ void rmsnorm_backward_x8(const uint4* __restrict__ dy, const uint4* __restrict__ x,
@@ -187,17 +196,5 @@ extern "C" __global__ void add_rmsnorm_forward_x8(const uint4* __restrict__ a, c
       for (int j = 0; j < 8; j++) ss += v[k][j] * v[k][j];
     }
   }
-  float r = rsqrtf(block_sum(ss, scratch) / dim + eps);
-  if (threadIdx.x == 0) rstd[blockIdx.x] = r;
-#pragma unroll
-  for (int k = 0; k < RMS_VEC_MAX; k++) {
-    int i8 = threadIdx.x + k * blockDim.x;
-    if (i8 < d8) {
-      float g[8], o[8];
-      weight8(weight, i8, unit_offset, g);
-#pragma unroll
-      for (int j = 0; j < 8; j++) o[j] = v[k][j] * r * g[j];
-      y[base + i8] = pack_bf16x8(o);
-    }
-  }
+  normalize_row_x8(v, ss, scratch, weight, unit_offset, y + base, rstd, dim, eps);
 }
