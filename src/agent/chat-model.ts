@@ -7,6 +7,12 @@
 export interface ChatMessage {
   role: "system" | "user" | "assistant" | "tool";
   content: string;
+  /**
+   * Training only, on an assistant message (the axolotl/ShareGPT convention): 0 keeps the reply
+   * in the context but puts no loss on its tokens (a recovery trajectory's mistaken call); absent
+   * or 1 trains on it. Chat templates render the message the same either way.
+   */
+  weight?: 0 | 1;
 }
 
 export interface GenerateOptions {

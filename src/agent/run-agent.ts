@@ -184,7 +184,7 @@ export async function* streamAgent(options: AgentOptions): AsyncGenerator<AgentE
       yield { type: "done", result: result("aborted") };
       return;
     }
-    const observation: JsonValue = outcome.kind === "ok" ? outcome.observation : { error: outcome.message };
+    const observation = observationOf(outcome);
     const actionStep: ReActStep = { kind: "action", thought: parsed.thought, action: call, observation };
     steps.push(actionStep);
     messages.push({ role: "assistant", content: renderReply(actionStep) });
@@ -254,13 +254,22 @@ async function callModel(
   return { kind: "text", text };
 }
 
-type ToolOutcome =
+/** How one tool call ended. */
+export type ToolOutcome =
   | { kind: "ok"; observation: JsonValue }
   | { kind: "failed"; failure: "unknown_tool" | "invalid_arguments" | "tool_error"; message: string }
   | { kind: "aborted" };
 
+/**
+ * The Observation the runtime shows the model after a call that ran or failed: the tool's value,
+ * or `{"error": message}` (the data builder's recovery trajectories take their error text here).
+ */
+export function observationOf(outcome: Exclude<ToolOutcome, { kind: "aborted" }>): JsonValue {
+  return outcome.kind === "ok" ? outcome.observation : { error: outcome.message };
+}
+
 /** Executes one call with the seed, the run's signal and the per-call timeout. */
-async function callTool(
+export async function callTool(
   tools: AgentTools,
   call: ToolCall,
   options: { seed: number; signal: AbortSignal | undefined; timeoutMs: number | undefined },

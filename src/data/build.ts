@@ -6,7 +6,8 @@ import type { ReActStep } from "../react/types.js";
 import type { ToolCall } from "../tools/types.js";
 import { withArgumentNames } from "./argument-names.js";
 import { buildFunctionCallPrompt } from "./function-call.js";
-import { Rng } from "./random.js";
+import { hashString, Rng } from "./random.js";
+import { drawRecovery } from "./recovery.js";
 import { RESTYLE_SHARE, restyleQuery } from "./restyle.js";
 import type { Category } from "./schema.js";
 import { SEED_TRAJECTORIES } from "./seeds.js";
@@ -110,6 +111,18 @@ export interface BuildOptions {
    * (`{"arguments": {"750"}}`: a value where a key belongs). Default false; not yet measured.
    */
   nameArguments?: boolean;
+  /**
+   * Share (0..1) of the eligible train examples (those whose first call can be made with a
+   * typical mistake) that become recovery trajectories, see `drawRecovery`: that call made wrong first (get_stock_price
+   * with the company name, convert_currency with from_currency/to_currency, another tool with a
+   * required argument left out) in a `weight: 0` reply (context, no loss), the tool's own
+   * validation error as the Observation, then the call corrected ("The symbol must be a ticker:
+   * Nvidia is NVDA."). An experiment against SmolLM2-135M on 250 samples repeating a call the tool
+   * rejected; no trajectory showed an error followed by a corrected call. Drawn from a stream of
+   * its own, so the examples are those of the same build without it. Default 0 (off); not yet
+   * measured. Never for eval or the function-call format.
+   */
+  recovery?: number;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
   includeSeeds?: boolean;
   /** Render `messages` (with the system prompt). Default true. */
@@ -224,7 +237,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     throw new InvalidInputError(`perCategory must be a whole number of at least 1, got ${perCategory}`, { field: "perCategory" });
   }
   if (!(fcRatio >= 0 && fcRatio <= 1)) throw new InvalidInputError(`functionCallRatio must lie in [0, 1], got ${fcRatio}`, { field: "functionCallRatio" });
-  for (const [field, value] of [["restyle", options.restyle], ["restrictTools", options.restrictTools]] as const) {
+  for (const [field, value] of [["restyle", options.restyle], ["restrictTools", options.restrictTools], ["recovery", options.recovery]] as const) {
     if (value !== undefined && !(value >= 0 && value <= 1)) throw new InvalidInputError(`${field} must lie in [0, 1], got ${value}`, { field });
   }
 
@@ -247,6 +260,11 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
   const restyle = options.restyle ?? (split === "train" ? RESTYLE_SHARE : 0);
   const wantMessages = options.messages ?? true;
   const morePhrasings = split === "train" && options.morePhrasings === true;
+  const recovery = split === "train" ? (options.recovery ?? 0) : 0;
+  // Its own stream: the other draws, and so the examples, are those of the build without it.
+  const recoveryRng = new Rng(hashString(`recovery ${seed}`));
+  const recovered = (steps: ReActStep[], simSeed: number | undefined): Promise<ReActStep[]> | ReActStep[] =>
+    recovery > 0 ? drawRecovery(steps, tools, simSeed ?? 0, recoveryRng, recovery) : steps;
   const examples: TrainingExample[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
@@ -259,7 +277,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       if (examples.length >= samples) break;
       if (!seedExample.expected_tools.every((n) => allNames.includes(n))) continue;
       const seedSteps = seedExample.steps?.map((s) => ({ ...s }));
-      const example: TrainingExample = { ...seedExample, steps: seedSteps && shapedSteps(seedSteps, seedExample.category ?? "", options) };
+      const example: TrainingExample = { ...seedExample, steps: seedSteps && (await recovered(shapedSteps(seedSteps, seedExample.category ?? "", options), seedExample.seed)) };
       if (wantMessages && example.steps) {
         const offered = example.tools === undefined ? allSpecs : allSpecs.filter((s) => example.tools?.includes(s.name));
         example.messages = renderMessages({ query: example.query, steps: example.steps }, { systemPrompt: buildSystemPrompt(offered) });
@@ -366,7 +384,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       example.min_steps = run.steps.length;
       example.max_steps = run.steps.length + 2;
       if (run.answerContains.length > 0) example.answer_contains = run.answerContains;
-      const steps = shapedSteps(run.steps, template.category, options, missingNeed(template, slots));
+      const steps = await recovered(shapedSteps(run.steps, template.category, options, missingNeed(template, slots)), simSeed);
       example.steps = steps;
       if (wantMessages) example.messages = renderMessages({ query, steps }, { systemPrompt: buildSystemPrompt(specs) });
     }

@@ -104,6 +104,7 @@ function checkSteps(value: unknown, issues: SchemaIssue[]): boolean {
       return;
     }
     if (typeof step.thought !== "string") issues.push({ field: `${field}.thought`, problem: `must be a string, got ${typeName(step.thought)}` });
+    if (step.weight !== undefined && step.weight !== 0) issues.push({ field: `${field}.weight`, problem: `must be 0 (an untrained reply) or left out, got ${JSON.stringify(step.weight) ?? typeName(step.weight)}` });
     if (step.kind === "action") {
       checkCall(step.action, `${field}.action`, issues);
       if (!("observation" in step)) issues.push({ field: `${field}.observation`, problem: "is missing (every action step carries its observation)" });
@@ -129,6 +130,10 @@ function checkMessages(value: unknown, issues: SchemaIssue[]): value is ChatMess
     else {
       if (!["system", "user", "assistant", "tool"].includes(m.role as string)) issues.push({ field: `messages[${i}].role`, problem: `must be system, user, assistant or tool, got ${JSON.stringify(m.role) ?? typeName(m.role)}` });
       if (typeof m.content !== "string") issues.push({ field: `messages[${i}].content`, problem: `must be a string, got ${typeName(m.content)}` });
+      if (m.weight !== undefined) {
+        if (m.weight !== 0 && m.weight !== 1) issues.push({ field: `messages[${i}].weight`, problem: `must be 0 (no loss on this reply) or 1, got ${JSON.stringify(m.weight) ?? typeName(m.weight)}` });
+        else if (m.role !== "assistant") issues.push({ field: `messages[${i}].weight`, problem: `only an assistant message carries a weight, this one is ${JSON.stringify(m.role)}` });
+      }
     }
   });
   return issues.length === before;
@@ -137,8 +142,9 @@ function checkMessages(value: unknown, issues: SchemaIssue[]): value is ChatMess
 /**
  * Validates a training example: the task fields, then the trajectory. A ReAct example needs
  * `steps` or `messages` (both, when given, must describe the same trajectory, parsed strictly);
- * it must end with an Answer; its called tools must equal `expected_tools` and lie within
- * `tools` when that is given. A function-call example needs `messages` ending in one strict JSON call.
+ * it must end with an Answer; its called tools (those of untrained, weight-0 replies left out)
+ * must equal `expected_tools` and lie within `tools` when that is given. A message's `weight`,
+ * when given, is 0 or 1 and only on an assistant message. A function-call example needs `messages` ending in one strict JSON call.
  */
 export function validateTrainingExample(value: unknown): SchemaIssue[] {
   const issues = validateTask(value);
@@ -194,8 +200,9 @@ export function validateTrainingExample(value: unknown): SchemaIssue[] {
     }
   }
   if (steps !== undefined) {
+    // An untrained (weight 0) call is a recovery trajectory's mistake, not one a correct run makes.
     checkCalledTools(
-      steps.flatMap((s) => (s.kind === "action" ? [s.action.name] : [])),
+      steps.flatMap((s) => (s.kind === "action" && s.weight !== 0 ? [s.action.name] : [])),
       example,
       issues,
     );

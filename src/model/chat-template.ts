@@ -8,7 +8,8 @@
 
 import { Template } from "@huggingface/jinja";
 import { AgentTuneError } from "../errors.js";
-import type { ChatTemplateFn, TemplateSegment } from "../train/tokenize.js";
+import type { ChatMessage } from "../agent/chat-model.js";
+import { type ChatTemplateFn, type TemplateSegment, trainsOn } from "../train/tokenize.js";
 
 /**
  * ChatML, the prompt format for models that carry no chat template (a base model's GGUF, a folder
@@ -207,12 +208,14 @@ export interface JinjaTemplateOptions extends AssistantSpanOptions {
 
 /**
  * A model's Jinja chat template as the trainer's ChatTemplateFn: segments in order, the
- * assistant contents and their end-of-turn markers marked `train`, everything else context.
- * Tool messages are passed with their role unchanged (map them to user "Observation: …"
+ * assistant contents and their end-of-turn markers marked `train` (not those of a message with
+ * `weight: 0`; the template gets only its role and content, so the text is as at inference),
+ * everything else context. Tool messages are passed with their role unchanged (map them to user "Observation: …"
  * messages first for the ReAct format).
  */
 export function jinjaTemplateFn(template: string, options: JinjaTemplateOptions = {}): ChatTemplateFn {
-  return (messages) => {
+  return (given) => {
+    const messages = given.map((m) => (m.weight === undefined ? m : { role: m.role, content: m.content }));
     const r = renderWithAssistantSpans(template, { ...options.variables, messages, add_generation_prompt: false }, options);
     const segments: TemplateSegment[] = [];
     let pos = 0;
@@ -225,7 +228,7 @@ export function jinjaTemplateFn(template: string, options: JinjaTemplateOptions 
       const a = r.assistant[span];
       if (a?.message === i) {
         push(a.start, false, i);
-        push(a.turnEnd, true, i);
+        push(a.turnEnd, trainsOn(given[i] as ChatMessage), i);
         span++;
       }
       push(messageEnd, false, i);

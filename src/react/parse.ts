@@ -387,6 +387,7 @@ export function parseTrajectoryText(raw: string, options: ParseOptions = {}): Tr
  * system message, the user's query, then assistant replies, each Action followed by a user (or
  * tool) message `Observation: <json>` (a tool message may also hold the bare JSON). The last
  * reply need not be an Answer (an unfinished episode), but an Action needs its Observation.
+ * A reply with `weight: 0` gives a step with `weight: 0`.
  */
 export function parseMessages(
   messages: readonly ChatMessage[],
@@ -420,8 +421,10 @@ export function parseMessages(
     const parsed = parseReply(reply.content, options);
     if (!parsed.ok) return fail(parsed.kind, step, parsed.message);
     i++;
+    // An untrained reply (`weight: 0`) stays so on its step; weight 1 is the default and left out.
+    const untrained = reply.weight === 0 ? { weight: 0 as const } : {};
     if (parsed.kind === "answer") {
-      trajectory.steps.push({ kind: "answer", thought: parsed.thought, answer: parsed.answer });
+      trajectory.steps.push({ kind: "answer", thought: parsed.thought, answer: parsed.answer, ...untrained });
       if (i < messages.length) return fail("trailing_text", step, `${messages.length - i} message(s) follow the Answer`);
       break;
     }
@@ -441,7 +444,7 @@ export function parseMessages(
     if (content.slice(value.end).trim() !== "") {
       return fail("malformed_observation", step, "text follows the Observation's JSON");
     }
-    trajectory.steps.push({ kind: "action", thought: parsed.thought, action: parsed.action, observation: value.value as JsonValue });
+    trajectory.steps.push({ kind: "action", thought: parsed.thought, action: parsed.action, observation: value.value as JsonValue, ...untrained });
     i++;
   }
   return systemPrompt === undefined ? { ok: true, trajectory, aliased } : { ok: true, trajectory, systemPrompt, aliased };

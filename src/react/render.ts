@@ -57,14 +57,15 @@ export function renderTrajectoryText(trajectory: Trajectory | readonly ReActStep
 /**
  * A trajectory as chat messages (the mapping above). With `systemPrompt` the list starts with the
  * system message. An action step whose observation is still unknown is not expected here: every
- * action step carries its observation.
+ * action step carries its observation. A step with `weight: 0` gives an assistant message with
+ * `weight: 0` (context, no training loss).
  */
 export function renderMessages(trajectory: Trajectory, options: { systemPrompt?: string } = {}): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (options.systemPrompt !== undefined) messages.push({ role: "system", content: options.systemPrompt });
   messages.push({ role: "user", content: trajectory.query });
   for (const step of trajectory.steps) {
-    messages.push({ role: "assistant", content: renderReply(step) });
+    messages.push(step.weight === 0 ? { role: "assistant", content: renderReply(step), weight: 0 } : { role: "assistant", content: renderReply(step) });
     if (step.kind === "action") messages.push({ role: "user", content: renderObservation(step.observation) });
   }
   return messages;

@@ -3,10 +3,12 @@ import type { JsonValue, ToolCall } from "../tools/types.js";
 /**
  * One step of a ReAct trajectory as the model writes it: a Thought, then either an Action
  * (one tool call, followed by the Observation the runtime appends) or the final Answer.
+ * `weight: 0` marks a reply kept as context with no training loss (a recovery trajectory's
+ * mistaken call); its assistant message carries `weight: 0` too.
  */
 export type ReActStep =
-  | { kind: "action"; thought: string; action: ToolCall; observation: JsonValue }
-  | { kind: "answer"; thought: string; answer: string };
+  | { kind: "action"; thought: string; action: ToolCall; observation: JsonValue; weight?: 0 }
+  | { kind: "answer"; thought: string; answer: string; weight?: 0 };
 
 /** A whole episode: the user's query and the steps, the last of which is normally an answer. */
 export interface Trajectory {

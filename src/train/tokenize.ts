@@ -12,19 +12,25 @@ export interface TemplateSegment {
   message: number;
 }
 
+/** Whether the loss falls on a message: an assistant message not marked `weight: 0`. */
+export function trainsOn(message: ChatMessage): boolean {
+  return message.role === "assistant" && message.weight !== 0;
+}
+
 /** Renders chat messages as ordered segments; the concatenated texts are the model's input. */
 export type ChatTemplateFn = (messages: readonly ChatMessage[]) => TemplateSegment[];
 
 /**
  * The ChatML template (SmolLM2, Qwen2): `<|im_start|>role\ncontent<|im_end|>\n`. The loss
- * covers an assistant message's content and its `<|im_end|>`; headers and the newline after
- * the end marker are context. Tool messages are rendered with role `user` (observations).
+ * covers an assistant message's content and its `<|im_end|>` (unless it has `weight: 0`: then
+ * the same text is context); headers and the newline after the end marker are context. Tool
+ * messages are rendered with role `user` (observations).
  */
 export const chatmlTemplate: ChatTemplateFn = (messages) => {
   const out: TemplateSegment[] = [];
   messages.forEach((m, i) => {
     const role = m.role === "tool" ? "user" : m.role;
-    const train = m.role === "assistant";
+    const train = trainsOn(m);
     out.push({ text: `<|im_start|>${role}\n`, train: false, message: i });
     out.push({ text: m.content, train, message: i });
     out.push({ text: "<|im_end|>", train, message: i });
@@ -36,7 +42,7 @@ export const chatmlTemplate: ChatTemplateFn = (messages) => {
 /** One example as token ids with its loss mask (1 where the loss falls on that token). */
 export interface TokenizedExample {
   ids: Int32Array;
-  /** [ids.length]: 1 on assistant content and end-of-turn tokens, 0 elsewhere. */
+  /** [ids.length]: 1 on trained assistant content and end-of-turn tokens, 0 elsewhere. */
   mask: Uint8Array;
   /** Messages kept after truncation. */
   messages: number;
@@ -55,7 +61,7 @@ export interface TokenizedDataset {
   examples: TokenizedExample[];
   /** Examples whose first assistant turn does not fit in `maxLength`. */
   skippedTooLong: number;
-  /** Examples with no assistant message (nothing to learn). */
+  /** Examples with no trained assistant message (nothing to learn). */
   skippedNoAssistant: number;
   /** Examples shortened by dropping whole trailing steps. */
   truncated: number;
@@ -66,9 +72,9 @@ export const DEFAULT_MAX_LENGTH = 2048;
 
 /**
  * Tokenizes one conversation with its loss mask. When it is longer than `maxLength`, whole
- * trailing steps are dropped: the kept prefix always ends right after an assistant turn, so no
- * Action is ever cut. Returns undefined when even the first assistant turn does not fit, or
- * when there is no assistant turn.
+ * trailing steps are dropped: the kept prefix always ends right after a trained assistant turn,
+ * so no Action is ever cut. Returns undefined when even the first trained assistant turn does not
+ * fit, or when there is none (a `weight: 0` turn alone teaches nothing).
  */
 export function tokenizeMessages(messages: readonly ChatMessage[], options: TokenizeOptions): TokenizedExample | undefined {
   const maxLength = options.maxLength ?? DEFAULT_MAX_LENGTH;
@@ -86,7 +92,7 @@ export function tokenizeMessages(messages: readonly ChatMessage[], options: Toke
     }
     if (s.message >= 0) messageEnd.set(s.message, ids.length);
   }
-  const assistantEnds = messages.flatMap((m, i) => (m.role === "assistant" ? [i] : []));
+  const assistantEnds = messages.flatMap((m, i) => (trainsOn(m) ? [i] : []));
   if (assistantEnds.length === 0) return undefined;
   const fullEnd = ids.length;
   let cut = -1;
@@ -117,7 +123,7 @@ export function tokenizeMessages(messages: readonly ChatMessage[], options: Toke
 export function tokenizeDataset(conversations: Iterable<readonly ChatMessage[]>, options: TokenizeOptions): TokenizedDataset {
   const result: TokenizedDataset = { examples: [], skippedTooLong: 0, skippedNoAssistant: 0, truncated: 0 };
   for (const messages of conversations) {
-    if (!messages.some((m) => m.role === "assistant")) {
+    if (!messages.some(trainsOn)) {
       result.skippedNoAssistant++;
       continue;
     }

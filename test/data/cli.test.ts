@@ -10,6 +10,7 @@ import { createDataSynthCommand } from "../../src/cli/data-synth.js";
 import { dataValidateCommand } from "../../src/cli/data-validate.js";
 import { runCli } from "../../src/cli/main.js";
 import { buildDataset } from "../../src/data/build.js";
+import type { TrainingExample } from "../../src/data/task.js";
 import { testTools } from "./tools.js";
 
 const tools = await testTools();
@@ -61,6 +62,21 @@ describe("agenttune data", () => {
       assert.equal(await runCli(["data", "build", "--samples", "10", ...flags, "--out", join(dir, "bad.jsonl")], bad.io, commands), 2);
       assert.match(bad.err.join(""), pattern);
     }
+  });
+
+  it("build --recovery writes recovery trajectories that validate accepts, and refuses a share outside 0..1", async () => {
+    const file = join(dir, "recovery.jsonl");
+    const c = capture();
+    assert.equal(await runCli(["data", "build", "--samples", "40", "--seed", "0", "--name-arguments", "--recovery", "0.5", "--out", file], c.io, commands), 0, c.err.join(""));
+    const rows = (await readFile(file, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as TrainingExample);
+    const recovered = rows.filter((r) => r.messages?.some((m) => m.weight === 0));
+    assert.ok(recovered.length > 0 && recovered.length < rows.length, `${recovered.length} of ${rows.length}`);
+    assert.deepEqual(rows, await buildDataset({ samples: 40, seed: 0, tools, nameArguments: true, recovery: 0.5 }));
+    const v = capture();
+    assert.equal(await runCli(["data", "validate", file], v.io, commands), 0, v.out.join(""));
+    const bad = capture();
+    assert.equal(await runCli(["data", "build", "--samples", "10", "--recovery", "2", "--out", join(dir, "bad.jsonl")], bad.io, commands), 2);
+    assert.match(bad.err.join(""), /recovery must lie in \[0, 1\], got 2/);
   });
 
   it("build --no-seeds leaves the hand-written trajectories out", async () => {

@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ungroundedAnswerNumbers } from "../../src/data/grounding.js";
+import { writeJsonl } from "../../src/data/jsonl.js";
 import { validateTask, validateTrainingExample } from "../../src/data/schema.js";
 import { SEED_TRAJECTORIES } from "../../src/data/seeds.js";
 import { readTasks, readTrainingExamples, validateFile } from "../../src/data/tasks-file.js";
 import { FileFormatError } from "../../src/errors.js";
 import { renderMessages } from "../../src/react/render.js";
+import type { ReActStep } from "../../src/react/types.js";
 
 const task = { id: "weather-ramen-1", query: "What's the weather in Tokyo?", expected_tools: ["get_weather"], category: "single" };
 
@@ -83,6 +85,52 @@ describe("validateTrainingExample", () => {
     assert.deepEqual(validateTrainingExample(ok), []);
     const prose = { ...base, messages: [ok.messages[0], { role: "assistant", content: '{"name": "get_weather", "arguments": {"city": "Oslo"}} done' }] };
     assert.equal(validateTrainingExample(prose)[0].field, "messages[1].content");
+  });
+
+  describe("an untrained reply (weight 0)", () => {
+    const steps = seed.steps ?? [];
+    const first = steps[0] as Extract<ReActStep, { kind: "action" }>;
+    const mistaken: ReActStep = { kind: "action", thought: "", action: { name: first.action.name, arguments: {} }, observation: { error: "invalid arguments" }, weight: 0 };
+    const recovered = [mistaken, ...steps];
+    const messages = renderMessages({ query: seed.query, steps: recovered }, { systemPrompt: "tools…" });
+
+    it("is kept in steps and messages, and its call is not one of the expected tools", () => {
+      assert.deepEqual(messages[2], { role: "assistant", content: 'Action: {"name": "get_weather", "arguments": {}}', weight: 0 });
+      assert.equal(messages.filter((m) => "weight" in m).length, 1, "the other replies carry no weight");
+      assert.deepEqual(validateTrainingExample({ ...seed, steps: recovered, messages }), []);
+      assert.deepEqual(validateTrainingExample({ ...seed, steps: undefined, messages }), []);
+      assert.deepEqual(validateTrainingExample({ ...seed, steps: recovered }), []);
+      const counted = validateTrainingExample({ ...seed, steps: recovered.map(({ weight: _, ...s }) => s as ReActStep) });
+      assert.deepEqual(counted, [{ field: "expected_tools", problem: "is [get_weather, search_restaurant] but the trajectory calls [get_weather, get_weather, search_restaurant]" }]);
+      const untagged = messages.map(({ weight: _, ...m }) => m);
+      assert.ok(validateTrainingExample({ ...seed, steps: recovered, messages: untagged }).some((i) => /different trajectories/.test(i.problem)));
+    });
+
+    it("a weight other than 0 or 1, or on a message that is not the assistant's, names the field", () => {
+      const at = (i: number, weight: unknown) => messages.map((m, j) => (j === i ? { ...m, weight } : m));
+      assert.deepEqual(validateTrainingExample({ ...seed, steps: undefined, messages: at(2, 2) }), [{ field: "messages[2].weight", problem: "must be 0 (no loss on this reply) or 1, got 2" }]);
+      assert.deepEqual(validateTrainingExample({ ...seed, steps: undefined, messages: at(2, "0") }), [{ field: "messages[2].weight", problem: 'must be 0 (no loss on this reply) or 1, got "0"' }]);
+      assert.deepEqual(validateTrainingExample({ ...seed, steps: undefined, messages: at(1, 0) }), [{ field: "messages[1].weight", problem: 'only an assistant message carries a weight, this one is "user"' }]);
+      assert.deepEqual(validateTrainingExample({ ...seed, steps: undefined, messages: at(0, 1) }), [{ field: "messages[0].weight", problem: 'only an assistant message carries a weight, this one is "system"' }]);
+      assert.deepEqual(validateTrainingExample({ ...seed, steps: undefined, messages: at(4, 1) }), [], "weight 1 is the default, allowed on a reply");
+      assert.deepEqual(validateTrainingExample({ ...seed, steps: recovered.map((s, i) => (i === 0 ? { ...s, weight: 1 } : s)) }), [
+        { field: "steps[0].weight", problem: "must be 0 (an untrained reply) or left out, got 1" },
+      ]);
+    });
+
+    it("survives a JSONL file written and read back", async () => {
+      const dir = await mkdtemp(join(tmpdir(), "agenttune-weight-"));
+      after(() => rm(dir, { recursive: true, force: true }));
+      const file = join(dir, "train.jsonl");
+      const example = { ...seed, steps: recovered, messages };
+      await writeJsonl(file, [example]);
+      const [back] = await readTrainingExamples(file);
+      assert.deepEqual(back, JSON.parse(JSON.stringify(example)));
+      assert.equal(back?.messages?.[2]?.weight, 0);
+      assert.equal(back?.steps?.[0]?.weight, 0);
+      await writeJsonl(join(dir, "again.jsonl"), [back]);
+      assert.equal(await readFile(join(dir, "again.jsonl"), "utf8"), await readFile(file, "utf8"));
+    });
   });
 });
 

@@ -186,11 +186,12 @@ describe("the scaling study", () => {
     assert.equal(plainResult.settings.data, undefined, "plain Thoughts are the settings of the runs made before the option");
     const plainReplies = (plain.calls[0]?.examples ?? []).map((e) => e.messages?.find((m) => m.role === "assistant")?.content ?? "");
     assert.ok(plainReplies.every((r) => !r.startsWith("Thought: This needs ")), "toolCheck false reached the builder");
-    const { result: planned } = await study(join(root, "planned"), { sizes: [20], seeds: [0], data: { planTools: true } }).run();
-    assert.deepEqual(planned.settings.data, { toolCheck: true, planTools: true });
-    const shaped = study(join(root, "shaped"), { sizes: [20], seeds: [0], data: { progress: true, morePhrasings: true, nameArguments: true } });
+    const { result: planned } = await study(join(root, "planned"), { sizes: [20], seeds: [0], data: { planTools: true, recovery: 0 } }).run();
+    assert.deepEqual(planned.settings.data, { toolCheck: true, planTools: true }, "recovery 0 is the default, recorded as nothing");
+    const shaped = study(join(root, "shaped"), { sizes: [20], seeds: [0], data: { progress: true, morePhrasings: true, nameArguments: true, recovery: 1 } });
     const { result: shapedResult } = await shaped.run();
-    assert.deepEqual(shapedResult.settings.data, { toolCheck: true, progress: true, morePhrasings: true, nameArguments: true });
+    assert.deepEqual(shapedResult.settings.data, { toolCheck: true, progress: true, morePhrasings: true, nameArguments: true, recovery: 1 });
+    assert.ok((shaped.calls[0]?.examples ?? []).some((e) => e.messages?.some((m) => m.weight === 0)), "recovery reached the builder");
     const shapedReplies = (shaped.calls[0]?.examples ?? []).flatMap((e) => e.messages?.filter((m) => m.role === "assistant").map((m) => m.content) ?? []);
     assert.ok(shapedReplies.some((r) => /^Thought: Call \d+ of \d+ done\./.test(r)), "progress reached the builder");
     assert.ok(shapedReplies.some((r) => /^Thought: .* Its arguments?: [^\n]+\.\nAction: /.test(r)), "nameArguments reached the builder");

@@ -105,6 +105,22 @@ describe("SmolLM2's chat template", () => {
       [{ text: "  Hello! 😀\n<|im_end|>", train: true, message: 1 }],
     );
   });
+
+  test("an assistant message with weight 0 renders the same text, none of it trained", () => {
+    const messages: ChatMessage[] = [
+      { role: "user", content: "q" },
+      { role: "assistant", content: "Thought: wrong.\nAction: {}", weight: 0 },
+      { role: "user", content: "Observation: {}" },
+      { role: "assistant", content: "Answer: a" },
+    ];
+    const segments = jinjaTemplateFn(smollm2.template, { variables: SMOLLM2_TOKENS })(messages);
+    const plain = messages.map((m) => ({ role: m.role, content: m.content }));
+    assert.equal(segments.map((s) => s.text).join(""), renderChatTemplate(smollm2.template, { ...SMOLLM2_TOKENS, messages: plain }));
+    assert.deepEqual(
+      segments.filter((s) => s.train),
+      [{ text: "Answer: a<|im_end|>", train: true, message: 3 }],
+    );
+  });
 });
 
 describe("model-style templates", () => {

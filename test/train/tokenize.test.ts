@@ -67,6 +67,43 @@ describe("tokenize", () => {
     assert.equal(decode(result.examples[0].ids), chatmlTemplate(short).map((s) => s.text).join(""));
   });
 
+  it("an assistant message with weight 0 renders as before but is context: train false on its content and end marker", () => {
+    const plain = chatmlTemplate(trajectory);
+    const untrained = trajectory.map((m, i) => (i === 2 ? { ...m, weight: 0 as const } : m));
+    const segments = chatmlTemplate(untrained);
+    assert.equal(segments.map((s) => s.text).join(""), plain.map((s) => s.text).join(""));
+    assert.deepEqual(
+      segments.filter((s) => s.message === 2),
+      [
+        { text: "<|im_start|>assistant\n", train: false, message: 2 },
+        { text: trajectory[2].content, train: false, message: 2 },
+        { text: "<|im_end|>", train: false, message: 2 },
+        { text: "\n", train: false, message: 2 },
+      ],
+    );
+    assert.deepEqual(segments.filter((s) => s.message !== 2), plain.filter((s) => s.message !== 2), "the other messages are as without it");
+    const ex = tokenizeMessages(untrained, { tokenize: byteTokenize, template: chatmlTemplate });
+    assert.ok(ex);
+    assert.deepEqual(maskedText(ex.ids, ex.mask), [`${trajectory[4].content}<|im_end|>`]);
+  });
+
+  it("without a weight (or with weight 1) the segments are the ones an assistant message always had", () => {
+    const segments = chatmlTemplate(trajectory.slice(2, 3));
+    assert.deepEqual(segments, [
+      { text: "<|im_start|>assistant\n", train: false, message: 0 },
+      { text: trajectory[2].content, train: true, message: 0 },
+      { text: "<|im_end|>", train: true, message: 0 },
+      { text: "\n", train: false, message: 0 },
+    ]);
+    assert.deepEqual(chatmlTemplate([{ ...trajectory[2], weight: 1 }]), segments);
+  });
+
+  it("a conversation whose only assistant turns have weight 0 teaches nothing and is skipped", () => {
+    const untrained = trajectory.map((m) => (m.role === "assistant" ? { ...m, weight: 0 as const } : m));
+    assert.equal(tokenizeMessages(untrained, { tokenize: byteTokenize, template: chatmlTemplate }), undefined);
+    assert.equal(tokenizeDataset([untrained], { tokenize: byteTokenize, template: chatmlTemplate }).skippedNoAssistant, 1);
+  });
+
   it("system, user and observation text never carries loss", () => {
     const ex = tokenizeMessages(trajectory, { tokenize: byteTokenize, template: chatmlTemplate });
     assert.ok(ex);
