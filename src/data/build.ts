@@ -108,7 +108,11 @@ export interface BuildOptions {
    * Every Thought before an Action ends by naming the call's argument keys in order ("Its
    * arguments: amount, from and to."), see `withArgumentNames`; with or without the tool check,
    * seeds included. An experiment against the malformed actions of SmolLM2-135M on 250 samples
-   * (`{"arguments": {"750"}}`: a value where a key belongs). Default false; not yet measured.
+   * (`{"arguments": {"750"}}`: a value where a key belongs). Default false: on SmolLM2-135M, 250
+   * samples, three seeds, malformed actions fall from 12 to 2 of 216 runs, but the keys it names are
+   * often its own (from_currency for from), so invalid arguments rise from 25 to 31 and tool
+   * selection stays 46.5 against 45.8 %; at 2000 samples (one seed) 62.5 against 72.2 %
+   * (results/smollm2-arguments-recovery).
    */
   nameArguments?: boolean;
   /**
@@ -119,8 +123,11 @@ export interface BuildOptions {
    * validation error as the Observation, then the call corrected ("The symbol must be a ticker:
    * Nvidia is NVDA."). An experiment against SmolLM2-135M on 250 samples repeating a call the tool
    * rejected; no trajectory showed an error followed by a corrected call. Drawn from a stream of
-   * its own, so the examples are those of the same build without it. Default 0 (off); not yet
-   * measured. Never for eval or the function-call format.
+   * its own, so the examples are those of the same build without it. Default 0 (off): at 0.3 on
+   * SmolLM2-135M (with nameArguments), 250 samples, three seeds, tool selection 38.9 against 46.5 %
+   * without it and repeated calls 26 against 9 of 216 runs — the model writes the correction
+   * ("Meta is not a ticker.") and repeats the rejected call; at 2000 samples (one seed) 52.1 against
+   * 62.5 % (results/smollm2-arguments-recovery). Never for eval or the function-call format.
    */
   recovery?: number;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
