@@ -1,6 +1,7 @@
 import { FAILURE_KINDS } from "../react/types.js";
 import { FAILURE_LABELS, formatRate, METRICS, type MetricKey, type MetricSummary, metricLabel, type Rate } from "./metrics.js";
 import type { EvalResult, TaskRecord } from "./result.js";
+import { countSelectionMisses, SELECTION_MISS_LABELS, SELECTION_MISSES } from "./selection-misses.js";
 
 /**
  * Markdown views of evaluation results: the summary of one run (`eval.md`) and the side-by-side
@@ -126,6 +127,13 @@ export function formatEvalReport(result: EvalResult, options: EvalReportOptions 
     .map(([status, n]) => `${status} ${n}`)
     .join(", ");
   out.push(`How runs ended: ${endings || "(no runs)"}.`, "");
+
+  const misses = countSelectionMisses(result.records);
+  const missed = SELECTION_MISSES.reduce((n, m) => n + misses[m], 0);
+  if (missed > 0) {
+    out.push(`## Why tool selection missed (${missed} runs)`, "");
+    out.push(markdownTable(["Reason", "Runs"], SELECTION_MISSES.map((m) => [SELECTION_MISS_LABELS[m], String(misses[m])])), "");
+  }
 
   const failures = result.records.filter(failed);
   const shown = failures.slice(0, options.examples ?? 5);
