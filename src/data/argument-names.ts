@@ -13,10 +13,14 @@ import { listNames } from "./tool-check.js";
  * before the JSON, each key becomes a copy from the model's own Thought.
  */
 
+/** A call's argument keys that the Action's JSON writes (formatJson leaves out an undefined value), in order. */
+export function writtenKeys(args: Readonly<Record<string, unknown>>): string[] {
+  return Object.entries(args).flatMap(([key, value]) => (value === undefined ? [] : [key]));
+}
+
 /** The sentence naming a call's argument keys: "Its argument: expression.", "Its arguments: a and b."; "" for none. */
 export function argumentNamesSentence(args: Readonly<Record<string, unknown>>): string {
-  // The keys formatJson writes: an undefined value is left out of the Action.
-  const keys = Object.entries(args).flatMap(([key, value]) => (value === undefined ? [] : [key]));
+  const keys = writtenKeys(args);
   if (keys.length === 0) return "";
   return `Its argument${keys.length === 1 ? "" : "s"}: ${listNames(keys)}.`;
 }

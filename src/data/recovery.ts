@@ -2,7 +2,7 @@ import type { AgentTools } from "../agent/tools.js";
 import { callTool, observationOf } from "../agent/run-agent.js";
 import type { ReActStep } from "../react/types.js";
 import type { JsonSchema, JsonValue, ToolCall } from "../tools/types.js";
-import { argumentNamesSentence } from "./argument-names.js";
+import { argumentNamesSentence, writtenKeys } from "./argument-names.js";
 import type { Rng } from "./random.js";
 import { COMPANIES } from "./slots.js";
 import { listNames } from "./tool-check.js";
@@ -41,11 +41,6 @@ const STOCK_TOOL = "get_stock_price";
 const CURRENCY_TOOL = "convert_currency";
 /** The keys convert_currency is mistakenly called with. */
 const CURRENCY_MISNAMES: Readonly<Record<string, string>> = { from: "from_currency", to: "to_currency" };
-
-/** The call's argument keys with a value (those formatJson writes). */
-function writtenKeys(args: Readonly<Record<string, unknown>>): string[] {
-  return Object.entries(args).flatMap(([key, value]) => (value === undefined ? [] : [key]));
-}
 
 /**
  * The mistakes `call` could be made with, whether or not the runtime rejects them:
