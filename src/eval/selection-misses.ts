@@ -11,17 +11,18 @@ import type { TaskRecord } from "./result.js";
  *   (a chain answered after its first observation);
  * - `wrong_later`: the first call was right, and a tool the task does not need came later.
  */
-export type SelectionMiss = "malformed" | "no_call" | "wrong_first" | "stopped_early" | "wrong_later";
-
-export const SELECTION_MISSES: readonly SelectionMiss[] = ["malformed", "no_call", "wrong_first", "stopped_early", "wrong_later"];
-
-export const SELECTION_MISS_LABELS: Record<SelectionMiss, string> = {
+export const SELECTION_MISS_LABELS = {
   malformed: "Nothing called: malformed action",
   no_call: "Nothing called: answered without a tool",
   wrong_first: "First call to the wrong tool",
   stopped_early: "Stopped before the last needed tool",
   wrong_later: "A wrong tool after the right first one",
-};
+} as const;
+
+export type SelectionMiss = keyof typeof SELECTION_MISS_LABELS;
+
+/** The reasons in the order the report lists them. */
+export const SELECTION_MISSES = Object.keys(SELECTION_MISS_LABELS) as SelectionMiss[];
 
 /** Why `record` missed tool selection, or null when it did not (or needed no tool). */
 export function selectionMiss(record: TaskRecord): SelectionMiss | null {
