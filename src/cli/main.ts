@@ -4,12 +4,11 @@ import { COMMANDS } from "./commands.js";
 
 const VERSION = "0.1.0";
 
-function topLevelHelp(commands: CommandSpec[]): string {
+/** The usage line, then each command with its summary, then where the flags are. */
+function commandList(usage: string, commands: CommandSpec[]): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 4;
   return [
-    "agenttune — turn small open language models into reliable tool-using agents",
-    "",
-    "Usage: agenttune <command> [flags]",
+    `Usage: ${usage}`,
     "",
     "Commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
@@ -17,6 +16,10 @@ function topLevelHelp(commands: CommandSpec[]): string {
     "Run `agenttune <command> --help` for the flags of a command.",
     "",
   ].join("\n");
+}
+
+function topLevelHelp(commands: CommandSpec[]): string {
+  return `agenttune — turn small open language models into reliable tool-using agents\n\n${commandList("agenttune <command> [flags]", commands)}`;
 }
 
 /** Finds the longest command name that prefixes argv ("data build" before "data"). */
@@ -47,6 +50,10 @@ export async function runCli(argv: string[], io: CommandIO, commands: CommandSpe
   const found = findCommand(commands, argv);
   if (!found) {
     const group = commands.filter((c) => c.name.startsWith(`${argv[0]} `));
+    if (group.length > 0 && (argv[1] === "--help" || argv[1] === "-h")) {
+      io.out(commandList(`agenttune ${argv[0]} <subcommand> [flags]`, group));
+      return 0;
+    }
     if (group.length > 0) {
       io.err(`agenttune ${argv[0]}: name a subcommand: ${group.map((c) => c.name).join(", ")}\n`);
     } else {

@@ -36,6 +36,11 @@ describe("agenttune experiment", () => {
     const group = await cli(["experiment"]);
     assert.equal(group.code, 2);
     assert.match(group.err, /name a subcommand: experiment scaling, experiment compare, experiment parity/);
+    const groupHelp = await cli(["experiment", "--help"]);
+    assert.equal(groupHelp.code, 0);
+    assert.match(groupHelp.out, /^Usage: agenttune experiment <subcommand> \[flags\]$/m);
+    assert.match(groupHelp.out, /^ {2}experiment scaling {4}\S/m);
+    assert.match(groupHelp.out, /^ {2}experiment parity /m);
   });
 
   it("scaling: runs the study, records the exact command, and on a second run says which runs it kept", async () => {
