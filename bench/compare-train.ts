@@ -9,7 +9,8 @@ interface Row {
   config: string;
   batch: number;
   tokens: number;
-  recompute?: boolean;
+  /** "off" | "selective" | "full"; files before the selective mode hold true (full) or false. */
+  recompute?: boolean | string;
   tokens_per_s: number;
   peak_allocated_gib: number;
   mfu?: number;
@@ -25,19 +26,29 @@ const ours = read("ours.jsonl");
 const peers = read("peer.jsonl");
 const key = (r: Row) => `${basename(r.config, ".json")} ${r.batch}×${r.tokens}`;
 const keys = [...new Set([...ours, ...peers].map(key))];
+const mode = (r: Row) => (r.recompute === true ? "full" : r.recompute === false || r.recompute === undefined ? "off" : r.recompute);
 const fmt = (r: Row | undefined) => (r ? `${(r.tokens_per_s / 1000).toFixed(1)}k, ${r.peak_allocated_gib.toFixed(1)} GiB` : "—");
-const lines = [
-  "| configuration | ours (NF4) | ours + recompute | peer eager | peer + checkpointing | peer compiled | ours ÷ eager (speed, memory) | ours+recompute ÷ checkpointing (speed, memory) |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- |",
-];
+// the selective columns appear only for runs that measured it, so older folders print as before
+const selective = ours.some((r) => mode(r) === "selective");
+const lines = selective
+  ? [
+      "| configuration | ours (NF4) | ours + selective recompute | ours + full recompute | peer eager | peer + checkpointing | peer compiled | ours ÷ eager (speed, memory) | ours+selective ÷ eager (speed, memory) | ours+full ÷ checkpointing (speed, memory) |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+  : [
+      "| configuration | ours (NF4) | ours + recompute | peer eager | peer + checkpointing | peer compiled | ours ÷ eager (speed, memory) | ours+recompute ÷ checkpointing (speed, memory) |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ];
 for (const k of keys) {
-  const o = ours.find((r) => key(r) === k && !r.recompute);
-  const or = ours.find((r) => key(r) === k && r.recompute);
+  const o = ours.find((r) => key(r) === k && mode(r) === "off");
+  const os = ours.find((r) => key(r) === k && mode(r) === "selective");
+  const or = ours.find((r) => key(r) === k && mode(r) === "full");
   const pe = peers.find((r) => key(r) === k && r.engine.endsWith("eager"));
   const pc = peers.find((r) => key(r) === k && r.engine.endsWith("checkpointing"));
   const pk = peers.find((r) => key(r) === k && r.engine.endsWith("compile"));
   const ratio = (a?: Row, b?: Row) =>
     a && b ? `${(a.tokens_per_s / b.tokens_per_s).toFixed(2)}×, ${(a.peak_allocated_gib / b.peak_allocated_gib).toFixed(2)}×` : "—";
-  lines.push(`| ${k} | ${fmt(o)}${o?.mfu ? ` (MFU ${(100 * o.mfu).toFixed(0)} %)` : ""} | ${fmt(or)} | ${fmt(pe)} | ${fmt(pc)} | ${fmt(pk)}${pk?.compile_s ? ` (+${pk.compile_s} s compile)` : ""} | ${ratio(o, pe)} | ${ratio(or, pc)} |`);
+  const head = `| ${k} | ${fmt(o)}${o?.mfu ? ` (MFU ${(100 * o.mfu).toFixed(0)} %)` : ""} |${selective ? ` ${fmt(os)} |` : ""} ${fmt(or)} | ${fmt(pe)} | ${fmt(pc)} | ${fmt(pk)}${pk?.compile_s ? ` (+${pk.compile_s} s compile)` : ""} |`;
+  lines.push(`${head} ${ratio(o, pe)} |${selective ? ` ${ratio(os, pe)} |` : ""} ${ratio(or, pc)} |`);
 }
 console.log(lines.join("\n"));

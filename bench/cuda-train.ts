@@ -1,14 +1,14 @@
 // QLoRA training speed and memory on one GPU: a Qwen2.5 configuration with random weights
 // (NF4 base), LoRA r16/α32 on all seven projections, AdamW, a fixed number of steps.
 // Usage (on a GPU machine):
-//   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute] [--profile] [--no-fuse-lora]
+//   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute off|selective|full] [--rank 16] [--dropout 0] [--profile] [--no-fuse-lora]
 // Prints one JSON line with tokens/s, peak memory and MFU. --profile times every launch of one
 // more step with CUDA events and adds where its GPU time went (by kernel and GEMM kind, and the
 // idle time between launches) to the line, and a Markdown table of it on stderr. --no-fuse-lora
 // runs every projection's LoRA products alone instead of sharing q/k/v's and gate/up's A side.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ALL_LORA_TARGETS, CudaDecoderTrainer } from "../src/engine/cuda/decoder-trainer.js";
+import { ALL_LORA_TARGETS, CudaDecoderTrainer, RECOMPUTE_MODES, type Recompute } from "../src/engine/cuda/decoder-trainer.js";
 import { openCudaDevice } from "../src/engine/cuda/device.js";
 import { CudaOps } from "../src/engine/cuda/ops.js";
 import type { LaunchTime } from "../src/engine/cuda/profiler.js";
@@ -22,7 +22,9 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "1024" },
     steps: { type: "string", default: "6" },
     warmup: { type: "string", default: "2" },
-    recompute: { type: "boolean", default: false },
+    recompute: { type: "string", default: "off" },
+    rank: { type: "string", default: "16" },
+    dropout: { type: "string", default: "0" },
     profile: { type: "boolean", default: false },
     "no-fuse-lora": { type: "boolean", default: false },
   },
@@ -31,13 +33,17 @@ const config = configFromHf(JSON.parse(readFileSync(values.config as string, "ut
 const batch = Number(values.batch);
 const tokens = Number(values.tokens);
 const steps = Number(values.steps);
+const recompute = values.recompute as Recompute;
+const rank = Number(values.rank);
+const dropout = Number(values.dropout);
+if (!RECOMPUTE_MODES.includes(recompute)) throw new Error(`--recompute must be ${RECOMPUTE_MODES.join(", ")}`);
 const warmup = Number(values.warmup);
 
 const device = openCudaDevice(0);
 const baseline = device.driver.memGetInfo();
 const ops = new CudaOps(device);
 const weights = randomDecoderWeights(device, ops, config, 1);
-const trainer = new CudaDecoderTrainer(device, config, weights, { rank: 16, alpha: 32, targets: ALL_LORA_TARGETS, recompute: values.recompute === true, seed: 1, fuseSharedInputs: values["no-fuse-lora"] !== true });
+const trainer = new CudaDecoderTrainer(device, config, weights, { rank, alpha: 2 * rank, targets: ALL_LORA_TARGETS, recompute, seed: 1, dropout, fuseSharedInputs: values["no-fuse-lora"] !== true });
 
 // random token ids; every position has a target (the next id)
 let s = 12345;
@@ -87,8 +93,8 @@ function launchKind(name: string): string {
   if (gemm !== null) {
     const dims = [Number(gemm[1]), Number(gemm[2]), Number(gemm[3])];
     if (gemm[4] !== undefined) return "GEMM: attention (batched)";
-    // rank 16, or a group's side-by-side adapters (q/k/v: 48 columns, gate/up: 32)
-    if (dims.some((d) => d === 16 || d === 32 || d === 48)) return "GEMM: LoRA (rank 16)";
+    // the rank, or a group's side-by-side adapters (q/k/v: 3 ranks of columns, gate/up: 2)
+    if (dims.some((d) => d === rank || d === 2 * rank || d === 3 * rank)) return `GEMM: LoRA (rank ${rank})`;
     if (dims.includes(config.vocabSize)) return "GEMM: LM head";
     return "GEMM: base projections";
   }
@@ -123,7 +129,7 @@ if (values.profile === true) {
   const byKind = [...kinds.entries()].map(([kind, k]) => ({ kind, ms: Number(k.ms.toFixed(2)), share: Number((k.ms / stepMs).toFixed(3)), launches: k.launches })).sort((a, b) => b.ms - a.ms);
   profile = { step_ms: Number(stepMs.toFixed(1)), kernels_ms: Number(kernelsMs.toFixed(1)), idle_ms: Number((stepMs - kernelsMs).toFixed(1)), by_kind: byKind, top: times.slice(0, 15).map((t) => ({ ...t, ms: Number(t.ms.toFixed(2)) })) };
   const lines = [
-    `${values.config} ${batch}×${tokens}${values.recompute === true ? " recompute" : ""}: one profiled step ${stepMs.toFixed(1)} ms (unprofiled median ${median.toFixed(1)} ms)`,
+    `${values.config} ${batch}×${tokens}${recompute === "off" ? "" : ` ${recompute} recompute`}: one profiled step ${stepMs.toFixed(1)} ms (unprofiled median ${median.toFixed(1)} ms)`,
     "",
     "| where | ms | share of the step | launches |",
     "| --- | ---: | ---: | ---: |",
@@ -140,7 +146,9 @@ console.log(
     config: values.config,
     batch,
     tokens,
-    recompute: values.recompute,
+    recompute,
+    rank,
+    dropout,
     fused_lora: values["no-fuse-lora"] !== true,
     steps,
     median_step_ms: Number(median.toFixed(1)),

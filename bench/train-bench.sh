@@ -13,8 +13,8 @@ for size in $sizes; do
   for shape in $shapes; do
     b=${shape%x*}; t=${shape#*x}
     cfg=bench/configs/qwen2.5-$size.json
-    for rc in "" "--recompute"; do
-      node .devbuild/bench/cuda-train.js --config "$cfg" --batch "$b" --tokens "$t" --steps 5 $rc >> "$out/ours.jsonl" 2>> "$out/errors.log" || echo "ours $size $shape $rc failed" >> "$out/errors.log"
+    for rc in off selective full; do
+      node .devbuild/bench/cuda-train.js --config "$cfg" --batch "$b" --tokens "$t" --steps 5 --recompute $rc >> "$out/ours.jsonl" 2>> "$out/errors.log" || echo "ours $size $shape --recompute $rc failed" >> "$out/errors.log"
     done
     for mode in $modes; do
       [ "$mode" = none ] && continue

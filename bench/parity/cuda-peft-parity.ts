@@ -91,7 +91,7 @@ for (const [family, json] of Object.entries(configs)) {
     host.layers.push(layer);
   }
   const weights = uploadDecoderWeights(device, config, host);
-  const trainer = new CudaDecoderTrainer(device, config, weights, { rank: 16, alpha: 32, targets: ALL_LORA_TARGETS, recompute: false, seed: 7 });
+  const trainer = new CudaDecoderTrainer(device, config, weights, { rank: 16, alpha: 32, targets: ALL_LORA_TARGETS, recompute: "off", seed: 7 });
   // non-zero B as well as A, so that every path of the LoRA backward carries signal; bf16-exact values
   const names = trainer.loraNames();
   const lora = names.map((name) => {

@@ -5,6 +5,7 @@
 import type { ChatMessage } from "../agent/chat-model.js";
 import type { Backend } from "../engine/backend.js";
 import { createCpuBackend } from "../engine/cpu/backend.js";
+import { InvalidInputError } from "../errors.js";
 import { jinjaTemplateFn } from "../model/chat-template.js";
 import type { ModelConfig } from "../model/config.js";
 import type { HostModel } from "../model/host-weights.js";
@@ -47,13 +48,16 @@ async function openTrainModel(request: TrainEngineRequest, backend?: Backend): P
   const { tokenizer, chatTemplate } = readModelText(loc);
   const host = readHostModel(loc);
   const lora = loraSettings(request);
+  if ((request.recompute ?? "off") !== "off" && (backend !== undefined || request.backend !== "cuda")) {
+    throw new InvalidInputError(`activation recomputation ("${request.recompute}") is a CUDA option; the CPU trainer keeps every activation`, { field: "recompute", hint: "leave --recompute off with --backend cpu" });
+  }
   const text = {
     tokenize: (s: string) => tokenizer.encode(s),
     template: trainingTemplate(tokenizer, chatTemplate),
     padId: tokenizer.padId ?? tokenizer.eosId ?? 0,
   };
   if (backend === undefined && request.backend === "cuda") {
-    const model = await openCudaModel(host, lora, request.model, request.deviceOrdinal ?? 0);
+    const model = await openCudaModel(host, lora, request.model, request.deviceOrdinal ?? 0, request.recompute ?? "off");
     return { ...text, model, adapter: () => model.adapter(), close: () => model.close() };
   }
   const model = new LoraDecoder(backend ?? createCpuBackend(), host.config, host.weights, lora, { baseFormat: "nf4", baseModel: request.model });
@@ -62,7 +66,7 @@ async function openTrainModel(request: TrainEngineRequest, backend?: Backend): P
 }
 
 /** The GPU path: NF4 projections, bf16 embeddings, the CUDA step behind TrainableModel. */
-async function openCudaModel(host: HostModel, lora: LoraSettings, baseModel: string, ordinal: number) {
+async function openCudaModel(host: HostModel, lora: LoraSettings, baseModel: string, ordinal: number, recompute: NonNullable<TrainEngineRequest["recompute"]>) {
   const [{ openCudaDevice }, { CudaDecoderTrainer, ALL_LORA_TARGETS }, { uploadDecoderWeights }, { CudaTrainableModel }] = await Promise.all([
     import("../engine/cuda/device.js"),
     import("../engine/cuda/decoder-trainer.js"),
@@ -74,7 +78,7 @@ async function openCudaModel(host: HostModel, lora: LoraSettings, baseModel: str
     const weights = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ALL_LORA_TARGETS));
     host.weights.clear();
     const targets = lora.targets.map((t) => `${t}_proj` as (typeof ALL_LORA_TARGETS)[number]);
-    const trainer = new CudaDecoderTrainer(device, host.config, weights, { rank: lora.rank, alpha: lora.alpha, targets, recompute: false, seed: lora.seed, dropout: lora.dropout });
+    const trainer = new CudaDecoderTrainer(device, host.config, weights, { rank: lora.rank, alpha: lora.alpha, targets, recompute, seed: lora.seed, dropout: lora.dropout });
     const model = new CudaTrainableModel(trainer, lora, baseModel);
     return Object.assign(model, {
       close: () => {

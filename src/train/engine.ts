@@ -9,6 +9,8 @@ export interface TrainEngineRequest {
   /** The GPU (cuda): a data-parallel rank's own; default 0. */
   deviceOrdinal?: number;
   lora: { rank: number; alpha: number; dropout: number; targets: string[]; seed: number };
+  /** What the forward pass keeps for the backward (cuda; see `Recompute` of the CUDA trainer). Default "off". */
+  recompute?: "off" | "selective" | "full";
 }
 
 /** A base model opened for LoRA training, with its tokenizer and chat template. */

@@ -37,6 +37,8 @@ export interface FinetuneOptions {
   distributed?: DistributedOptions;
   /** The GPU of this process (a rank's own); default 0. */
   deviceOrdinal?: number;
+  /** Activation recomputation on the GPU: "off" (default), "selective" or "full". */
+  recompute?: TrainEngineRequest["recompute"];
   /** Replaces the engine (tests). Default: the engine's decoder (src/train/decoder-engine.ts). */
   loadEngine?: TrainEngineLoader;
   onTokenized?(dataset: TokenizedDataset): void;
@@ -65,7 +67,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
   if (noMessages !== undefined) {
     throw new InvalidInputError(`example "${noMessages.id}"${options.dataFile ? ` in ${options.dataFile}` : ""} has no "messages"`, { hint: "build the file with agenttune data build, which writes messages" });
   }
-  const engine = await (options.loadEngine ?? defaultLoadEngine)({ model: options.model, backend: options.backend ?? "cpu", lora, ...(options.deviceOrdinal === undefined ? {} : { deviceOrdinal: options.deviceOrdinal }) });
+  const engine = await (options.loadEngine ?? defaultLoadEngine)({ model: options.model, backend: options.backend ?? "cpu", lora, ...(options.deviceOrdinal === undefined ? {} : { deviceOrdinal: options.deviceOrdinal }), ...(options.recompute === undefined ? {} : { recompute: options.recompute }) });
   try {
     const tokenized = tokenizeDataset(
       options.examples.map((e) => e.messages ?? []),

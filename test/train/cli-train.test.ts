@@ -70,6 +70,24 @@ describe("agenttune train / export", () => {
     assert.match(r.err, /unknown --targets entry "attn"/);
   });
 
+  it("--recompute is checked before anything loads, and reaches the engine on cuda", async () => {
+    const seen: unknown[] = [];
+    const command = createTrainCommand(async (request) => {
+      seen.push(request.recompute);
+      throw new Error("stop after the request");
+    });
+    const base = ["train", "--model", "m", "--data", dataFile, "--output-dir", join(root, "rc")];
+    const bad = await cli([...base, "--backend", "cuda", "--recompute", "some"], [command]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--recompute must be off, selective or full, got some/);
+    const onCpu = await cli([...base, "--recompute", "selective"], [command]);
+    assert.equal(onCpu.code, 2);
+    assert.match(onCpu.err, /--recompute needs --backend cuda/);
+    assert.deepEqual(seen, []);
+    await cli([...base, "--backend", "cuda", "--recompute", "selective"], [command]);
+    assert.deepEqual(seen, ["selective"]);
+  });
+
   it("a dataset line that does not fit the format is named, and nothing is trained", async () => {
     const bad = join(root, "bad.jsonl");
     writeFileSync(bad, `${readFileSync(dataFile, "utf8")}{"id": "x", "messages": 3}\n`);

@@ -15,12 +15,23 @@ import { CudaOps } from "./ops.js";
 export type LoraTarget = "q_proj" | "k_proj" | "v_proj" | "o_proj" | "gate_proj" | "up_proj" | "down_proj";
 export const ALL_LORA_TARGETS: LoraTarget[] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
+/**
+ * What the forward pass keeps for the backward pass:
+ * - "off": every activation;
+ * - "selective": all but the three that one cheap pass remakes from what is kept — the normalised
+ *   inputs of the attention and MLP projections and the GLU output, about a third of a layer's
+ *   activations (the GLU output is an [N, intermediate] tensor) — made again in the backward pass
+ *   by the same kernels, so the gradients are the same bits;
+ * - "full": only each layer's input; the layer's whole forward runs again in the backward pass.
+ */
+export type Recompute = "off" | "selective" | "full";
+export const RECOMPUTE_MODES: readonly Recompute[] = ["off", "selective", "full"];
+
 export interface LoraOptions {
   rank: number;
   alpha: number;
   targets: LoraTarget[];
-  /** Keep only each layer's input between the passes and recompute the rest in the backward pass. */
-  recompute: boolean;
+  recompute: Recompute;
   seed: number;
   /** LoRA dropout p (PEFT's lora_dropout); default 0. */
   dropout?: number;
@@ -67,7 +78,7 @@ export interface CudaDecoderWeights {
 /** Everything one layer's forward pass keeps for its backward pass. */
 interface LayerActivations {
   x: DevicePtr; // [N, d] layer input (owned by the caller)
-  h1: DeviceBuffer;
+  h1: DeviceBuffer | null; // null: not kept (selective recomputation), as h2 and m
   rstd1: DeviceBuffer;
   qRaw: DeviceBuffer; // pre-qk-norm q (= q when there is no qk-norm)
   kRaw: DeviceBuffer;
@@ -80,11 +91,11 @@ interface LayerActivations {
   oRaw: DeviceBuffer | null; // sandwich: o before its post-norm
   oRstd: DeviceBuffer | null;
   x2: DeviceBuffer;
-  h2: DeviceBuffer;
+  h2: DeviceBuffer | null;
   rstd2: DeviceBuffer;
   g: DeviceBuffer;
   u: DeviceBuffer;
-  m: DeviceBuffer;
+  m: DeviceBuffer | null;
   dnRaw: DeviceBuffer | null;
   dnRstd: DeviceBuffer | null;
   xa: Record<GroupName, DeviceBuffer | null>; // [N, L·r] a group (CudaSharedInputGroup)
@@ -137,6 +148,9 @@ export class CudaDecoderTrainer {
     readonly lora: LoraOptions,
   ) {
     if (config.ropeScaling) throw new InvalidInputError("the CUDA trainer does not apply RoPE scaling yet");
+    if (!RECOMPUTE_MODES.includes(lora.recompute)) {
+      throw new InvalidInputError(`recompute must be ${RECOMPUTE_MODES.join(", ")}; got ${String(lora.recompute)}`, { field: "recompute" });
+    }
     this.ops = new CudaOps(device);
     this.attention = new CudaAttention(device);
     const largest = Math.max(...weights.layers.flatMap((l) => ALL_LORA_TARGETS.map((t) => l.proj[t].rows * l.proj[t].cols)));
@@ -252,7 +266,8 @@ export class CudaDecoderTrainer {
     return table.ptr;
   }
 
-  private layerForward(l: number, x: DevicePtr, rope: ReadonlyMap<number, DeviceBuffer>, batch: number, tokens: number): LayerActivations {
+  /** One layer forward; `lean` frees h1, h2 and m once used (selective recomputation). */
+  private layerForward(l: number, x: DevicePtr, rope: ReadonlyMap<number, DeviceBuffer>, batch: number, tokens: number, lean: boolean): LayerActivations {
     const c = this.config;
     const w = this.weights.layers[l];
     const dev = this.device;
@@ -270,6 +285,12 @@ export class CudaDecoderTrainer {
       xa[name] = buffer;
       group.forward(ys, input, N, buffer?.ptr ?? null, this.seedsOf(group));
     };
+    // a buffer the backward pass needs only when the forward keeps everything
+    const kept = (b: DeviceBuffer): DeviceBuffer | null => {
+      if (!lean) return b;
+      b.free();
+      return null;
+    };
     const h1 = dev.alloc(N * d * bf16);
     const rstd1 = dev.alloc(N * f32);
     this.ops.rmsnormForward(h1.ptr, rstd1.ptr, x, w.attnNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
@@ -277,6 +298,7 @@ export class CudaDecoderTrainer {
     const kRaw = dev.alloc(N * kd * bf16);
     const v = dev.alloc(N * kd * bf16);
     project("qkv", [qRaw.ptr, kRaw.ptr, v.ptr], h1.ptr);
+    const h1Kept = kept(h1);
     let q = qRaw;
     let k = kRaw;
     let qkRstd: DeviceBuffer | null = null;
@@ -315,9 +337,11 @@ export class CudaDecoderTrainer {
     const u = dev.alloc(N * I * bf16);
     const m = dev.alloc(N * I * bf16);
     project("gateUp", [g.ptr, u.ptr], h2.ptr);
+    const h2Kept = kept(h2);
     this.ops.gluForward(m.ptr, g.ptr, u.ptr, N * I, c.activation);
     const dn = dev.alloc(N * d * bf16);
     project("down", [dn.ptr], m.ptr);
+    const mKept = kept(m);
     let dnRaw: DeviceBuffer | null = null;
     let dnRstd: DeviceBuffer | null = null;
     let mlpOut = dn;
@@ -331,7 +355,7 @@ export class CudaDecoderTrainer {
     this.ops.add(out.ptr, x2.ptr, mlpOut.ptr, N * d);
     if (mlpOut !== dn) mlpOut.free();
     else dn.free();
-    return { x, h1, rstd1, qRaw, kRaw, qkRstd, q, k, v, attn, a, oRaw, oRstd, x2, h2, rstd2, g, u, m, dnRaw, dnRstd, xa, out };
+    return { x, h1: h1Kept, rstd1, qRaw, kRaw, qkRstd, q, k, v, attn, a, oRaw, oRstd, x2, h2: h2Kept, rstd2, g, u, m: mKept, dnRaw, dnRstd, xa, out };
   }
 
   /** Frees what a layer's forward kept, except its output (`keepOut`) which feeds the next layer. */
@@ -342,6 +366,25 @@ export class CudaDecoderTrainer {
     s.attn.free();
     for (const b of Object.values(s.xa)) b?.free();
     if (!keepOut) s.out.free();
+  }
+
+  /** `kept`, or a new buffer of `bytes` that `make` fills: an activation the lean forward freed. */
+  private orMake(kept: DeviceBuffer | null, bytes: number, make: (out: DevicePtr) => void): DeviceBuffer {
+    if (kept) return kept;
+    const out = this.device.alloc(bytes);
+    make(out.ptr);
+    return out;
+  }
+
+  /**
+   * RMSNorm of x: [N, d] into out again, by the forward's kernel (the fused add + norm normalises
+   * the same rounded sum), so the same bits; its rstd goes to a scratch row, the saved one stays.
+   */
+  private normalizeAgain(out: DevicePtr, x: DevicePtr, weight: DevicePtr, N: number): void {
+    const c = this.config;
+    const rstd = this.device.alloc(N * f32);
+    this.ops.rmsnormForward(out, rstd.ptr, x, weight, N, c.hiddenSize, c.rmsNormEps, c.normUnitOffset);
+    rstd.free();
   }
 
   /** dOut: [N, d] → dx: [N, d] (a new buffer); accumulates the layer's LoRA gradients. */
@@ -370,14 +413,18 @@ export class CudaDecoderTrainer {
       dDn = dDnBuf.ptr;
     }
     const dm = dev.alloc(N * I * bf16);
-    backProject("down", dm.ptr, [dDn], s.m.ptr, false);
+    const m = this.orMake(s.m, N * I * bf16, (out) => this.ops.gluForward(out, s.g.ptr, s.u.ptr, N * I, c.activation));
+    backProject("down", dm.ptr, [dDn], m.ptr, false);
+    if (m !== s.m) m.free();
     dDnBuf?.free();
     const dg = dev.alloc(N * I * bf16);
     const du = dev.alloc(N * I * bf16);
     this.ops.gluBackward(dg.ptr, du.ptr, dm.ptr, s.g.ptr, s.u.ptr, N * I, c.activation);
     dm.free();
     const dh2 = dev.alloc(N * d * bf16);
-    backProject("gateUp", dh2.ptr, [dg.ptr, du.ptr], s.h2.ptr, false);
+    const h2 = this.orMake(s.h2, N * d * bf16, (out) => this.normalizeAgain(out, s.x2.ptr, w.mlpNorm.ptr, N));
+    backProject("gateUp", dh2.ptr, [dg.ptr, du.ptr], h2.ptr, false);
+    if (h2 !== s.h2) h2.free();
     dg.free();
     du.free();
     this.ops.rmsnormBackward(dx2.ptr, dh2.ptr, s.x2.ptr, w.mlpNorm.ptr, s.rstd2.ptr, N, d, c.normUnitOffset, true);
@@ -413,7 +460,9 @@ export class CudaDecoderTrainer {
       dk.free();
     }
     const dh1 = dev.alloc(N * d * bf16);
-    backProject("qkv", dh1.ptr, [dqRaw.ptr, dkRaw.ptr, dv.ptr], s.h1.ptr, false);
+    const h1 = this.orMake(s.h1, N * d * bf16, (out) => this.normalizeAgain(out, s.x, w.attnNorm.ptr, N));
+    backProject("qkv", dh1.ptr, [dqRaw.ptr, dkRaw.ptr, dv.ptr], h1.ptr, false);
+    if (h1 !== s.h1) h1.free();
     dqRaw.free();
     dkRaw.free();
     dv.free();
@@ -454,13 +503,13 @@ export class CudaDecoderTrainer {
     const x0 = dev.alloc(N * d * bf16);
     this.ops.embedding(x0.ptr, this.weights.embed.ptr, idsBuf.ptr, N, d, c.embeddingScale);
 
-    // forward: keep every layer's input (and everything, without recomputation)
+    // forward: keep every layer's input (and the rest, or all but h1, h2 and m, unless "full")
     const inputs: DeviceBuffer[] = [x0];
     const saved: (LayerActivations | null)[] = [];
     for (let l = 0; l < c.numLayers; l++) {
-      const acts = this.layerForward(l, inputs[l].ptr, rope, batch, tokens);
+      const acts = this.layerForward(l, inputs[l].ptr, rope, batch, tokens, this.lora.recompute === "selective");
       inputs.push(acts.out);
-      if (this.lora.recompute) {
+      if (this.lora.recompute === "full") {
         this.freeActivations(acts, true);
         saved.push(null);
       } else {
@@ -495,7 +544,7 @@ export class CudaDecoderTrainer {
     rstdF.free();
 
     for (let l = c.numLayers - 1; l >= 0; l--) {
-      const acts = saved[l] ?? this.layerForward(l, inputs[l].ptr, rope, batch, tokens);
+      const acts = saved[l] ?? this.layerForward(l, inputs[l].ptr, rope, batch, tokens, false);
       const dxPrev = this.layerBackward(l, acts, dx.ptr, rope, batch, tokens);
       this.freeActivations(acts, false);
       dx.free();

@@ -46,7 +46,7 @@ describe("the CUDA trainer's optimizer step against an fp32 AdamW on the host", 
     const b = readPeftFixture(FAMILY);
     const weights = uploadDecoderWeights(device, c, hostDecoderWeights(host, ALL_LORA_TARGETS));
     const r = 4;
-    const trainer = new CudaDecoderTrainer(device, c, weights, { rank: r, alpha: 8, targets: ALL_LORA_TARGETS, recompute: false, seed: 0 });
+    const trainer = new CudaDecoderTrainer(device, c, weights, { rank: r, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 0 });
     try {
       // only the matrices' elements count, not the arena's padding
       const qd = c.numHeads * c.headDim;

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { createCpuBackend } from "../../../src/engine/cpu/backend.js";
-import { ALL_LORA_TARGETS, CudaDecoderTrainer, type LoraTarget } from "../../../src/engine/cuda/decoder-trainer.js";
+import { ALL_LORA_TARGETS, CudaDecoderTrainer, type LoraTarget, RECOMPUTE_MODES, type Recompute } from "../../../src/engine/cuda/decoder-trainer.js";
 import { uploadDecoderWeights } from "../../../src/engine/cuda/upload-weights.js";
 import { hostModelFromHfFolder } from "../../../src/model/host-weights.js";
 import { hostDecoderWeights } from "../../../src/train/decoder-engine.js";
@@ -19,7 +19,7 @@ after(() => gpu.device?.dispose());
 
 describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu.skip }, () => {
   for (const family of FAMILIES) {
-    test(`${family}: loss and LoRA gradients agree (generic decoder on the cuda backend: 1e-4; fast bf16 step: 4e-2, with dropout and recomputation: 5e-2)`, async () => {
+    test(`${family}: loss and LoRA gradients agree (generic decoder on the cuda backend: 1e-4; fast bf16 step: 4e-2, with dropout and each recomputation mode: 5e-2; selective = off bit for bit)`, async () => {
       const { createCudaBackend } = await import("../../../src/engine/cuda/backend.js");
       const dir = new URL(`../../fixtures/decoder/${family}`, import.meta.url).pathname;
       const b = readPeftFixture(family);
@@ -46,7 +46,7 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
       const weights = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]));
       // q/k/v and gate/up sharing their A-side products (the default), and every projection alone
       for (const fuseSharedInputs of [true, false]) {
-        const fast = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: false, seed: 0, fuseSharedInputs });
+        const fast = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 0, fuseSharedInputs });
         const label = fuseSharedInputs ? "fast" : "fast, unfused";
         try {
           assert.deepEqual(fast.loraNames(), cpu.parameters().map((p) => p.name));
@@ -67,7 +67,7 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
 
       // part of the targets: the groups hold gaps (k, gate not trained); fused and unfused agree
       const some: LoraTarget[] = ["q_proj", "v_proj", "up_proj", "down_proj"];
-      const [fused, alone] = [true, false].map((fuseSharedInputs) => new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: some, recompute: false, seed: 3, fuseSharedInputs }));
+      const [fused, alone] = [true, false].map((fuseSharedInputs) => new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: some, recompute: "off", seed: 3, fuseSharedInputs }));
       try {
         const start = fused.readLora("params").map((p, i) => (i % 2 === 1 ? p.map((_, j) => 0.01 * Math.sin(j + i)) : p)); // B ≠ 0: every product matters
         for (const t of [fused, alone]) t.setLoraParams(start);
@@ -81,8 +81,12 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
         alone.dispose();
       }
 
-      // with LoRA dropout (the same masks on both sides: call 3 of seed 0), and with recomputation
-      for (const recompute of [false, true]) {
+      // with LoRA dropout (the same masks on both sides: call 3 of seed 0), and with each recomputation mode:
+      // selective and full remake activations with the forward's own kernels, so their gradients are
+      // those of "off" bit for bit, and selective holds less at its peak
+      const gradsOf = new Map<Recompute, Float32Array[]>();
+      const peakOf = new Map<Recompute, number>();
+      for (const recompute of RECOMPUTE_MODES) {
         const withDropout: LoraSettings = { ...settings, dropout: 0.3 };
         const cpuD = new LoraDecoder(createCpuBackend(), host.config, host.weights, withDropout, { baseFormat: "nf4" });
         cpuD.setAdapter(b.values);
@@ -92,16 +96,28 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
         try {
           fastD.setLoraParams(cpuD.parameters().map((p) => b.values.get(p.name)!.data));
           fastD.calls = 3;
+          device.memory.resetPeak();
+          const held = device.memory.memoryStats().inUse;
           const lossD = fastD.forwardBackward(b.ids, b.targets, b.batch, b.tokens, 1);
-          assert.ok(Math.abs(lossD - lossCpuD) <= 3e-2 * Math.abs(lossCpuD), `dropout${recompute ? " + recompute" : ""}: loss ${lossD} vs cpu ${lossCpuD}`);
-          const worstD = Math.max(...fastD.readLora("grads").map((g, i) => relError(g, cpuD.parameters()[i]!.grad)));
+          peakOf.set(recompute, device.memory.memoryStats().peakInUse - held);
+          assert.ok(Math.abs(lossD - lossCpuD) <= 3e-2 * Math.abs(lossCpuD), `dropout, recompute ${recompute}: loss ${lossD} vs cpu ${lossCpuD}`);
+          const grads = fastD.readLora("grads");
+          gradsOf.set(recompute, grads);
+          const worstD = Math.max(...grads.map((g, i) => relError(g, cpuD.parameters()[i]!.grad)));
           // dropout scales the kept inputs by 1/(1−p), and the fast step rounds them to bf16: a little more noise
-          assert.ok(worstD <= 5e-2, `dropout${recompute ? " + recompute" : ""}: worst LoRA gradient relative error ${worstD.toExponential(2)}`);
-          console.log(`${family} dropout 0.3${recompute ? " + recompute" : ""}: loss cpu ${lossCpuD.toFixed(5)}, fast ${lossD.toFixed(5)}; worst gradient error ${worstD.toExponential(2)}`);
+          assert.ok(worstD <= 5e-2, `dropout, recompute ${recompute}: worst LoRA gradient relative error ${worstD.toExponential(2)}`);
+          console.log(`${family} dropout 0.3, recompute ${recompute}: loss cpu ${lossCpuD.toFixed(5)}, fast ${lossD.toFixed(5)}; worst gradient error ${worstD.toExponential(2)}; step peak ${peakOf.get(recompute)} bytes`);
         } finally {
           fastD.dispose();
         }
       }
+      const off = gradsOf.get("off")!;
+      for (const mode of ["selective", "full"] as const) {
+        const differing = gradsOf.get(mode)!.flatMap((g, i) => (g.every((v, j) => Object.is(v, off[i]![j])) ? [] : [i]));
+        console.log(`${family} recompute ${mode}: ${differing.length} of ${off.length} gradient matrices differ from off`);
+        if (mode === "selective") assert.deepEqual(differing, [], `selective recomputation changed gradient matrices ${differing.join(", ")}`);
+      }
+      assert.ok(peakOf.get("selective")! < peakOf.get("off")!, `selective peak ${peakOf.get("selective")} not below off's ${peakOf.get("off")}`);
     });
   }
 });
