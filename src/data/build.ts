@@ -14,6 +14,7 @@ import { SEED_TRAJECTORIES } from "./seeds.js";
 import type { TrainingExample } from "./task.js";
 import { fillPhrasing, PlanError, runPlan, type SlotValues, type TaskTemplate } from "./template.js";
 import { TEMPLATES, templatesFor } from "./templates.js";
+import { withRestatedRequest } from "./restate.js";
 import { capabilityToolName, plannedCalls, plannedTools, type ToolNeed, withProgress, withToolCheck } from "./tool-check.js";
 
 /**
@@ -130,6 +131,12 @@ export interface BuildOptions {
    * 62.5 % (results/smollm2-arguments-recovery). Never for eval or the function-call format.
    */
   recovery?: number;
+  /**
+   * Every Thought after an observation opens by copying the request ("The request: … "), see
+   * `withRestatedRequest`: against chains that stop after their first observation and calls
+   * repeated after they are done. An experiment; default false.
+   */
+  restateRequest?: boolean;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
   includeSeeds?: boolean;
   /** Render `messages` (with the system prompt). Default true. */
@@ -175,10 +182,11 @@ function checkedSteps(steps: readonly ReActStep[], category: string, options: Bu
   return counted ? withProgress(checked) : checked;
 }
 
-/** A trajectory's steps shaped as `options` ask: the tool check (with plan and progress) unless turned off, then the argument names. */
-function shapedSteps(steps: readonly ReActStep[], category: string, options: BuildOptions, need?: ToolNeed): ReActStep[] {
+/** A trajectory's steps shaped as `options` ask: the tool check (with plan and progress) unless turned off, then the argument names and the restated request. */
+function shapedSteps(steps: readonly ReActStep[], category: string, options: BuildOptions, query: string, need?: ToolNeed): ReActStep[] {
   const checked = (options.toolCheck ?? true) ? checkedSteps(steps, category, options, need) : [...steps];
-  return options.nameArguments === true ? withArgumentNames(checked) : checked;
+  const named = options.nameArguments === true ? withArgumentNames(checked) : checked;
+  return options.restateRequest === true ? withRestatedRequest(named, query) : named;
 }
 
 /** The tool a request that calls none needs: the withheld one, or a name for a capability no tool has. */
@@ -284,7 +292,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       if (examples.length >= samples) break;
       if (!seedExample.expected_tools.every((n) => allNames.includes(n))) continue;
       const seedSteps = seedExample.steps?.map((s) => ({ ...s }));
-      const example: TrainingExample = { ...seedExample, steps: seedSteps && (await recovered(shapedSteps(seedSteps, seedExample.category ?? "", options), seedExample.seed)) };
+      const example: TrainingExample = { ...seedExample, steps: seedSteps && (await recovered(shapedSteps(seedSteps, seedExample.category ?? "", options, seedExample.query), seedExample.seed)) };
       if (wantMessages && example.steps) {
         const offered = example.tools === undefined ? allSpecs : allSpecs.filter((s) => example.tools?.includes(s.name));
         example.messages = renderMessages({ query: example.query, steps: example.steps }, { systemPrompt: buildSystemPrompt(offered) });
@@ -391,7 +399,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       example.min_steps = run.steps.length;
       example.max_steps = run.steps.length + 2;
       if (run.answerContains.length > 0) example.answer_contains = run.answerContains;
-      const steps = await recovered(shapedSteps(run.steps, template.category, options, missingNeed(template, slots)), simSeed);
+      const steps = await recovered(shapedSteps(run.steps, template.category, options, query, missingNeed(template, slots)), simSeed);
       example.steps = steps;
       if (wantMessages) example.messages = renderMessages({ query, steps }, { systemPrompt: buildSystemPrompt(specs) });
     }
