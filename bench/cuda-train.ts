@@ -1,7 +1,7 @@
 // QLoRA training speed and memory on one GPU: a Qwen2.5 configuration with random weights
 // (NF4 base), LoRA r16/α32 on all seven projections, AdamW, a fixed number of steps.
 // Usage (on a GPU machine):
-//   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute off|selective|full] [--rank 16] [--dropout 0] [--profile] [--no-fuse-lora]
+//   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute off|selective|full] [--rank 16] [--dropout 0] [--target-share 1] [--all-rows] [--profile] [--no-fuse-lora]
 // Prints one JSON line with tokens/s, peak memory and MFU. --profile times every launch of one
 // more step with CUDA events and adds where its GPU time went (by kernel and GEMM kind, and the
 // idle time between launches) to the line, and a Markdown table of it on stderr. --no-fuse-lora
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     recompute: { type: "string", default: "off" },
     rank: { type: "string", default: "16" },
     dropout: { type: "string", default: "0" },
+    "target-share": { type: "string", default: "1" },
+    "all-rows": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     "no-fuse-lora": { type: "boolean", default: false },
   },
@@ -36,6 +38,9 @@ const steps = Number(values.steps);
 const recompute = values.recompute as Recompute;
 const rank = Number(values.rank);
 const dropout = Number(values.dropout);
+// the share of each sequence, at its end, that has targets: an agent trajectory's prompt (system
+// prompt, tool list, tool outputs) has none
+const targetShare = Number(values["target-share"]);
 if (!RECOMPUTE_MODES.includes(recompute)) throw new Error(`--recompute must be ${RECOMPUTE_MODES.join(", ")}`);
 const warmup = Number(values.warmup);
 
@@ -43,7 +48,7 @@ const device = openCudaDevice(0);
 const baseline = device.driver.memGetInfo();
 const ops = new CudaOps(device);
 const weights = randomDecoderWeights(device, ops, config, 1);
-const trainer = new CudaDecoderTrainer(device, config, weights, { rank, alpha: 2 * rank, targets: ALL_LORA_TARGETS, recompute, seed: 1, dropout, fuseSharedInputs: values["no-fuse-lora"] !== true });
+const trainer = new CudaDecoderTrainer(device, config, weights, { rank, alpha: 2 * rank, targets: ALL_LORA_TARGETS, recompute, seed: 1, dropout, fuseSharedInputs: values["no-fuse-lora"] !== true, scoredRowsOnly: values["all-rows"] !== true });
 
 // random token ids; every position has a target (the next id)
 let s = 12345;
@@ -52,7 +57,8 @@ const rand = () => {
   return s;
 };
 const ids = Int32Array.from({ length: batch * tokens }, () => rand() % config.vocabSize);
-const targets = Int32Array.from({ length: batch * tokens }, (_, i) => ((i + 1) % tokens === 0 ? -100 : ids[i + 1]));
+const firstScored = Math.floor((1 - targetShare) * tokens);
+const targets = Int32Array.from({ length: batch * tokens }, (_, i) => ((i + 1) % tokens === 0 || i % tokens < firstScored ? -100 : ids[i + 1]));
 const unmasked = targets.filter((t) => t >= 0).length;
 
 const stepTimes: number[] = [];
@@ -149,6 +155,8 @@ console.log(
     recompute,
     rank,
     dropout,
+    target_share: targetShare,
+    scored_rows_only: values["all-rows"] !== true,
     fused_lora: values["no-fuse-lora"] !== true,
     steps,
     median_step_ms: Number(median.toFixed(1)),

@@ -3,7 +3,7 @@ import { loraDropoutSeed } from "../cpu/dropout.js";
 import type { ModelConfig } from "../../model/config.js";
 import { type AttentionSaved, type AttentionShape, CudaAttention } from "./attention.js";
 import type { CudaDevice } from "./device.js";
-import type { DevicePtr } from "./ffi.js";
+import { type DevicePtr, offsetPtr } from "./ffi.js";
 import { LoraArena, type LoraParam } from "./lora-arena.js";
 import { CudaLoraLinear } from "./lora-linear.js";
 import { CudaSharedInputGroup } from "./shared-input-group.js";
@@ -41,6 +41,11 @@ export interface LoraOptions {
    * every projection alone (same values up to rounding: for benchmarks and tests).
    */
   fuseSharedInputs?: boolean;
+  /**
+   * The loss head takes only the rows that have a target (see lossHead). Default true; false
+   * runs every row through it (the same values up to rounding: for benchmarks and tests).
+   */
+  scoredRowsOnly?: boolean;
 }
 
 /** A layer's projections by the input they read: each group shares its A-side LoRA products. */
@@ -474,6 +479,58 @@ export class CudaDecoderTrainer {
   }
 
   /**
+   * The loss head over the last layer's output xL: [N, d]: final norm, logits = h·Eᵀ, fused
+   * cross-entropy, dh = dlogits·E, norm backward → dx: [N, d]. Only the rows with a target go
+   * through the head (gathered into a compact block; the others' dh is 0, as cross-entropy would
+   * make it): in agent trajectories most rows are the system prompt and tool outputs, which have
+   * none. In chunks of LOSS_CHUNK_ROWS rows, so the full logits never exist. `losses` holds the
+   * `scored` rows' losses.
+   */
+  private lossHead(xL: DevicePtr, targets: Int32Array, targetsBuf: DevicePtr, N: number, lossScale: number): { dx: DeviceBuffer; losses: DeviceBuffer; scored: number } {
+    const c = this.config;
+    const dev = this.device;
+    const d = c.hiddenSize;
+    const V = c.vocabSize;
+    const rows = Int32Array.from(targets.keys()).filter((i) => (targets[i] as number) >= 0);
+    // every row scored (or scoredRowsOnly off): the head reads hf and writes dhf in place; else it
+    // works on compact copies of the scored rows
+    const compact = rows.length < N && (this.lora.scoredRowsOnly ?? true);
+    const M = compact ? rows.length : N;
+    const hf = dev.alloc(N * d * bf16);
+    const rstdF = dev.alloc(N * f32);
+    this.ops.rmsnormForward(hf.ptr, rstdF.ptr, xL, this.weights.finalNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
+    const dhf = dev.alloc(N * d * bf16);
+    const rowsBuf = compact && M > 0 ? dev.alloc(M * 4) : null;
+    const hC = compact && M > 0 ? dev.alloc(M * d * bf16) : null;
+    const dhC = compact && M > 0 ? dev.alloc(M * d * bf16) : null;
+    const targetsC = compact && M > 0 ? dev.alloc(M * 4) : null;
+    if (compact) dev.fill(dhf.ptr, 0, N * d * bf16);
+    if (rowsBuf && hC && targetsC) {
+      dev.upload(rowsBuf.ptr, rows);
+      dev.upload(targetsC.ptr, Int32Array.from(rows, (r) => targets[r] as number));
+      this.ops.gatherRows(hC.ptr, hf.ptr, rowsBuf.ptr, M, d);
+    }
+    const h = hC?.ptr ?? hf.ptr;
+    const dh = dhC?.ptr ?? dhf.ptr;
+    const t = targetsC?.ptr ?? targetsBuf;
+    const weight = (this.weights.lmHead ?? this.weights.embed).ptr;
+    const losses = dev.alloc(Math.max(M, 1) * f32);
+    const chunk = Math.min(LOSS_CHUNK_ROWS, Math.max(M, 1));
+    const logits = M > 0 ? dev.alloc(chunk * V * bf16) : null;
+    for (let r0 = 0; logits && r0 < M; r0 += chunk) {
+      const n = Math.min(chunk, M - r0);
+      dev.cublas.gemm({ transA: false, transB: true, m: n, n: V, k: d, a: offsetPtr(h, r0 * d * bf16), b: weight, c: logits.ptr, dtype: "bf16" });
+      this.ops.crossEntropy(logits.ptr, offsetPtr(t, r0 * 4), offsetPtr(losses.ptr, r0 * f32), n, V, lossScale);
+      dev.cublas.gemm({ transA: false, transB: false, m: n, n: d, k: V, a: logits.ptr, b: weight, c: offsetPtr(dh, r0 * d * bf16), dtype: "bf16" });
+    }
+    if (rowsBuf && dhC) this.ops.scatterRows(dhf.ptr, dhC.ptr, rowsBuf.ptr, M, d);
+    const dx = dev.alloc(N * d * bf16);
+    this.ops.rmsnormBackward(dx.ptr, dhf.ptr, xL, this.weights.finalNorm.ptr, rstdF.ptr, N, d, c.normUnitOffset, false);
+    for (const b of [logits, rowsBuf, hC, dhC, targetsC, hf, dhf, rstdF]) b?.free();
+    return { dx, losses, scored: M };
+  }
+
+  /**
    * Forward and backward over one micro-batch. ids, targets: [batch·tokens] int32 (targets −100 =
    * no loss). `lossScale` multiplies the gradients (1 / unmasked tokens of the whole accumulated
    * batch). Returns the summed loss over the unmasked tokens of this micro-batch.
@@ -517,31 +574,10 @@ export class CudaDecoderTrainer {
       }
     }
 
-    // loss head, in chunks of rows: logits = norm(x)·Eᵀ → fused CE → dlogits → dh = dlogits·E
     const xL = inputs[c.numLayers];
-    const hf = dev.alloc(N * d * bf16);
-    const rstdF = dev.alloc(N * f32);
-    this.ops.rmsnormForward(hf.ptr, rstdF.ptr, xL.ptr, this.weights.finalNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
-    const head = (this.weights.lmHead ?? this.weights.embed).ptr;
-    const V = c.vocabSize;
-    const dhf = dev.alloc(N * d * bf16);
-    const losses = dev.alloc(N * f32);
-    const chunk = Math.min(LOSS_CHUNK_ROWS, N);
-    const logits = dev.alloc(chunk * V * bf16);
-    for (let r0 = 0; r0 < N; r0 += chunk) {
-      const rows = Math.min(chunk, N - r0);
-      const hRows = BigInt(hf.ptr) + BigInt(r0 * d * bf16);
-      dev.cublas.gemm({ transA: false, transB: true, m: rows, n: V, k: d, a: hRows, b: head, c: logits.ptr, dtype: "bf16" });
-      this.ops.crossEntropy(logits.ptr, BigInt(targetsBuf.ptr) + BigInt(r0 * 4), BigInt(losses.ptr) + BigInt(r0 * f32), rows, V, lossScale);
-      dev.cublas.gemm({ transA: false, transB: false, m: rows, n: d, k: V, a: logits.ptr, b: head, c: BigInt(dhf.ptr) + BigInt(r0 * d * bf16), dtype: "bf16" });
-    }
-    logits.free();
-    let dx = dev.alloc(N * d * bf16);
-    this.ops.rmsnormBackward(dx.ptr, dhf.ptr, xL.ptr, this.weights.finalNorm.ptr, rstdF.ptr, N, d, c.normUnitOffset, false);
+    const head = this.lossHead(xL.ptr, targets, targetsBuf.ptr, N, lossScale);
+    let dx = head.dx;
     xL.free();
-    hf.free();
-    dhf.free();
-    rstdF.free();
 
     for (let l = c.numLayers - 1; l >= 0; l--) {
       const acts = saved[l] ?? this.layerForward(l, inputs[l].ptr, rope, batch, tokens, false);
@@ -553,9 +589,9 @@ export class CudaDecoderTrainer {
     }
     dx.free();
     x0.free();
-    const lossHost = new Float32Array(N);
-    dev.download(lossHost, losses.ptr);
-    for (const b of [losses, idsBuf, targetsBuf, positions, ...rope.values()]) b.free();
+    const lossHost = new Float32Array(head.scored);
+    if (head.scored > 0) dev.download(lossHost, head.losses.ptr);
+    for (const b of [head.losses, idsBuf, targetsBuf, positions, ...rope.values()]) b.free();
     let total = 0;
     for (const v of lossHost) total += v;
     return total;

@@ -82,6 +82,7 @@ export class CudaOps {
         add_bias: ["ptr", "ptr", "i64", "i32"],
         f32_to_bf16_copy: ["ptr", "ptr", "i64"],
         embedding_gather: ["ptr", "ptr", "ptr", "i32", "i32", "f32"],
+        scatter_rows: ["ptr", "ptr", "ptr", "i32", "i32"],
         fill_random_bf16: ["ptr", "i64", "f32", "u32"],
         fill_random_u8: ["ptr", "i64", "u32"],
       }),
@@ -172,6 +173,16 @@ export class CudaOps {
   /** ids: [tokens] int32, table: [vocab, dim] → out: [tokens, dim] = table[ids] · scale. */
   embedding(out: DevicePtr, table: DevicePtr, ids: DevicePtr, tokens: number, dim: number, scale: number): void {
     this.k.embedding_gather.launch([blocksFor(tokens * dim)], [THREADS], 0, out, table, ids, tokens, dim, scale);
+  }
+
+  /** out: [rows, dim] bf16 = the rows `index` (int32 [rows]) names of table: [*, dim]. */
+  gatherRows(out: DevicePtr, table: DevicePtr, index: DevicePtr, rows: number, dim: number): void {
+    this.embedding(out, table, index, rows, dim, 1); // × 1 keeps every bf16 as it is
+  }
+
+  /** out row index[r] = src row r, for r < rows ([rows, dim] bf16 into [*, dim]); the other rows of out are left alone. */
+  scatterRows(out: DevicePtr, src: DevicePtr, index: DevicePtr, rows: number, dim: number): void {
+    this.k.scatter_rows.launch([blocksFor(rows * dim)], [THREADS], 0, out, src, index, rows, dim);
   }
 
   /** Fills [n] bf16 with uniform values in [-scale, scale) from a hash of (seed, index): random weights for benchmarks. */

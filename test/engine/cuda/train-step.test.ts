@@ -118,6 +118,40 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
         if (mode === "selective") assert.deepEqual(differing, [], `selective recomputation changed gradient matrices ${differing.join(", ")}`);
       }
       assert.ok(peakOf.get("selective")! < peakOf.get("off")!, `selective peak ${peakOf.get("selective")} not below off's ${peakOf.get("off")}`);
+
+      // the loss head takes only the rows with a target: a prompt masked over most of each sequence
+      // agrees with the CPU, and a batch with no target at all gives loss 0 and zero gradients
+      const masked = b.targets.map((t, i) => (i % b.tokens < Math.floor(0.6 * b.tokens) ? -100 : t));
+      const cpuM = new LoraDecoder(createCpuBackend(), host.config, host.weights, settings, { baseFormat: "nf4" });
+      cpuM.setAdapter(b.values);
+      const lossCpuM = cpuM.lossAndGrad(b.ids, masked, b.batch, b.tokens, 1);
+      const fastM = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 0 });
+      try {
+        fastM.setLoraParams(cpuM.parameters().map((p) => b.values.get(p.name)!.data));
+        const lossM = fastM.forwardBackward(b.ids, masked, b.batch, b.tokens, 1);
+        assert.ok(Math.abs(lossM - lossCpuM) <= 3e-2 * Math.abs(lossCpuM), `masked prompt: loss ${lossM} vs cpu ${lossCpuM}`);
+        const worstM = Math.max(...fastM.readLora("grads").map((g, i) => relError(g, cpuM.parameters()[i]!.grad)));
+        assert.ok(worstM <= 4e-2, `masked prompt: worst LoRA gradient relative error ${worstM.toExponential(2)}`);
+        console.log(`${family} 60 % of rows without a target: loss cpu ${lossCpuM.toFixed(5)}, fast ${lossM.toFixed(5)}; worst gradient error ${worstM.toExponential(2)}`);
+        // every row through the head (scoredRowsOnly off) gives the same up to rounding
+        const dense = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 0, scoredRowsOnly: false });
+        try {
+          dense.setLoraParams(cpuM.parameters().map((p) => b.values.get(p.name)!.data));
+          const lossDense = dense.forwardBackward(b.ids, masked, b.batch, b.tokens, 1);
+          assert.ok(Math.abs(lossDense - lossM) <= 1e-3 * Math.abs(lossM), `masked prompt: loss ${lossM} scored rows only vs ${lossDense} every row`);
+          const denseGrads = dense.readLora("grads");
+          const worstDense = Math.max(...fastM.readLora("grads").map((g, i) => relError(g, denseGrads[i]!)));
+          assert.ok(worstDense <= 1e-2, `masked prompt: scored rows only against every row, worst gradient relative error ${worstDense.toExponential(2)}`);
+        } finally {
+          dense.dispose();
+        }
+        fastM.zeroGrads();
+        const none = fastM.forwardBackward(b.ids, new Int32Array(b.targets.length).fill(-100), b.batch, b.tokens, 1);
+        assert.equal(none, 0);
+        assert.ok(fastM.readLora("grads").every((g) => g.every((v) => v === 0)), "no target: every gradient is 0");
+      } finally {
+        fastM.dispose();
+      }
     });
   }
 });

@@ -28,6 +28,15 @@ extern "C" __global__ void embedding_gather(bf16_t* __restrict__ out, const bf16
   out[i] = f32_to_bf16(bf16_to_f32(table[(long long)ids[t] * dim + c]) * scale);
 }
 
+// out[index[t]] = src[t] row by row: out [*, dim], src [rows, dim], index [rows] int32
+extern "C" __global__ void scatter_rows(bf16_t* __restrict__ out, const bf16_t* __restrict__ src,
+                                        const int* __restrict__ index, int rows, int dim) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= (long long)rows * dim) return;
+  int t = i / dim, c = i % dim;
+  out[(long long)index[t] * dim + c] = src[i];
+}
+
 // Deterministic pseudo-random fills for speed benchmarks (random weights), hash of (seed, index).
 __device__ __forceinline__ uint32_t hash_u32(uint32_t x) {
   x ^= x >> 16; x *= 0x7feb352dU; x ^= x >> 15; x *= 0x846ca68bU; x ^= x >> 16;
