@@ -11,7 +11,7 @@ import type { FinetuneOptions, FinetuneResult } from "../train/finetune.js";
 import { type CommandIO, type CommandSpec, defineCommand, type FlagSpec, type FlagValues, formatCommandLine } from "./command.js";
 import { deviceFlag } from "./device-flag.js";
 import { DATA_SHAPE_FLAGS, dataShapeOptions } from "./data-build.js";
-import { optionalWholeFlag, positiveFlag, wholeFlag } from "./flag-values.js";
+import { dropoutFlag, optionalWholeFlag, positiveFlag, wholeFlag } from "./flag-values.js";
 import { createProgress, type Progress } from "./progress.js";
 
 /** Parts of the experiment commands that tests replace. */
@@ -128,6 +128,7 @@ export function createExperimentCommands(deps: ExperimentCommandDeps = {}): Comm
       backend: { type: "string", description: "where training runs: cpu or cuda", default: "cpu" },
       epochs: { type: "number", description: "passes over each training set", default: 3, aliases: ["num_train_epochs"] },
       lr: { type: "number", description: "peak learning rate (cosine with 3 % warm-up)", default: 2e-4, aliases: ["learning_rate"] },
+      dropout: { type: "number", description: "LoRA dropout", default: 0.05, aliases: ["lora_dropout"] },
       "batch-size": { type: "number", description: "sequences a micro-batch", default: 1 },
       "grad-accum": { type: "number", description: "micro-batches a step", default: 4, aliases: ["gradient_accumulation_steps"] },
       "max-length": { type: "number", description: "longest training sequence in tokens", default: 2048 },
@@ -173,6 +174,7 @@ Examples:
         backend,
         epochs: wholeFlag(flags, "epochs", 1),
         lr: positiveFlag(flags, "lr"),
+        lora: { dropout: dropoutFlag(flags) },
         batchSize: wholeFlag(flags, "batch-size", 1),
         gradAccum: wholeFlag(flags, "grad-accum", 1),
         maxLength: wholeFlag(flags, "max-length", 2),

@@ -19,3 +19,10 @@ export function positiveFlag(flags: FlagValues, name: string): number {
   if (typeof v !== "number" || !(v > 0)) throw new InvalidInputError(`--${name} must be a positive number, got ${String(v)}`, { field: name });
   return v;
 }
+
+/** --dropout: a LoRA dropout probability, at least 0 and below 1 (1 would scale the kept inputs by 1/0). */
+export function dropoutFlag(flags: FlagValues): number {
+  const v = flags.dropout;
+  if (typeof v !== "number" || !(v >= 0 && v < 1)) throw new InvalidInputError(`--dropout must be at least 0 and below 1, got ${String(v)}`, { field: "dropout" });
+  return v;
+}

@@ -7,6 +7,7 @@ import { finetune } from "../train/finetune.js";
 import { launchWorkers, type WorkerRank, workerRank } from "../train/launch.js";
 import { DEFAULT_MAX_LENGTH } from "../train/tokenize.js";
 import { type CommandSpec, defineCommand, type FlagValues } from "./command.js";
+import { dropoutFlag } from "./flag-values.js";
 import { createProgress } from "./progress.js";
 
 function num(flags: FlagValues, name: string): number {
@@ -94,7 +95,7 @@ GPU with the same --grad-accum. Rank 0 writes the log, the checkpoints and the a
       for (const t of targets) {
         if (!(t in PEFT_TARGET_MODULES)) throw new InvalidInputError(`unknown --targets entry "${t}"`, { field: "targets", hint: `use any of ${Object.keys(PEFT_TARGET_MODULES).join(",")}` });
       }
-      const lora = { rank: whole(flags, "rank", 1), alpha: num(flags, "alpha"), dropout: num(flags, "dropout"), targets, seed: whole(flags, "seed", 0) };
+      const lora = { rank: whole(flags, "rank", 1), alpha: num(flags, "alpha"), dropout: dropoutFlag(flags), targets, seed: whole(flags, "seed", 0) };
       const maxLength = whole(flags, "max-length", 2);
       let examples = await readTrainingExamples(data);
       if (flags["train-samples"] !== undefined) examples = examples.slice(0, whole(flags, "train-samples", 1));

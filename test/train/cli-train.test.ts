@@ -68,6 +68,9 @@ describe("agenttune train / export", () => {
     const r = await cli(["train", "--model", "m", "--data", dataFile, "--output-dir", join(root, "x"), "--targets", "q,attn"], [command]);
     assert.equal(r.code, 2);
     assert.match(r.err, /unknown --targets entry "attn"/);
+    const dropout = await cli(["train", "--model", "m", "--data", dataFile, "--output-dir", join(root, "x"), "--dropout", "1.5"], [command]);
+    assert.equal(dropout.code, 2);
+    assert.match(dropout.err, /--dropout must be at least 0 and below 1, got 1\.5/);
   });
 
   it("--recompute is checked before anything loads, and reaches the engine on cuda", async () => {
