@@ -44,13 +44,13 @@ export function loadTrainModelOn(backend: Backend, request: TrainEngineRequest):
 }
 
 async function openTrainModel(request: TrainEngineRequest, backend?: Backend): Promise<LoadedTrainModel> {
+  if ((request.recompute ?? "off") !== "off" && (backend !== undefined || request.backend !== "cuda")) {
+    throw new InvalidInputError(`activation recomputation ("${request.recompute}") is a CUDA option; the CPU trainer keeps every activation`, { field: "recompute", hint: "leave --recompute off with --backend cpu" });
+  }
   const loc = await locateModel(request.model);
   const { tokenizer, chatTemplate } = readModelText(loc);
   const host = readHostModel(loc);
   const lora = loraSettings(request);
-  if ((request.recompute ?? "off") !== "off" && (backend !== undefined || request.backend !== "cuda")) {
-    throw new InvalidInputError(`activation recomputation ("${request.recompute}") is a CUDA option; the CPU trainer keeps every activation`, { field: "recompute", hint: "leave --recompute off with --backend cpu" });
-  }
   const text = {
     tokenize: (s: string) => tokenizer.encode(s),
     template: trainingTemplate(tokenizer, chatTemplate),
