@@ -114,4 +114,8 @@ describe("the training engine", () => {
       return true;
     });
   });
+
+  it("a recompute mode on the CPU is refused before the model is read", async () => {
+    await assert.rejects(loadTrainModel({ model: join(root, "nope.gguf"), backend: "cpu", recompute: "selective", lora: { rank: 4, alpha: 8, dropout: 0, targets: ["q"], seed: 0 } }), /activation recomputation \("selective"\) is a CUDA option/);
+  });
 });
