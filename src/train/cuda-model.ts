@@ -1,18 +1,63 @@
 // The CUDA QLoRA step (src/engine/cuda/decoder-trainer.ts) behind the trainer's TrainableModel:
-// forward and backward run on the GPU; the LoRA values, gradients and AdamW stay the trainer's
-// (host float32), so checkpoints, resume, clipping and the schedule are the same code as on the CPU.
+// forward and backward run on the GPU. On one GPU the trainer asks for `deviceOptimizer`, and
+// clipping and AdamW run there too (the arena's two launches), so a step sends no gradient or value
+// over the bus; checkpoints read the values and moments back. Data-parallel ranks keep the host
+// path: the gradients come down, are summed over the ranks, and the trainer's AdamW updates the
+// host copies, which go up before the next step.
 
 import type { CudaDecoderTrainer } from "../engine/cuda/decoder-trainer.js";
 import type { LoraWeights } from "./export-peft.js";
 import { callsOfRandomState, initialLoraA, type LoraSettings, loraWeightsOf } from "./lora-decoder.js";
-import type { Parameter } from "./optimizer.js";
+import type { OptimizerSnapshot, Parameter, StepOptimizer } from "./optimizer.js";
 import type { TrainableModel } from "./trainer.js";
 
-/** LoRA training on one GPU; the trainer's AdamW updates the host copies between steps. */
+/** torch.optim.AdamW's defaults, as the host AdamW (src/train/optimizer.ts) uses them. */
+const ADAMW = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+/** Clipping and AdamW over the trainer's LoRA arena, on the GPU. */
+class CudaStepOptimizer implements StepOptimizer {
+  private t = 0;
+  /** The clipping factor of the gradients the next step applies. */
+  private gradScale = 1;
+
+  constructor(
+    private readonly trainer: CudaDecoderTrainer,
+    private readonly weightDecay: number,
+    private readonly onRestore: (values: readonly Float32Array[]) => void,
+  ) {}
+
+  clipGradients(maxNorm: number): number {
+    const norm = this.trainer.arena.gradNorm();
+    const coef = maxNorm / (norm + 1e-6); // torch's clip_grad_norm_, as clipGradNorm on the host
+    this.gradScale = Number.isFinite(norm) && coef < 1 ? coef : 1;
+    return norm;
+  }
+
+  step(lr: number): void {
+    this.t++;
+    this.trainer.arena.adamwStep({ lr, ...ADAMW, weightDecay: this.weightDecay, step: this.t, gradScale: this.gradScale });
+  }
+
+  snapshot(): OptimizerSnapshot {
+    const arena = this.trainer.arena;
+    return { t: this.t, values: arena.read("master"), m: arena.read("m"), v: arena.read("v") };
+  }
+
+  restore(s: OptimizerSnapshot): void {
+    this.trainer.setLoraParams([...s.values]);
+    this.trainer.arena.setMoments(s.m, s.v);
+    this.t = s.t;
+    this.onRestore(s.values);
+  }
+}
+
+/** LoRA training on one GPU (see the file's comment for where the optimizer runs). */
 export class CudaTrainableModel implements TrainableModel {
   private readonly params: Parameter[];
-  /** Host values changed since the last upload (after an optimizer step or a resume). */
+  /** Host values changed since the last upload (the host path, after an optimizer step or a resume). */
   private stale = true;
+  /** Set by deviceOptimizer: the GPU holds the current values; the host copies are the first ones. */
+  private onDevice = false;
 
   constructor(
     private readonly trainer: CudaDecoderTrainer,
@@ -37,9 +82,18 @@ export class CudaTrainableModel implements TrainableModel {
     return this.params;
   }
 
+  deviceOptimizer(options: { weightDecay: number }): StepOptimizer {
+    this.onDevice = true;
+    return new CudaStepOptimizer(this.trainer, options.weightDecay, (values) => {
+      for (const [k, p] of this.params.entries()) p.value.set(values[k] as Float32Array);
+      this.stale = false; // restore uploaded them
+    });
+  }
+
   zeroGrad(): void {
-    for (const p of this.params) p.grad.fill(0);
     this.trainer.zeroGrads();
+    if (this.onDevice) return; // the device's values are the current ones: nothing to upload
+    for (const p of this.params) p.grad.fill(0);
     this.stale = true;
   }
 
@@ -49,9 +103,11 @@ export class CudaTrainableModel implements TrainableModel {
       this.stale = false;
     }
     const loss = this.trainer.forwardBackward(ids, targets, batch, tokens, lossScale);
-    // the device accumulates over micro-batches: its gradients are the running total
-    const grads = this.trainer.readLora("grads");
-    for (const [i, p] of this.params.entries()) p.grad.set(grads[i] as Float32Array);
+    if (!this.onDevice) {
+      // the device accumulates over micro-batches: its gradients are the running total
+      const grads = this.trainer.readLora("grads");
+      for (const [i, p] of this.params.entries()) p.grad.set(grads[i] as Float32Array);
+    }
     return loss;
   }
 
@@ -61,7 +117,7 @@ export class CudaTrainableModel implements TrainableModel {
 
   setRandomState(state: unknown): void {
     this.trainer.calls = callsOfRandomState(state);
-    this.stale = true;
+    if (!this.onDevice) this.stale = true; // a resume set the host values (on the device path, restore uploaded them)
   }
 
   seekRandom(call: number): void {
@@ -69,6 +125,10 @@ export class CudaTrainableModel implements TrainableModel {
   }
 
   adapter(): LoraWeights {
+    if (this.onDevice) {
+      const values = this.trainer.readLora("params");
+      for (const [k, p] of this.params.entries()) p.value.set(values[k] as Float32Array);
+    }
     return loraWeightsOf(this.params, this.lora, this.baseModel);
   }
 

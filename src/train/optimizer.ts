@@ -93,3 +93,58 @@ export function clipGradNorm(params: readonly Parameter[], maxNorm: number): num
   }
   return norm;
 }
+
+/** What a checkpoint keeps of the optimizer: updates so far, each parameter's value and moments (parameters() order). */
+export interface OptimizerSnapshot {
+  t: number;
+  values: readonly Float32Array[];
+  m: readonly Float32Array[];
+  v: readonly Float32Array[];
+}
+
+/**
+ * Clipping and AdamW over the trainable tensors, wherever their gradients are: on the host
+ * (HostStepOptimizer) or on the GPU that computed them (a model's `deviceOptimizer`).
+ */
+export interface StepOptimizer {
+  /** Returns the global L2 norm of the accumulated gradients (NaN/Inf when any is) and scales them to at most maxNorm, as torch's clip_grad_norm_. */
+  clipGradients(maxNorm: number): number;
+  /** One AdamW update at `lr` from the (clipped) gradients. */
+  step(lr: number): void;
+  snapshot(): OptimizerSnapshot;
+  /** Sets what `snapshot` returned (a resume). */
+  restore(snapshot: OptimizerSnapshot): void;
+}
+
+/** AdamW and clipping on the host, over the parameters' own float32 arrays. */
+export class HostStepOptimizer implements StepOptimizer {
+  private readonly adamw: AdamW;
+
+  constructor(
+    private readonly params: readonly Parameter[],
+    options: AdamWOptions = {},
+  ) {
+    this.adamw = new AdamW(params, options);
+  }
+
+  clipGradients(maxNorm: number): number {
+    return clipGradNorm(this.params, maxNorm);
+  }
+
+  step(lr: number): void {
+    this.adamw.step(lr);
+  }
+
+  snapshot(): OptimizerSnapshot {
+    return { t: this.adamw.t, values: this.params.map((p) => p.value), m: this.adamw.m, v: this.adamw.v };
+  }
+
+  restore(s: OptimizerSnapshot): void {
+    this.params.forEach((p, k) => {
+      p.value.set(s.values[k] as Float32Array);
+      this.adamw.m[k]?.set(s.m[k] as Float32Array);
+      this.adamw.v[k]?.set(s.v[k] as Float32Array);
+    });
+    this.adamw.t = s.t;
+  }
+}

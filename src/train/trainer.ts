@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { AgentTuneError } from "../errors.js";
 import { collate, epochBatchIndices } from "./batches.js";
 import { type CheckpointFs, CheckpointMismatchError, findCheckpoint, fingerprint, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
-import { AdamW, clipGradNorm, NonFiniteLossError, type Parameter } from "./optimizer.js";
+import { HostStepOptimizer, NonFiniteLossError, type Parameter, type StepOptimizer } from "./optimizer.js";
 import { cosineWithWarmup, warmupStepsFor } from "./schedule.js";
 import { type DistributedOptions, rankShare } from "./distributed.js";
 import type { TokenizedExample } from "./tokenize.js";
@@ -31,6 +31,13 @@ export interface TrainableModel {
    * masks one rank would have drawn for that micro-batch.
    */
   seekRandom?(call: number): void;
+  /**
+   * Moves clipping and AdamW to where the gradients are (a GPU), so a step sends no gradient or
+   * value over the bus. From this call on, lossAndGrad leaves the host gradients alone and the host
+   * values are current only in the optimizer's snapshot. Not used by data-parallel ranks, which
+   * sum their host gradients.
+   */
+  deviceOptimizer?(options: { weightDecay: number }): StepOptimizer;
 }
 
 /** One line of the step log (`train_log.jsonl`). */
@@ -134,12 +141,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
 
   const params = model.parameters();
-  const optimizer = new AdamW(params, { weightDecay: options.weightDecay });
+  const reducer = options.distributed?.reducer;
+  const weightDecay = options.weightDecay ?? 0;
+  const optimizer: StepOptimizer = (reducer === undefined ? model.deviceOptimizer?.({ weightDecay }) : undefined) ?? new HostStepOptimizer(params, { weightDecay });
   const checkpointDir = join(options.outputDir, "checkpoint");
   const logFile = join(options.outputDir, "train_log.jsonl");
   fs.mkdirSync(options.outputDir, { recursive: true });
 
-  const reducer = options.distributed?.reducer;
   const lead = reducer === undefined || reducer.rank === 0;
   let step = 0;
   let epoch = 0;
@@ -154,14 +162,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     const ck = readCheckpoint(found);
     if (ck.state.fingerprint !== fp) throw new CheckpointMismatchError(checkpointDir);
-    params.forEach((p, k) => {
-      const saved = ck.params.get(p.name);
-      if (saved === undefined || saved.value.length !== p.value.length) throw new CheckpointMismatchError(checkpointDir);
-      p.value.set(saved.value);
-      optimizer.m[k].set(saved.m);
-      optimizer.v[k].set(saved.v);
+    const saved = params.map((p) => {
+      const s = ck.params.get(p.name);
+      if (s === undefined || s.value.length !== p.value.length) throw new CheckpointMismatchError(checkpointDir);
+      return s;
     });
-    optimizer.t = ck.state.adamT;
+    optimizer.restore({ t: ck.state.adamT, values: saved.map((s) => s.value), m: saved.map((s) => s.m), v: saved.map((s) => s.v) });
     ({ step, epoch, batchInEpoch, badSteps } = ck.state);
     microBatches = ck.state.microBatches ?? 0;
     const random = (ck.state as { random?: unknown }).random;
@@ -186,12 +192,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const save = () => {
     if (!lead) return; // one rank writes; the others hold the same values
-    const state = { step, adamT: optimizer.t, epoch, batchInEpoch, badSteps, microBatches, fingerprint: fp, random: model.randomState?.() };
-    writeCheckpoint(
-      checkpointDir,
-      { state, params: new Map(params.map((p, k) => [p.name, { shape: p.shape, value: p.value, m: optimizer.m[k], v: optimizer.v[k] }])) },
-      options.checkpointFs,
-    );
+    const snap = optimizer.snapshot();
+    const state = { step, adamT: snap.t, epoch, batchInEpoch, badSteps, microBatches, fingerprint: fp, random: model.randomState?.() };
+    const entry = (p: Parameter, k: number) => ({ shape: p.shape, value: snap.values[k] as Float32Array, m: snap.m[k] as Float32Array, v: snap.v[k] as Float32Array });
+    writeCheckpoint(checkpointDir, { state, params: new Map(params.map((p, k) => [p.name, entry(p, k)])) }, options.checkpointFs);
   };
 
   const started = now();
@@ -221,7 +225,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       microBatches += group.length;
       const loss = lossSum / Math.max(1, count);
-      const gradNorm = clipGradNorm(params, maxGradNorm);
+      const gradNorm = optimizer.clipGradients(maxGradNorm);
       const lr = cosineWithWarmup(step, { baseLr, warmupSteps, totalSteps });
       const skipped = !Number.isFinite(loss) || !Number.isFinite(gradNorm);
       if (skipped) {

@@ -135,23 +135,37 @@ export class LoraArena {
    * the shadows. The moments are left as they are.
    */
   setMasters(values: readonly (Float32Array | null)[]): void {
-    if (values.length !== this.params.length) throw new InvalidInputError(`${values.length} LoRA matrices given, ${this.params.length} expected`);
-    const host = new Float32Array(this.numel); // zero padding
-    this.params.forEach((p, i) => {
-      const value = values[i];
-      if (value === null) return;
-      if (value.length !== p.numel) throw new InvalidInputError(`LoRA matrix ${i} has ${value.length} values, ${p.numel} expected`);
-      host.set(value, p.offset);
-    });
+    const host = this.packed(values, "LoRA matrix");
     if (this.numel > 0) this.device.upload(this.master.ptr, host);
     this.refreshShadows();
   }
 
-  /** Downloads the masters or the gradients with one copy: one fp32 array a matrix, `params` order. */
-  read(which: "master" | "grad"): Float32Array[] {
+  /** fp32 host values in `params` order (null = zeros) laid out as the arena is, the padding zero. */
+  private packed(values: readonly (Float32Array | null)[], what: string): Float32Array {
+    if (values.length !== this.params.length) throw new InvalidInputError(`${values.length} arrays given for each ${what}, ${this.params.length} expected`);
     const host = new Float32Array(this.numel);
-    if (this.numel > 0) this.device.download(host, (which === "master" ? this.master : this.grad).ptr);
+    this.params.forEach((p, i) => {
+      const value = values[i];
+      if (value === null || value === undefined) return;
+      if (value.length !== p.numel) throw new InvalidInputError(`${what} ${i} has ${value.length} values, ${p.numel} expected`);
+      host.set(value, p.offset);
+    });
+    return host;
+  }
+
+  /** Downloads the masters, the gradients or a moment with one copy: one fp32 array a matrix, `params` order. */
+  read(which: "master" | "grad" | "m" | "v"): Float32Array[] {
+    const host = new Float32Array(this.numel);
+    if (this.numel > 0) this.device.download(host, this[which].ptr);
     return this.params.map((p) => host.slice(p.offset, p.offset + p.numel));
+  }
+
+  /** Sets both AdamW moments (fp32 host values in `params` order) with one upload each: a resume. */
+  setMoments(m: readonly Float32Array[], v: readonly Float32Array[]): void {
+    const [hostM, hostV] = [this.packed(m, "first moment"), this.packed(v, "second moment")];
+    if (this.numel === 0) return;
+    this.device.upload(this.m.ptr, hostM);
+    this.device.upload(this.v.ptr, hostV);
   }
 
   /** Downloads the bf16 shadows (bit patterns): one array a matrix, `params` order. */

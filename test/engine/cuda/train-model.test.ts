@@ -1,0 +1,80 @@
+// `agenttune train --backend cuda`'s model (CudaTrainableModel) under the trainer: on one GPU the
+// trainer hands clipping and AdamW to the device; the losses follow the host AdamW's run of the
+// same model, and a checkpoint (values and moments read back from the device) resumes to the same
+// losses as one run.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { ALL_LORA_TARGETS, CudaDecoderTrainer } from "../../../src/engine/cuda/decoder-trainer.js";
+import { uploadDecoderWeights } from "../../../src/engine/cuda/upload-weights.js";
+import { hostModelFromHfFolder } from "../../../src/model/host-weights.js";
+import { CudaTrainableModel } from "../../../src/train/cuda-model.js";
+import { hostDecoderWeights } from "../../../src/train/decoder-engine.js";
+import type { LoraSettings } from "../../../src/train/lora-decoder.js";
+import type { TokenizedExample } from "../../../src/train/tokenize.js";
+import { type StepLog, type TrainableModel, train } from "../../../src/train/trainer.js";
+import { openGpuOrSkip } from "./gpu.js";
+
+const gpu = openGpuOrSkip();
+const root = mkdtempSync(join(tmpdir(), "agenttune-cuda-train-"));
+after(() => {
+  gpu.device?.dispose();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const settings: LoraSettings = { rank: 4, alpha: 8, dropout: 0.1, targets: ["q", "k", "v", "o", "gate", "up", "down"], seed: 3 };
+// eight short sequences over the tiny vocabulary (32), the second half of each trained
+const examples: TokenizedExample[] = Array.from({ length: 8 }, (_, i) => {
+  const n = 12 + 3 * i;
+  return { ids: Int32Array.from({ length: n }, (_, t) => (7 * i + 5 * t + 1) % 32), mask: Uint8Array.from({ length: n }, (_, t) => (t >= n / 2 ? 1 : 0)), messages: 2, truncated: false };
+});
+const options = { modelId: "tiny-qwen2", examples, epochs: 2, batchSize: 2, gradAccum: 2, lr: 5e-3, warmupRatio: 0.1, seed: 5 };
+const logOf = (dir: string) =>
+  readFileSync(join(dir, "train_log.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as StepLog);
+
+describe("CudaTrainableModel under the trainer", { skip: gpu.skip }, () => {
+  test("qwen2: the device optimizer follows the host AdamW, and resumes to the same losses", async () => {
+    const device = gpu.device!;
+    const host = hostModelFromHfFolder(new URL("../../fixtures/decoder/qwen2", import.meta.url).pathname);
+    const weights = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ALL_LORA_TARGETS));
+    const open = (hostOptimizer: boolean) => {
+      const trainer = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 3, dropout: 0.1 });
+      const model: TrainableModel = new CudaTrainableModel(trainer, settings, "tiny-qwen2");
+      // without deviceOptimizer the trainer keeps AdamW on the host (as data-parallel ranks do)
+      if (hostOptimizer) Object.defineProperty(model, "deviceOptimizer", { value: undefined });
+      return { model, dispose: () => trainer.dispose() };
+    };
+    const run = async (dir: string, hostOptimizer: boolean, extra: object = {}) => {
+      const { model, dispose } = open(hostOptimizer);
+      try {
+        await train({ ...options, model, outputDir: dir, ...extra });
+      } finally {
+        dispose();
+      }
+    };
+    await run(join(root, "host"), true);
+    await run(join(root, "device"), false);
+    const [h, d] = [logOf(join(root, "host")), logOf(join(root, "device"))];
+    assert.equal(d.length, h.length);
+    for (const [i, a] of d.entries()) {
+      const b = h[i]!;
+      // fp32 AdamW on the device against float64 arithmetic rounded to fp32 on the host
+      assert.ok(Math.abs(a.loss - b.loss) <= 1e-4 * Math.abs(b.loss), `step ${a.step}: loss ${a.loss} on the device, ${b.loss} on the host`);
+      assert.ok(Math.abs(a.grad_norm - b.grad_norm) <= 1e-3 * b.grad_norm, `step ${a.step}: grad norm ${a.grad_norm} against ${b.grad_norm}`);
+    }
+    assert.ok(d.at(-1)!.loss < d[0]!.loss, `the loss falls: ${d[0]!.loss} → ${d.at(-1)!.loss}`);
+    console.log(`qwen2, ${d.length} steps: loss ${d[0]!.loss.toFixed(4)} → ${d.at(-1)!.loss.toFixed(4)} (device), ${h.at(-1)!.loss.toFixed(4)} (host)`);
+
+    await run(join(root, "resumed"), false, { maxSteps: 2, saveEvery: 2 });
+    await run(join(root, "resumed"), false, { resume: true });
+    assert.deepEqual(
+      logOf(join(root, "resumed")).map((l) => [l.step, l.loss, l.grad_norm]),
+      d.map((l) => [l.step, l.loss, l.grad_norm]),
+    );
+  });
+});
