@@ -134,7 +134,10 @@ export interface BuildOptions {
   /**
    * Every Thought after an observation opens by copying the request ("The request: … "), see
    * `withRestatedRequest`: against chains that stop after their first observation and calls
-   * repeated after they are done. An experiment; default false.
+   * repeated after they are done. Default false: on SmolLM2-135M, 250 samples, 20 epochs, three
+   * seeds, tool selection 50.0 against 63.9 % without it (chains 11 against 20 of 36): the model
+   * copies the request and then writes a finished step's reply all the same
+   * (results/smollm2-epochs-dropout).
    */
   restateRequest?: boolean;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
