@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { type CommandSpec, defineCommand, formatCommandLine } from "../../src/cli/command.js";
+import { type CommandSpec, defineCommand, formatCommandLine, parseFlags } from "../../src/cli/command.js";
+import { DATA_SHAPE_FLAGS, dataShapeOptions } from "../../src/cli/data-build.js";
 import { createExperimentCommands } from "../../src/cli/experiment.js";
 import { runCli } from "../../src/cli/main.js";
 import { writeTinyModel } from "../../src/experiment/tiny-model.js";
@@ -81,6 +82,18 @@ describe("agenttune experiment", () => {
     const mix = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", join(root, "z"), "--mix", "singel=1"]);
     assert.equal(mix.code, 2);
     assert.match(mix.err, /singel/);
+  });
+
+  it("scaling: every data flag reaches the settings the runs' data are built with", async () => {
+    const spec = commands.find((c) => c.name === "experiment scaling")!;
+    const flags = Object.entries(DATA_SHAPE_FLAGS).flatMap(([name, flag]) => (name === "no-tool-check" || name === "mix" ? [] : flag.type === "boolean" ? [`--${name}`] : [`--${name}`, "0.3"]));
+    const expected = dataShapeOptions(parseFlags(spec, flags).flags);
+    const out = join(root, "every-data-flag");
+    const r = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", out, "--epochs", "1", "--grad-accum", "1", ...flags]);
+    assert.equal(r.code, 0, r.err);
+    const json = JSON.parse(readFileSync(join(out, "scaling.json"), "utf8")) as { settings: { data?: Record<string, unknown> } };
+    assert.ok(Object.keys(expected).length >= 8, Object.keys(expected).join(", "));
+    for (const [key, value] of Object.entries(expected)) assert.deepEqual(json.settings.data?.[key], value, `${key} is not in the study's data settings`);
   });
 
   it("a size list that is not whole numbers, or a missing tasks file, is a usage error naming it", async () => {
