@@ -185,11 +185,10 @@ function checkedSteps(steps: readonly ReActStep[], category: string, options: Bu
   return counted ? withProgress(checked) : checked;
 }
 
-/** A trajectory's steps shaped as `options` ask: the tool check (with plan and progress) unless turned off, then the argument names and the restated request. */
-function shapedSteps(steps: readonly ReActStep[], category: string, options: BuildOptions, query: string, need?: ToolNeed): ReActStep[] {
+/** A trajectory's steps shaped as `options` ask: the tool check (with plan and progress) unless turned off, then the argument names. */
+function shapedSteps(steps: readonly ReActStep[], category: string, options: BuildOptions, need?: ToolNeed): ReActStep[] {
   const checked = (options.toolCheck ?? true) ? checkedSteps(steps, category, options, need) : [...steps];
-  const named = options.nameArguments === true ? withArgumentNames(checked) : checked;
-  return options.restateRequest === true ? withRestatedRequest(named, query) : named;
+  return options.nameArguments === true ? withArgumentNames(checked) : checked;
 }
 
 /** The tool a request that calls none needs: the withheld one, or a name for a capability no tool has. */
@@ -281,8 +280,12 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
   const recovery = split === "train" ? (options.recovery ?? 0) : 0;
   // Its own stream: the other draws, and so the examples, are those of the build without it.
   const recoveryRng = new Rng(hashString(`recovery ${seed}`));
-  const recovered = (steps: ReActStep[], simSeed: number | undefined): Promise<ReActStep[]> | ReActStep[] =>
-    recovery > 0 ? drawRecovery(steps, tools, simSeed ?? 0, recoveryRng, recovery) : steps;
+  // the shaped steps, a recovery drawn for them, then the restated request (last, so a recovery's
+  // corrected reply, which follows an observation, opens with it too)
+  const finished = async (steps: ReActStep[], simSeed: number | undefined, query: string): Promise<ReActStep[]> => {
+    const withMistake = recovery > 0 ? await drawRecovery(steps, tools, simSeed ?? 0, recoveryRng, recovery) : steps;
+    return options.restateRequest === true ? withRestatedRequest(withMistake, query) : withMistake;
+  };
   const examples: TrainingExample[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
@@ -295,7 +298,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       if (examples.length >= samples) break;
       if (!seedExample.expected_tools.every((n) => allNames.includes(n))) continue;
       const seedSteps = seedExample.steps?.map((s) => ({ ...s }));
-      const example: TrainingExample = { ...seedExample, steps: seedSteps && (await recovered(shapedSteps(seedSteps, seedExample.category ?? "", options, seedExample.query), seedExample.seed)) };
+      const example: TrainingExample = { ...seedExample, steps: seedSteps && (await finished(shapedSteps(seedSteps, seedExample.category ?? "", options), seedExample.seed, seedExample.query)) };
       if (wantMessages && example.steps) {
         const offered = example.tools === undefined ? allSpecs : allSpecs.filter((s) => example.tools?.includes(s.name));
         example.messages = renderMessages({ query: example.query, steps: example.steps }, { systemPrompt: buildSystemPrompt(offered) });
@@ -402,7 +405,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       example.min_steps = run.steps.length;
       example.max_steps = run.steps.length + 2;
       if (run.answerContains.length > 0) example.answer_contains = run.answerContains;
-      const steps = await recovered(shapedSteps(run.steps, template.category, options, query, missingNeed(template, slots)), simSeed);
+      const steps = await finished(shapedSteps(run.steps, template.category, options, missingNeed(template, slots)), simSeed, query);
       example.steps = steps;
       if (wantMessages) example.messages = renderMessages({ query, steps }, { systemPrompt: buildSystemPrompt(specs) });
     }

@@ -58,6 +58,17 @@ describe("the restated request (restateRequest)", () => {
     });
   }
 
+  it("with recovery, the corrected reply after the rejected call opens with the request too", async () => {
+    const built = await buildDataset({ samples: 120, seed: 4, recovery: 1, restateRequest: true });
+    const recovered = built.filter((e) => e.steps?.[0]?.weight === 0);
+    assert.ok(recovered.length > 10, `${recovered.length} recovery trajectories`);
+    for (const e of recovered) {
+      const steps = e.steps ?? [];
+      assert.ok(!steps[0]!.thought.startsWith("The request: "), `${e.id}: the mistaken first reply follows the request itself`);
+      for (const step of steps.slice(1)) assert.ok(step.thought.startsWith(`${expectedRestatement(e.query)} `), `${e.id}: ${step.thought}`);
+    }
+  });
+
   it("--restate-request (and --restate_request) sets the option; without it the option is left out", () => {
     const command = createDataBuildCommand();
     assert.deepEqual(dataShapeOptions(parseFlags(command, ["--restate-request"]).flags), { restateRequest: true });
