@@ -1,3 +1,4 @@
+import type { Recompute } from "../engine/cuda/decoder-trainer.js";
 import type { LoraWeights } from "./export-peft.js";
 import type { ChatTemplateFn, TokenizeFn } from "./tokenize.js";
 import type { TrainableModel } from "./trainer.js";
@@ -10,7 +11,7 @@ export interface TrainEngineRequest {
   deviceOrdinal?: number;
   lora: { rank: number; alpha: number; dropout: number; targets: string[]; seed: number };
   /** What the forward pass keeps for the backward (cuda; see `Recompute` of the CUDA trainer). Default "off". */
-  recompute?: "off" | "selective" | "full";
+  recompute?: Recompute;
 }
 
 /** A base model opened for LoRA training, with its tokenizer and chat template. */
