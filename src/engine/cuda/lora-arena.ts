@@ -2,7 +2,7 @@ import { InvalidInputError } from "../../errors.js";
 import type { CudaDevice } from "./device.js";
 import { offsetPtr } from "./ffi.js";
 import type { DeviceBuffer } from "./memory.js";
-import type { AdamwStep, CudaOps } from "./ops.js";
+import { type AdamwStep, type CudaOps, SUM_SQUARES_BLOCKS } from "./ops.js";
 
 /**
  * The trainable state of every LoRA matrix of a model in five flat device arenas, one allocation
@@ -185,13 +185,13 @@ export class LoraArena {
     if (this.numel > 0) this.ops.toBf16(this.shadow.ptr, this.master.ptr, this.numel);
   }
 
-  /** ‖g‖₂ over every matrix (the padding adds 0): one memset, one launch, one 4-byte download. */
+  /** ‖g‖₂ over every matrix (the padding adds 0), the same bits on every run: two launches, one 4-byte download. */
   gradNorm(): number {
     if (this.numel === 0) return 0;
-    const acc = this.device.alloc(f32);
+    // [0]: the sum; [1 ..]: the first pass's partial sums
+    const acc = this.device.alloc(f32 * (1 + SUM_SQUARES_BLOCKS));
     try {
-      this.device.fill(acc.ptr, 0, f32);
-      this.ops.sumSquares(acc.ptr, this.grad.ptr, this.numel);
+      this.ops.sumSquares(acc.ptr, offsetPtr(acc.ptr, f32), this.grad.ptr, this.numel);
       const sq = new Float32Array(1);
       this.device.download(sq, acc.ptr);
       return Math.sqrt(sq[0]);

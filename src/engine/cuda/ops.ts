@@ -9,6 +9,8 @@ const THREADS = 256;
 const blocksFor = (n: number) => Math.ceil(n / THREADS);
 /** Blocks of a grid-stride launch: enough to fill an H200 (132 SMs × 2048 threads ≈ 1056 blocks of 256) several times over. */
 const STRIDE_BLOCKS = 4096;
+/** Blocks of sumSquares' first pass: its scratch holds one fp32 partial sum each. */
+export const SUM_SQUARES_BLOCKS = 1024;
 
 /** Whether n bf16 elements at every pointer can go 8 at a time: n divisible by 8, each pointer 16-byte aligned. */
 function vectorizable(n: number, ...pointers: DevicePtr[]): boolean {
@@ -66,7 +68,8 @@ export class CudaOps {
       ...device.compile(kernelSource("adamw.cu"), "adamw.cu", {
         adamw_step: ["ptr", "ptr", "ptr", "ptr", "i64", "f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"],
         adamw_shadow_step: ["ptr", "ptr", "ptr", "ptr", "ptr", "i64", "f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"],
-        sum_squares: ["ptr", "i64", "ptr"],
+        sum_squares_partial: ["ptr", "i64", "ptr"],
+        sum_partials: ["ptr", "i32", "ptr"],
       }),
       ...device.compile(kernelSource("cross_entropy.cu"), "cross_entropy.cu", {
         cross_entropy_fused: ["ptr", "ptr", "ptr", "i32", "f32"],
@@ -195,9 +198,14 @@ export class CudaOps {
     this.k.fill_random_u8.launch([blocksFor(n)], [THREADS], 0, out, n, seed >>> 0);
   }
 
-  /** Adds Σx² of x: [n] fp32 to *out (fp32); one grid-stride launch however large n is. */
-  sumSquares(out: DevicePtr, x: DevicePtr, n: number): void {
-    this.k.sum_squares.launch([Math.min(blocksFor(n), STRIDE_BLOCKS)], [THREADS], 0, x, n, out);
+  /**
+   * *out = Σx² of x: [n] fp32, the same bits on every run (a sum a block, then one block over
+   * those; no atomics). scratch: [SUM_SQUARES_BLOCKS] fp32. Two launches however large n is.
+   */
+  sumSquares(out: DevicePtr, scratch: DevicePtr, x: DevicePtr, n: number): void {
+    const blocks = Math.max(1, Math.min(blocksFor(n), SUM_SQUARES_BLOCKS));
+    this.k.sum_squares_partial.launch([blocks], [THREADS], 0, x, n, scratch);
+    this.k.sum_partials.launch([1], [THREADS], 0, scratch, blocks, out);
   }
 
   /** One AdamW step on fp32 p, g, m, v: [n]; `step` counts from 1. */

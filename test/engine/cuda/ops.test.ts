@@ -3,7 +3,7 @@ import { after, describe, test } from "node:test";
 import { decodeBf16, encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
 import type { CudaDevice } from "../../../src/engine/cuda/device.js";
 import type { DeviceBuffer } from "../../../src/engine/cuda/memory.js";
-import { CudaOps } from "../../../src/engine/cuda/ops.js";
+import { CudaOps, SUM_SQUARES_BLOCKS } from "../../../src/engine/cuda/ops.js";
 import { openGpuOrSkip } from "./gpu.js";
 
 // float64 references written from the definitions, independent of both backends.
@@ -275,9 +275,28 @@ describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, ()
       return pi - o.lr * (mhat / (Math.sqrt(vhat) + o.eps) + o.weightDecay * pi);
     });
     assert.ok(relErr(got, want) < 1e-6);
-    const out = upRaw(new Float32Array(1));
-    ops.sumSquares(out, pg, n);
+    // out is written, not added to: a stale value there must not survive
+    const out = upRaw(Float32Array.of(123));
+    const scratch = upRaw(new Float32Array(SUM_SQUARES_BLOCKS));
+    ops.sumSquares(out, scratch, pg, n);
     const sumSq = g.reduce((s, x) => s + x * x, 0);
     assert.ok(Math.abs(downF32(out, 1)[0] - sumSq) / sumSq < 1e-5);
+  });
+
+  test("Σx² gives the same bits on every run (the gradient norm a resumed run logs)", () => {
+    // 2²² elements: every one of the first pass's blocks has a partial sum, whose order an
+    // atomic accumulation would change from run to run
+    const n = 1 << 22;
+    const x = random(n, 13);
+    const px = upRaw(x);
+    const out = upRaw(new Float32Array(1));
+    const scratch = upRaw(new Float32Array(SUM_SQUARES_BLOCKS));
+    const runs = Array.from({ length: 20 }, () => {
+      ops.sumSquares(out, scratch, px, n);
+      return downF32(out, 1)[0];
+    });
+    assert.equal(new Set(runs).size, 1, `20 runs gave ${[...new Set(runs)].join(", ")}`);
+    const sumSq = x.reduce((s, v) => s + v * v, 0);
+    assert.ok(Math.abs(runs[0]! - sumSq) / sumSq < 1e-5);
   });
 });

@@ -41,17 +41,32 @@ extern "C" __global__ void adamw_shadow_step(float* __restrict__ p, float* __res
   }
 }
 
-// Sum of squares of [n] fp32 into *out (atomic; *out zeroed by the caller) — for the gradient norm.
-extern "C" __global__ void sum_squares(const float* __restrict__ x, long long n, float* __restrict__ out) {
-  __shared__ float scratch[32];
-  float s = 0.0f;
-  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) s += x[i] * x[i];
+// Σ over a block of 256 threads (8 warps), in a fixed order: every thread gets the block's sum.
+__device__ __forceinline__ float block_sum_256(float s, float* scratch) {
   for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
   if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = s;
   __syncthreads();
-  if (threadIdx.x < 32) {
-    s = threadIdx.x < (blockDim.x >> 5) ? scratch[threadIdx.x] : 0.0f;
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
-    if (threadIdx.x == 0) atomicAdd(out, s);
-  }
+  s = (threadIdx.x & 31) < 8 ? scratch[threadIdx.x & 31] : 0.0f;
+  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
+  return s;
+}
+
+// The gradient norm's Σx² in two passes with no atomics, so a run repeats it bit for bit (an
+// atomicAdd of the blocks' sums adds them in the order they finish). Pass 1: x: [n] fp32,
+// grid-stride; block b writes its sum to partial[b]. 256 threads a block.
+extern "C" __global__ void sum_squares_partial(const float* __restrict__ x, long long n, float* __restrict__ partial) {
+  __shared__ float scratch[8];
+  float s = 0.0f;
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) s += x[i] * x[i];
+  s = block_sum_256(s, scratch);
+  if (threadIdx.x == 0) partial[blockIdx.x] = s;
+}
+
+// Pass 2, one block of 256 threads: *out = Σ partial[0..count), thread t summing t, t + 256, … first.
+extern "C" __global__ void sum_partials(const float* __restrict__ partial, int count, float* __restrict__ out) {
+  __shared__ float scratch[8];
+  float s = 0.0f;
+  for (int i = threadIdx.x; i < count; i += blockDim.x) s += partial[i];
+  s = block_sum_256(s, scratch);
+  if (threadIdx.x == 0) *out = s;
 }
