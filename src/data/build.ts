@@ -106,6 +106,12 @@ export interface BuildOptions {
    */
   morePhrasings?: boolean;
   /**
+   * Train queries are also drawn from each template's `thirdPhrasings` (the ask as a need or a
+   * wish, a question inside a question, the topic first), with or without `morePhrasings`.
+   * Default false: false draws exactly as before the third set existed. Never for eval.
+   */
+  thirdPhrasings?: boolean;
+  /**
    * Every Thought before an Action ends by naming the call's argument keys in order ("Its
    * arguments: amount, from and to."), see `withArgumentNames`; with or without the tool check,
    * seeds included. An experiment against the malformed actions of SmolLM2-135M on 250 samples
@@ -277,6 +283,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
   const restyle = options.restyle ?? (split === "train" ? RESTYLE_SHARE : 0);
   const wantMessages = options.messages ?? true;
   const morePhrasings = split === "train" && options.morePhrasings === true;
+  const thirdPhrasings = split === "train" && options.thirdPhrasings === true;
   const recovery = split === "train" ? (options.recovery ?? 0) : 0;
   // Its own stream: the other draws, and so the examples, are those of the build without it.
   const recoveryRng = new Rng(hashString(`recovery ${seed}`));
@@ -335,7 +342,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     const asFunctionCall = category === FUNCTION_CALL;
     const template = rng.pick(byCategory.get(asFunctionCall ? "single" : category) ?? []);
     const slots = { ...template.slots(rng), v: rng.int(0, 999) };
-    const phrasings = morePhrasings && template.extraPhrasings !== undefined ? [...template.phrasings, ...template.extraPhrasings] : template.phrasings;
+    const phrasings = [...template.phrasings, ...(morePhrasings ? (template.extraPhrasings ?? []) : []), ...(thirdPhrasings ? (template.thirdPhrasings ?? []) : [])];
     const phrased = fillPhrasing(rng.pick(phrasings), slots);
     // Restyling draws only in the train split, so an eval build's draws (and the committed
     // evaluation set) stay as they were.

@@ -40,6 +40,11 @@ export interface TaskTemplate {
    * have none.
    */
   extraPhrasings?: readonly string[];
+  /**
+   * A third set (a need or a wish, a question inside a question, the topic first), drawn from
+   * only when a train build asks for it (BuildOptions.thirdPhrasings). Eval templates have none.
+   */
+  thirdPhrasings?: readonly string[];
   /** Draws the slot values. */
   slots(rng: Rng): SlotValues;
   plan(state: PlanState): PlanStep;

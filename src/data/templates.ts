@@ -1,6 +1,7 @@
 import type { JsonValue } from "../tools/types.js";
 import type { Rng } from "./random.js";
 import { EXTRA_PHRASINGS } from "./extra-phrasings.js";
+import { THIRD_PHRASINGS } from "./third-phrasings.js";
 import {
   AMOUNTS, CITIES, COLD_CITIES, COMPANIES, COOL_CUISINES, CUISINES, CURRENCIES, DATES, EVENT_TITLES, HOT_CITIES,
   LANGUAGES, PEOPLE, PHRASES, TIMES, WARM_CUISINES, WEB_TOPICS,
@@ -1178,10 +1179,12 @@ const missing: TaskTemplate[] = [
   ]),
 ];
 
-/** A train template with its extra phrasings (EXTRA_PHRASINGS); eval templates never get any. */
+/** A train template with its second and third phrasing sets (EXTRA_PHRASINGS, THIRD_PHRASINGS); eval templates never get any. */
 function withExtraPhrasings(template: TaskTemplate): TaskTemplate {
-  const extra = template.split === "train" ? EXTRA_PHRASINGS[template.id] : undefined;
-  return extra === undefined ? template : { ...template, extraPhrasings: extra };
+  if (template.split !== "train") return template;
+  const extra = EXTRA_PHRASINGS[template.id];
+  const third = THIRD_PHRASINGS[template.id];
+  return { ...template, ...(extra === undefined ? {} : { extraPhrasings: extra }), ...(third === undefined ? {} : { thirdPhrasings: third }) };
 }
 
 /** Every built-in template, in a fixed order (the builder's draws depend on it). */

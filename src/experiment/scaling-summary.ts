@@ -7,7 +7,7 @@ import { type Spread, spreadOf } from "../eval/stats.js";
 import type { FailureKind } from "../react/types.js";
 import type { MachineInfo } from "./machine.js";
 
-/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools, progress, morePhrasings, nameArguments, restateRequest, recovery). */
+/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools, progress, morePhrasings, thirdPhrasings, nameArguments, restateRequest, recovery). */
 export interface ScalingDataSettings {
   mix?: Partial<Record<Category, number>>;
   restyle?: number;
@@ -16,6 +16,7 @@ export interface ScalingDataSettings {
   planTools?: boolean;
   progress?: boolean;
   morePhrasings?: boolean;
+  thirdPhrasings?: boolean;
   nameArguments?: boolean;
   restateRequest?: boolean;
   recovery?: number;
