@@ -53,13 +53,14 @@ export const DATA_SHAPE_FLAGS: Record<string, FlagSpec> = {
   progress: { type: "boolean", description: "single calls, chains and arithmetic count their calls: the first Thought names every call, each later one opens with \"Call 1 of 2 done. Next: calculator.\" (an experiment)" },
   "more-phrasings": { type: "boolean", description: "train queries are also drawn from a second, more varied set of phrasings: terse, indirect, context first (an experiment)" },
   "third-phrasings": { type: "boolean", description: "train queries are also drawn from a third set of phrasings: the ask as a need or a wish, a question inside a question, the topic first (an experiment; combines with --more-phrasings)" },
+  "carry-operands": { type: "boolean", description: "the first Thought of a bill split or a share total ends by naming the number a later step uses: \"Then I'll divide it by 6.\" (an experiment)" },
   "name-arguments": { type: "boolean", description: "every Thought before an Action ends by naming the call's argument keys in order: \"Its arguments: amount, from and to.\" (an experiment)" },
   "restate-request": { type: "boolean", description: "every Thought after an observation opens by copying the request: \"The request: …\" (an experiment)" },
   recovery: { type: "number", description: "share of train examples whose first call is made wrong first (company name for a ticker, from_currency for from, a required argument left out; no loss on it), answered by the tool's error, then corrected (default 0; an experiment)", placeholder: "0..1" },
 };
 
 /** The DATA_SHAPE_FLAGS given, as buildDataset options (flags not given are left to the builder's defaults). */
-export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools" | "progress" | "morePhrasings" | "thirdPhrasings" | "nameArguments" | "restateRequest" | "recovery"> {
+export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools" | "progress" | "morePhrasings" | "thirdPhrasings" | "carryOperands" | "nameArguments" | "restateRequest" | "recovery"> {
   return {
     ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
     ...(flags.restyle === undefined ? {} : { restyle: flags.restyle as number }),
@@ -69,6 +70,7 @@ export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | 
     ...(flags.progress === true ? { progress: true } : {}),
     ...(flags["more-phrasings"] === true ? { morePhrasings: true } : {}),
     ...(flags["third-phrasings"] === true ? { thirdPhrasings: true } : {}),
+    ...(flags["carry-operands"] === true ? { carryOperands: true } : {}),
     ...(flags["name-arguments"] === true ? { nameArguments: true } : {}),
     ...(flags["restate-request"] === true ? { restateRequest: true } : {}),
     ...(flags.recovery === undefined ? {} : { recovery: flags.recovery as number }),

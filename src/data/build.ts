@@ -112,6 +112,14 @@ export interface BuildOptions {
    */
   thirdPhrasings?: boolean;
   /**
+   * The first Thought of a task whose later step uses a number of the request (a bill split n
+   * ways, n shares) ends by naming it: "Then I'll divide it by 6." (TaskTemplate.laterOperand).
+   * An experiment against later steps that lose the number: Gemma-3-270M with the second set of
+   * phrasings divides by a number other than the request's in most of its wrong bill splits
+   * (results/gemma3-finetune). Default false: false builds exactly as before.
+   */
+  carryOperands?: boolean;
+  /**
    * Every Thought before an Action ends by naming the call's argument keys in order ("Its
    * arguments: amount, from and to."), see `withArgumentNames`; with or without the tool check,
    * seeds included. An experiment against the malformed actions of SmolLM2-135M on 250 samples
@@ -195,6 +203,11 @@ function checkedSteps(steps: readonly ReActStep[], category: string, options: Bu
 function shapedSteps(steps: readonly ReActStep[], category: string, options: BuildOptions, need?: ToolNeed): ReActStep[] {
   const checked = (options.toolCheck ?? true) ? checkedSteps(steps, category, options, need) : [...steps];
   return options.nameArguments === true ? withArgumentNames(checked) : checked;
+}
+
+/** The steps with `sentence` after the first Thought (carryOperands). */
+function withFirstThoughtEnding(steps: readonly ReActStep[], sentence: string): ReActStep[] {
+  return steps.map((step, i) => (i === 0 ? { ...step, thought: `${step.thought} ${sentence}`.trim() } : step));
 }
 
 /** The tool a request that calls none needs: the withheld one, or a name for a capability no tool has. */
@@ -412,7 +425,9 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
       example.min_steps = run.steps.length;
       example.max_steps = run.steps.length + 2;
       if (run.answerContains.length > 0) example.answer_contains = run.answerContains;
-      const steps = await finished(shapedSteps(run.steps, template.category, options, missingNeed(template, slots)), simSeed, query);
+      const shaped = shapedSteps(run.steps, template.category, options, missingNeed(template, slots));
+      const carried = options.carryOperands === true && template.laterOperand !== undefined ? withFirstThoughtEnding(shaped, template.laterOperand(slots)) : shaped;
+      const steps = await finished(carried, simSeed, query);
       example.steps = steps;
       if (wantMessages) example.messages = renderMessages({ query, steps }, { systemPrompt: buildSystemPrompt(specs) });
     }

@@ -57,6 +57,12 @@ export interface TaskTemplate {
   withhold?: readonly string[];
   /** Offer exactly the full tool list, named in `tools` (missing_tool for capabilities no tool has). */
   offerAll?: boolean;
+  /**
+   * The sentence the first Thought ends with under BuildOptions.carryOperands: the number of the
+   * request that a later step uses ("Then I'll divide it by 6."), said in the model's own first
+   * reply so that the later step copies it from there instead of from the request.
+   */
+  laterOperand?(slots: SlotValues): string;
   /** Calls a plan makes at most (a guard against a plan that never answers). Default 4. */
   maxCalls?: number;
 }

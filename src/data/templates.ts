@@ -813,6 +813,7 @@ function sharesCost(id: string, split: "train" | "eval", phrasings: string[]): T
     split,
     phrasings,
     slots: (rng) => ({ ...companySlots(rng), n: rng.pick([2, 3, 5, 8, 10, 12, 15, 20, 25, 40, 50, 100]) }),
+    laterOperand: (slots) => `Then I'll multiply it by ${slots.n}.`,
     plan: (st) => {
       if (st.calls.length === 0) return call(`I need the price of ${s(st, "symbol")}.`, "get_stock_price", { symbol: s(st, "symbol") });
       const p = st.observations[0];
@@ -830,6 +831,7 @@ function convertSplit(id: string, split: "train" | "eval", phrasings: string[]):
     split,
     phrasings,
     slots: (rng) => ({ ...currencyPair(rng), n: rng.pick([2, 3, 4, 5, 6, 8]) }),
+    laterOperand: (slots) => `Then I'll divide it by ${slots.n}.`,
     plan: (st) => {
       if (st.calls.length === 0) return call(`First I'll convert ${s(st, "amount")} ${s(st, "from")} to ${s(st, "to")}.`, "convert_currency", { amount: Number(st.slots.amount), from: s(st, "from"), to: s(st, "to") });
       const c = st.observations[0];

@@ -7,7 +7,7 @@ import { type Spread, spreadOf } from "../eval/stats.js";
 import type { FailureKind } from "../react/types.js";
 import type { MachineInfo } from "./machine.js";
 
-/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools, progress, morePhrasings, thirdPhrasings, nameArguments, restateRequest, recovery). */
+/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools, progress, morePhrasings, thirdPhrasings, carryOperands, nameArguments, restateRequest, recovery). */
 export interface ScalingDataSettings {
   mix?: Partial<Record<Category, number>>;
   restyle?: number;
@@ -17,6 +17,7 @@ export interface ScalingDataSettings {
   progress?: boolean;
   morePhrasings?: boolean;
   thirdPhrasings?: boolean;
+  carryOperands?: boolean;
   nameArguments?: boolean;
   restateRequest?: boolean;
   recovery?: number;

@@ -158,6 +158,7 @@ function definedData(data: ScalingDataSettings | undefined): ScalingDataSettings
   if (data?.progress === true) out.progress = true;
   if (data?.morePhrasings === true) out.morePhrasings = true;
   if (data?.thirdPhrasings === true) out.thirdPhrasings = true;
+  if (data?.carryOperands === true) out.carryOperands = true;
   if (data?.nameArguments === true) out.nameArguments = true;
   if (data?.restateRequest === true) out.restateRequest = true;
   // 0 is the builder's default (off), recorded as nothing so earlier runs still match.
