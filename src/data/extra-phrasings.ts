@@ -4,7 +4,8 @@
  * long forms, and names instead of codes where the slots allow. A build draws from them only
  * with `morePhrasings` (an experiment); they were written without the held-out (".b")
  * phrasings in view, and a test keeps them from sharing a shape with, or nearly copying, any
- * of those. The single-call sets also serve the missing-tool templates of the same request.
+ * of those. A missing-tool template draws from the single-call set of the same request
+ * (templates.ts).
  */
 
 const WEATHER = [
@@ -402,15 +403,6 @@ export const EXTRA_PHRASINGS: Readonly<Record<string, readonly string[]>> = {
     "{q} Just from what you know.",
   ],
 
-  "missing.weather": WEATHER,
-  "missing.stock": STOCK,
-  "missing.translate": TRANSLATE,
-  "missing.email": EMAIL,
-  "missing.restaurant": RESTAURANT,
-  "missing.time": TIME,
-  "missing.currency": CURRENCY,
-  "missing.calendar": CALENDAR,
-  "missing.web": WEB,
   "missing.no-such-tool": [
     "{q} Thanks.",
     "Quick favour. {q}",

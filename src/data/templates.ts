@@ -1181,11 +1181,16 @@ const missing: TaskTemplate[] = [
   ]),
 ];
 
-/** A train template with its second and third phrasing sets (EXTRA_PHRASINGS, THIRD_PHRASINGS); eval templates never get any. */
+/**
+ * A train template with its second and third phrasing sets (EXTRA_PHRASINGS, THIRD_PHRASINGS); a
+ * missing-tool template without its own set takes that of the single call it withholds
+ * (missing.weather that of single.weather). Eval templates never get any.
+ */
 function withExtraPhrasings(template: TaskTemplate): TaskTemplate {
   if (template.split !== "train") return template;
-  const extra = EXTRA_PHRASINGS[template.id];
-  const third = THIRD_PHRASINGS[template.id];
+  const single = template.id.replace(/^missing\./, "single.");
+  const extra = EXTRA_PHRASINGS[template.id] ?? EXTRA_PHRASINGS[single];
+  const third = THIRD_PHRASINGS[template.id] ?? THIRD_PHRASINGS[single];
   return { ...template, ...(extra === undefined ? {} : { extraPhrasings: extra }), ...(third === undefined ? {} : { thirdPhrasings: third }) };
 }
 

@@ -8,175 +8,151 @@
  * Written after reading the failures of earlier runs, which show a few held-out (".b") queries:
  * the drafts that came out resembling those (a context sentence before a share price, "n of us"
  * sharing a sum, items bought at a price each) were taken out, and the test that guards the
- * second set keeps these from sharing a shape with, or nearly copying, any held-out phrasing too. The single-call sets
- * also serve the missing-tool templates of the same request.
+ * second set keeps these from sharing a shape with, or nearly copying, any held-out phrasing too.
+ * A missing-tool template draws from the single-call set of the same request (templates.ts).
  */
 
-const WEATHER = [
-  "I need the current weather for {city}.",
-  "Do you know what the weather is like in {city} today?",
-  "{city}: rain, sun or snow?",
-  "Your task: find out the conditions in {city}.",
-  "I'd like a weather report for {city}.",
-  "Any idea whether it's nice out in {city}?",
-  "Pull up the weather in {city} for me.",
-  "We're deciding whether to drive to {city}. What are the conditions there now?",
-  "Give me {city}'s weather, please.",
-  "Can you find out how warm it is in {city}?",
-];
-
-const WEATHER_FAHRENHEIT = [
-  "I need the temperature in {city}, and in Fahrenheit please.",
-  "Do you know how many degrees Fahrenheit it is in {city}?",
-  "{city}: what's the reading in °F?",
-  "Your task: the temperature in {city}, on the Fahrenheit scale.",
-  "I'd like {city}'s current temperature in Fahrenheit.",
-  "Any idea how hot {city} is right now in Fahrenheit?",
-  "Pull up the weather in {city} and give the temperature in F.",
-  "My thermostat is in Fahrenheit, so tell me {city}'s temperature that way.",
-];
-
-const RESTAURANT = [
-  "I need a good {cuisine} restaurant in {city}.",
-  "Do you know a {cuisine} place in {city}?",
-  "{city}: where can I get {cuisine}?",
-  "Your task: find a {cuisine} spot in {city}.",
-  "I'd like to eat {cuisine} tonight in {city}. Where should I go?",
-  "Any idea where to find decent {cuisine} food in {city}?",
-  "Pull up a {cuisine} restaurant in {city} for me.",
-  "We have guests in {city} who love {cuisine}. Which restaurant would you pick?",
-  "Give me one {cuisine} restaurant in {city}.",
-  "Can you look for a {cuisine} restaurant around {city}?",
-];
-
-const TIME = [
-  "I need the local time in {city}.",
-  "Do you know what time it is over in {city}?",
-  "{city}: what's the clock saying there?",
-  "Your task: the current time in {city}.",
-  "I'd like to know the hour in {city} before I phone my colleague.",
-  "Any idea if it's morning or evening in {city} right now?",
-  "Pull up the time in {city} for me.",
-  "My friend in {city} might be asleep. What time is it there?",
-  "Give me the time of day in {city}.",
-  "Can you find out today's date and time in {city}?",
-];
-
-const STOCK = [
-  "I need the latest price of {symbol}.",
-  "Do you know what {company} stock trades at today?",
-  "{company}: where is the share price now?",
-  "Your task: look up the {symbol} ticker.",
-  "I'd like to see how {company} shares are doing.",
-  "Any idea what one {symbol} share goes for?",
-  "Pull up {company}'s stock for me.",
-  "I hold some {company} in my portfolio. What is it worth a share today?",
-  "Give me the market price for {symbol}.",
-  "Can you check how {symbol} is trading?",
-];
-
-const CURRENCY = [
-  "I need {amount} {from} in {to}.",
-  "Do you know how much {amount} {fromName} is in {toName}?",
-  "{amount} {from}: what is that in {to}?",
-  "Your task: change {amount} {from} into {to}.",
-  "I'd like to know what {amount} {from} comes to in {to}.",
-  "Any idea what {amount} {fromName} would get me in {toName}?",
-  "Work out {amount} {from} in {to} for me.",
-  "I have {amount} {fromName} left from a trip. How much is it in {toName}?",
-  "Give me the {to} value of {amount} {from}.",
-  "Can you turn {amount} {from} into {to}?",
-];
-
-const TRANSLATE = [
-  'I need a {language} translation of "{phrase}".',
-  'Do you know how to say "{phrase}" in {language}?',
-  '"{phrase}": what is it in {language}?',
-  'Your task: put "{phrase}" into {language}.',
-  'I\'d like the {language} version of "{phrase}".',
-  'Any idea what "{phrase}" would be in {language}?',
-  'Render "{phrase}" in {language} for me.',
-  'I\'m writing a card for a friend who speaks {language}. How do I write "{phrase}"?',
-  'Give me "{phrase}" translated to {language}.',
-  'Can you turn "{phrase}" into {language}?',
-];
-
-const WEB = [
-  "I need some information on {topic}.",
-  "Do you know where I could read up on {topic}? Search for it.",
-  "{topic}: find me something online.",
-  "Your task: look into {topic} on the web.",
-  "I'd like to learn more about {topic}. Search it.",
-  "Any idea what the web says about {topic}?",
-  "Pull up a page about {topic} for me.",
-  "I have a presentation on {topic} tomorrow. Search the internet for a source.",
-  "Give me a web result about {topic}.",
-  "Can you google {topic}?",
-];
-
-const MULTIPLY = [
-  "I need {a} multiplied by {b}.",
-  "Do you know what {a} times {b} is?",
-  "{a} × {b}: what's the result?",
-  "Your task: work out {a} * {b}.",
-  "I'd like the product of {a} and {b}.",
-  "Any idea what {a} by {b} comes to?",
-  "Multiply {a} and {b} for me.",
-  "Give me {a} times {b}.",
-  "Can you calculate {a} multiplied by {b}?",
-];
-
-const PERCENT = [
-  "I need {p} percent of {a}.",
-  "Do you know what {p}% of {a} comes to?",
-  "{a}: what is {p}% of it?",
-  "Your task: work out {p} percent of {a}.",
-  "I'd like to know {p}% of {a}.",
-  "Any idea what a {p}% share of {a} is?",
-  "Take {p}% of {a} for me.",
-  "The shop gives {p}% off a {a} price. How much is the discount?",
-  "Give me {p} per cent of {a}.",
-];
-
-const EMAIL = [
-  'I need to email {email}. Subject "{subject}", message "{body}".',
-  'Do you think you could email {person} at {email}? The subject is "{subject}" and the text is "{body}".',
-  '{email}: send "{body}" with the subject "{subject}".',
-  'Your task: an email to {email}, subject "{subject}", saying "{body}".',
-  'I\'d like {person} ({email}) to get an email: "{body}" Subject "{subject}".',
-  'Drop {person} a line at {email}. Subject: "{subject}". Text: "{body}"',
-  'Mail {email} the words "{body}" under the subject "{subject}".',
-  'My manager {person} is waiting on me. Email {email}, subject "{subject}", body "{body}".',
-  'Get an email out to {email}: subject "{subject}", message "{body}".',
-];
-
-const CALENDAR = [
-  'I need "{title}" in my calendar on {date} at {time}.',
-  'Do you think you could add "{title}" for {date} at {time}?',
-  '{date} at {time}: "{title}". Put it in.',
-  'Your task: a calendar entry "{title}" on {date} at {time}.',
-  'I\'d like "{title}" scheduled for {date} at {time}, {minutes} minutes long.',
-  'Put "{title}" down for {time} on {date}.',
-  'Set up "{title}" on {date}, starting at {time}.',
-  'My dentist moved me to {date} at {time}. Add "{title}" for it.',
-  'Create an event called "{title}" at {time} on {date}.',
-  'Can you enter "{title}" on {date} at {time} for {minutes} minutes?',
-];
-
-/** Every train template's third-set phrasings, by template id. */
+/** The third-set phrasings of every train template but the missing-tool ones that share a single call's, by template id. */
 export const THIRD_PHRASINGS: Readonly<Record<string, readonly string[]>> = {
-  "single.weather": WEATHER,
-  "single.weather-fahrenheit": WEATHER_FAHRENHEIT,
-  "single.restaurant": RESTAURANT,
-  "single.time": TIME,
-  "single.stock": STOCK,
-  "single.currency": CURRENCY,
-  "single.translate": TRANSLATE,
-  "single.web": WEB,
-  "single.calculator": MULTIPLY,
-  "single.calculator-percent": PERCENT,
-  "single.email": EMAIL,
-  "single.calendar": CALENDAR,
+  "single.weather": [
+    "I need the current weather for {city}.",
+    "Do you know what the weather is like in {city} today?",
+    "{city}: rain, sun or snow?",
+    "Your task: find out the conditions in {city}.",
+    "I'd like a weather report for {city}.",
+    "Any idea whether it's nice out in {city}?",
+    "Pull up the weather in {city} for me.",
+    "We're deciding whether to drive to {city}. What are the conditions there now?",
+    "Give me {city}'s weather, please.",
+    "Can you find out how warm it is in {city}?",
+  ],
+  "single.weather-fahrenheit": [
+    "I need the temperature in {city}, and in Fahrenheit please.",
+    "Do you know how many degrees Fahrenheit it is in {city}?",
+    "{city}: what's the reading in °F?",
+    "Your task: the temperature in {city}, on the Fahrenheit scale.",
+    "I'd like {city}'s current temperature in Fahrenheit.",
+    "Any idea how hot {city} is right now in Fahrenheit?",
+    "Pull up the weather in {city} and give the temperature in F.",
+    "My thermostat is in Fahrenheit, so tell me {city}'s temperature that way.",
+  ],
+  "single.restaurant": [
+    "I need a good {cuisine} restaurant in {city}.",
+    "Do you know a {cuisine} place in {city}?",
+    "{city}: where can I get {cuisine}?",
+    "Your task: find a {cuisine} spot in {city}.",
+    "I'd like to eat {cuisine} tonight in {city}. Where should I go?",
+    "Any idea where to find decent {cuisine} food in {city}?",
+    "Pull up a {cuisine} restaurant in {city} for me.",
+    "We have guests in {city} who love {cuisine}. Which restaurant would you pick?",
+    "Give me one {cuisine} restaurant in {city}.",
+    "Can you look for a {cuisine} restaurant around {city}?",
+  ],
+  "single.time": [
+    "I need the local time in {city}.",
+    "Do you know what time it is over in {city}?",
+    "{city}: what's the clock saying there?",
+    "Your task: the current time in {city}.",
+    "I'd like to know the hour in {city} before I phone my colleague.",
+    "Any idea if it's morning or evening in {city} right now?",
+    "Pull up the time in {city} for me.",
+    "My friend in {city} might be asleep. What time is it there?",
+    "Give me the time of day in {city}.",
+    "Can you find out today's date and time in {city}?",
+  ],
+  "single.stock": [
+    "I need the latest price of {symbol}.",
+    "Do you know what {company} stock trades at today?",
+    "{company}: where is the share price now?",
+    "Your task: look up the {symbol} ticker.",
+    "I'd like to see how {company} shares are doing.",
+    "Any idea what one {symbol} share goes for?",
+    "Pull up {company}'s stock for me.",
+    "I hold some {company} in my portfolio. What is it worth a share today?",
+    "Give me the market price for {symbol}.",
+    "Can you check how {symbol} is trading?",
+  ],
+  "single.currency": [
+    "I need {amount} {from} in {to}.",
+    "Do you know how much {amount} {fromName} is in {toName}?",
+    "{amount} {from}: what is that in {to}?",
+    "Your task: change {amount} {from} into {to}.",
+    "I'd like to know what {amount} {from} comes to in {to}.",
+    "Any idea what {amount} {fromName} would get me in {toName}?",
+    "Work out {amount} {from} in {to} for me.",
+    "I have {amount} {fromName} left from a trip. How much is it in {toName}?",
+    "Give me the {to} value of {amount} {from}.",
+    "Can you turn {amount} {from} into {to}?",
+  ],
+  "single.translate": [
+    'I need a {language} translation of "{phrase}".',
+    'Do you know how to say "{phrase}" in {language}?',
+    '"{phrase}": what is it in {language}?',
+    'Your task: put "{phrase}" into {language}.',
+    'I\'d like the {language} version of "{phrase}".',
+    'Any idea what "{phrase}" would be in {language}?',
+    'Render "{phrase}" in {language} for me.',
+    'I\'m writing a card for a friend who speaks {language}. How do I write "{phrase}"?',
+    'Give me "{phrase}" translated to {language}.',
+    'Can you turn "{phrase}" into {language}?',
+  ],
+  "single.web": [
+    "I need some information on {topic}.",
+    "Do you know where I could read up on {topic}? Search for it.",
+    "{topic}: find me something online.",
+    "Your task: look into {topic} on the web.",
+    "I'd like to learn more about {topic}. Search it.",
+    "Any idea what the web says about {topic}?",
+    "Pull up a page about {topic} for me.",
+    "I have a presentation on {topic} tomorrow. Search the internet for a source.",
+    "Give me a web result about {topic}.",
+    "Can you google {topic}?",
+  ],
+  "single.calculator": [
+    "I need {a} multiplied by {b}.",
+    "Do you know what {a} times {b} is?",
+    "{a} × {b}: what's the result?",
+    "Your task: work out {a} * {b}.",
+    "I'd like the product of {a} and {b}.",
+    "Any idea what {a} by {b} comes to?",
+    "Multiply {a} and {b} for me.",
+    "Give me {a} times {b}.",
+    "Can you calculate {a} multiplied by {b}?",
+  ],
+  "single.calculator-percent": [
+    "I need {p} percent of {a}.",
+    "Do you know what {p}% of {a} comes to?",
+    "{a}: what is {p}% of it?",
+    "Your task: work out {p} percent of {a}.",
+    "I'd like to know {p}% of {a}.",
+    "Any idea what a {p}% share of {a} is?",
+    "Take {p}% of {a} for me.",
+    "The shop gives {p}% off a {a} price. How much is the discount?",
+    "Give me {p} per cent of {a}.",
+  ],
+  "single.email": [
+    'I need to email {email}. Subject "{subject}", message "{body}".',
+    'Do you think you could email {person} at {email}? The subject is "{subject}" and the text is "{body}".',
+    '{email}: send "{body}" with the subject "{subject}".',
+    'Your task: an email to {email}, subject "{subject}", saying "{body}".',
+    'I\'d like {person} ({email}) to get an email: "{body}" Subject "{subject}".',
+    'Drop {person} a line at {email}. Subject: "{subject}". Text: "{body}"',
+    'Mail {email} the words "{body}" under the subject "{subject}".',
+    'My manager {person} is waiting on me. Email {email}, subject "{subject}", body "{body}".',
+    'Get an email out to {email}: subject "{subject}", message "{body}".',
+  ],
+  "single.calendar": [
+    'I need "{title}" in my calendar on {date} at {time}.',
+    'Do you think you could add "{title}" for {date} at {time}?',
+    '{date} at {time}: "{title}". Put it in.',
+    'Your task: a calendar entry "{title}" on {date} at {time}.',
+    'I\'d like "{title}" scheduled for {date} at {time}, {minutes} minutes long.',
+    'Put "{title}" down for {time} on {date}.',
+    'Set up "{title}" on {date}, starting at {time}.',
+    'My dentist moved me to {date} at {time}. Add "{title}" for it.',
+    'Create an event called "{title}" at {time} on {date}.',
+    'Can you enter "{title}" on {date} at {time} for {minutes} minutes?',
+  ],
 
   "chain.weather-restaurant": [
     "I need two things in {city}: the weather, and a {cuisine} restaurant.",
@@ -324,15 +300,6 @@ export const THIRD_PHRASINGS: Readonly<Record<string, readonly string[]>> = {
     "Settle this for us. {q}",
   ],
 
-  "missing.weather": WEATHER,
-  "missing.stock": STOCK,
-  "missing.translate": TRANSLATE,
-  "missing.email": EMAIL,
-  "missing.restaurant": RESTAURANT,
-  "missing.time": TIME,
-  "missing.currency": CURRENCY,
-  "missing.calendar": CALENDAR,
-  "missing.web": WEB,
   "missing.no-such-tool": [
     "I need this done: {q}",
     "Do you think you could do this? {q}",
