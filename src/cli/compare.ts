@@ -3,6 +3,7 @@ import { InvalidInputError } from "../errors.js";
 import { compareMany } from "../eval/compare-many.js";
 import { readEvalResult } from "../eval/files.js";
 import { compareRuns } from "../eval/report.js";
+import { settingsBarsChart } from "../experiment/charts.js";
 import { defineCommand } from "./command.js";
 
 /**
@@ -24,11 +25,13 @@ export const compareCommand = defineCommand({
     },
     title: { type: "string", description: "heading of the table", placeholder: "text" },
     table: { type: "boolean", description: "one table with a row a run even for two runs (no deltas)" },
+    chart: { type: "string", description: "also draw the headline metrics as an SVG bar chart, a bar a setting (runs sharing a name averaged)", placeholder: "file.svg" },
+    "chart-title": { type: "string", description: "heading of the chart (default: --title; a chart is about 90 characters wide)", placeholder: "text" },
   },
   details: `Each argument is an eval.json written by \`agenttune eval --out DIR\` (or DIR itself).
 Examples:
   agenttune compare results/zero-shot/eval.json results/fine-tuned/eval.json --label-a zero-shot --label-b fine-tuned
-  agenttune compare runs/250-s0 runs/250-s1 runs/1000-s0 runs/1000-s1 --labels 250@s0,250@s1,1000@s0,1000@s1 --out table.md`,
+  agenttune compare runs/250-s0 runs/250-s1 runs/1000-s0 runs/1000-s1 --labels 250@s0,250@s1,1000@s0,1000@s1 --out table.md --chart metrics.svg`,
   async run(flags, positionals, io) {
     if (positionals.length < 2) {
       throw new InvalidInputError(`compare takes two or more evaluation results, got ${positionals.length}`, {
@@ -59,6 +62,11 @@ Examples:
     if (flags.out !== undefined) {
       await writeFile(flags.out as string, markdown);
       io.err(`wrote ${flags.out as string}\n`);
+    }
+    if (flags.chart !== undefined) {
+      const names = labels ?? results.map((r, i) => (i === 0 ? (flags["label-a"] as string | undefined) : i === 1 ? (flags["label-b"] as string | undefined) : undefined) ?? `${r.model}${r.adapter === undefined ? "" : ` + ${r.adapter}`}`);
+      await writeFile(flags.chart as string, settingsBarsChart(results, names, (flags["chart-title"] as string | undefined) ?? title ?? "Held-out metrics"));
+      io.err(`wrote ${flags.chart as string}\n`);
     }
     return 0;
   },

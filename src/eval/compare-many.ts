@@ -52,12 +52,17 @@ function spread(rates: (Rate | undefined)[]): string {
 }
 
 /** The Markdown tables of several evaluations; see the file's comment. */
+/** The setting a run label names: the part before an "@" (250@s0 → 250), else the whole label. */
+export function settingOf(label: string): string {
+  return label.includes("@") ? label.slice(0, label.indexOf("@")) : label;
+}
+
 export function compareMany(results: EvalResult[], options: CompareManyOptions = {}): string {
   if (options.labels !== undefined && options.labels.length !== results.length) {
     throw new RangeError(`compareMany: ${options.labels.length} labels for ${results.length} results`);
   }
   const given = options.labels ?? results.map(runLabel);
-  const groupOf = given.map((l) => markdownCell(l.includes("@") ? l.slice(0, l.indexOf("@")) : l));
+  const groupOf = given.map((l) => markdownCell(settingOf(l)));
   const labels = given.map((l, i) => (l.includes("@") ? `${groupOf[i]} (${markdownCell(l.slice(l.indexOf("@") + 1))})` : (groupOf[i] ?? "")));
   const out: string[] = [`# ${options.title ?? "Comparison"}`, ""];
   const note = taskSetNote(results, labels);

@@ -70,6 +70,8 @@ export interface BarChartOptions extends ChartFrame {
   max?: number;
   /** Default: percent of `max`. */
   formatValue?(v: number): string;
+  /** Room left of the bars for the group labels, in pixels. Default 190. */
+  labelWidth?: number;
 }
 
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"';
@@ -244,18 +246,27 @@ export function barChart(options: BarChartOptions): string {
   const barH = 14;
   const gap = 4;
   const groupH = options.series.length * (barH + gap) + 14;
-  const top = (options.title === undefined ? 6 : 40) + (showLegend ? 20 : 0);
-  const left = 190;
+  const left = options.labelWidth ?? 190;
+  // legend swatches in rows under the title, from the bars' left edge, wrapped at the chart's width
+  const legendRows: { label: string; color: string; x: number }[][] = [[]];
+  let legendX = left;
+  options.series.forEach((s, i) => {
+    const w = legendWidth([s.label]);
+    if (legendX + w > width - 10 && (legendRows.at(-1)?.length ?? 0) > 0) {
+      legendRows.push([]);
+      legendX = left;
+    }
+    legendRows.at(-1)?.push({ label: s.label, color: colors[i] as string, x: legendX });
+    legendX += w;
+  });
+  const top = (options.title === undefined ? 6 : 40) + (showLegend ? 20 * legendRows.length : 0);
   const plotW = width - left - 70;
   const plotBottom = top + options.groups.length * groupH;
   const height = options.height ?? plotBottom + (options.xLabel === undefined ? 24 : 44);
   const parts: string[] = [open(width, height, options, "bar chart"), titleText(options, width)];
   if (showLegend) {
-    // one row of swatches under the title
-    let x = left;
-    options.series.forEach((s, i) => {
-      parts.push(legendColumn([{ label: s.label, color: colors[i] as string }], x, top - 14));
-      x += legendWidth([s.label]);
+    legendRows.forEach((row, r) => {
+      for (const entry of row) parts.push(legendColumn([entry], entry.x, top - 14 - 20 * (legendRows.length - 1 - r)));
     });
   }
   for (const share of [0, 0.25, 0.5, 0.75, 1]) {

@@ -2,6 +2,7 @@
 // the number of training samples, and two evaluations side by side.
 
 import { METRICS, type MetricKey, shortMetricLabel } from "../eval/metrics.js";
+import { settingOf } from "../eval/compare-many.js";
 import type { EvalResult } from "../eval/result.js";
 import { barChart, CHART_COLORS, type LinePoint, type LineSeries, lineChart } from "../eval/svg-chart.js";
 import type { TrainLogEntry } from "../eval/train-log.js";
@@ -80,6 +81,34 @@ export function metricsVsSamplesChart(bySize: readonly ScalingSizeSummary[], met
     yMax: 1,
     formatY: (v) => `${Math.round(v * 100)} %`,
     series,
+  });
+}
+
+/**
+ * The headline metrics of many evaluations, a row a setting and a bar a metric: runs whose labels
+ * share a setting (the part before an "@", as `agenttune compare` groups them) are averaged, their
+ * min–max in the bar's tooltip. A metric that applies to none of a setting's runs has no bar.
+ */
+export function settingsBarsChart(results: readonly EvalResult[], labels: readonly string[], title: string): string {
+  const settings = [...new Set(labels.map(settingOf))];
+  const metrics: MetricKey[] = [...SCALING_METRICS, "abstention"];
+  const ratesOf = (setting: string, metric: MetricKey) =>
+    results.filter((_, i) => settingOf(labels[i] ?? "") === setting).flatMap((r) => (r.aggregates.overall.metrics[metric].rate === null ? [] : [r.aggregates.overall.metrics[metric].rate as number]));
+  const mean = (r: readonly number[]) => r.reduce((a, b) => a + b, 0) / r.length;
+  const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+  const note = (r: readonly number[]) => (r.length === 0 ? "—" : r.length === 1 ? pct(r[0] as number) : `${pct(mean(r))} over ${r.length} runs (${pct(Math.min(...r))}–${pct(Math.max(...r))})`);
+  // room for the longest setting name at about 7 px a character (12 px labels)
+  const labelWidth = Math.min(380, Math.max(190, 12 + 7 * Math.max(...settings.map((s) => s.length))));
+  return barChart({
+    title,
+    width: 760 + labelWidth - 190,
+    labelWidth,
+    xLabel: "mean over each setting's runs (share of the tasks the metric applies to)",
+    series: metrics.map((m) => ({ label: shortMetricLabel(m) })),
+    groups: settings.map((setting) => {
+      const rates = metrics.map((m) => ratesOf(setting, m));
+      return { label: setting, values: rates.map((r) => (r.length === 0 ? null : mean(r))), notes: rates.map(note) };
+    }),
   });
 }
 

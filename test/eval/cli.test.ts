@@ -119,6 +119,23 @@ test("compare with three results prints one table a row a run; --labels must nam
   assert.match(f.err.join(""), /two or more evaluation results, got 1/);
 });
 
+test("compare --chart draws the headline metrics, a row a setting, runs sharing a name averaged", async () => {
+  const d = capture();
+  const chart = join(dir, "metrics.svg");
+  const argv = ["compare", join(dir, "zero"), join(dir, "tuned"), join(dir, "tuned"), "--labels", "zero-shot,tuned@s0,tuned@s1", "--chart", chart];
+  assert.equal(await runCli(argv, d.io, [compareCommand]), 0, d.err.join(""));
+  const svg = await readFile(chart, "utf8");
+  assert.match(svg, /^<svg/);
+  // two settings × five metrics (tool selection, exact, arguments, answer, abstention)
+  const bars = [...svg.matchAll(/<rect [^>]*><title>([^<]*)<\/title>/g)].map((m) => m[1]);
+  assert.equal(bars.length, 10, bars.join(" | "));
+  assert.ok(bars.some((t) => t === "Tool selection: 100.0 % over 2 runs (100.0 %–100.0 %)"), bars.join(" | "));
+  assert.ok(bars.some((t) => t === "Tool selection: 0.0 %"), bars.join(" | "));
+  assert.match(svg, />zero-shot<\/text>/);
+  assert.match(svg, />tuned<\/text>/);
+  assert.match(d.err.join(""), /wrote .*metrics\.svg/);
+});
+
 test("compare names a file that is not an evaluation result", async () => {
   const c = capture();
   const code = await runCli(["compare", join(dir, "nope.json"), join(dir, "nope.json")], c.io, [compareCommand]);

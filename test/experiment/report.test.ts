@@ -152,6 +152,23 @@ describe("SVG charts", () => {
     assert.doesNotThrow(() => parseXml(lineChart({ series: [], title: "empty" })));
   });
 
+  it("a bar legend wider than the chart wraps onto more rows, every swatch inside, the bars below it", () => {
+    const series = ["Tool selection", "Exact tool match", "Argument match", "Answer correctness", "Abstention"].map((label) => ({ label }));
+    const svg = barChart({ title: "t", series, labelWidth: 300, width: 870, groups: [{ label: "a long setting name", values: [0.1, 0.2, 0.3, 0.4, 0.5] }] });
+    const elements = parseXml(svg);
+    const swatches = elements.filter((e) => e.name === "rect" && e.attributes.width === "12");
+    assert.equal(swatches.length, 5);
+    const rows = new Set(swatches.map((e) => e.attributes.y));
+    assert.ok(rows.size >= 2, `legend rows at y ${[...rows].join(", ")}`);
+    for (const e of swatches) assert.ok(Number(e.attributes.x) + 12 <= 870, `a swatch at x ${e.attributes.x}`);
+    const bars = elements.filter((e) => e.name === "rect" && e.attributes.height === "14");
+    const lowestSwatch = Math.max(...swatches.map((e) => Number(e.attributes.y) + 12));
+    for (const b of bars) {
+      assert.ok(Number(b.attributes.y) > lowestSwatch, "bars start below the legend");
+      assert.equal(Number(b.attributes.x), 300, "bars start at the label width");
+    }
+  });
+
   it("ticks are round numbers covering the data", () => {
     assert.deepEqual(niceTicks(0.13, 1.92), { ticks: [0, 0.5, 1, 1.5, 2], lo: 0, hi: 2 });
     assert.deepEqual(niceTicks(3, 3).ticks.length > 1, true);
