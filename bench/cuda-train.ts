@@ -1,7 +1,7 @@
 // QLoRA training speed and memory on one GPU: a Qwen2.5 configuration with random weights
 // (NF4 base), LoRA r16/α32 on all seven projections, AdamW, a fixed number of steps.
 // Usage (on a GPU machine):
-//   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute off|selective|full] [--rank 16] [--dropout 0] [--target-share 1] [--all-rows] [--profile] [--no-fuse-lora]
+//   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute off|selective|full] [--rank 16] [--dropout 0] [--target-share 1] [--all-rows] [--profile] [--no-fuse-lora] [--overlap-weight-grads]
 // Prints one JSON line with tokens/s, peak memory and MFU. --profile times every launch of one
 // more step with CUDA events and adds where its GPU time went (by kernel and GEMM kind, and the
 // idle time between launches) to the line, and a Markdown table of it on stderr. --no-fuse-lora
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     "all-rows": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     "no-fuse-lora": { type: "boolean", default: false },
+    // dA and dB on a second stream beside the input-gradient products (LoraOptions.overlapWeightGrads)
+    "overlap-weight-grads": { type: "boolean", default: false },
   },
 });
 const config = configFromHf(JSON.parse(readFileSync(values.config as string, "utf8")));
@@ -43,12 +45,15 @@ const dropout = Number(values.dropout);
 const targetShare = Number(values["target-share"]);
 if (!RECOMPUTE_MODES.includes(recompute)) throw new Error(`--recompute must be ${RECOMPUTE_MODES.join(", ")}`);
 const warmup = Number(values.warmup);
+const overlapWeightGrads = values["overlap-weight-grads"] === true;
+// the profiler times the main stream's launches only
+if (overlapWeightGrads && values.profile === true) throw new Error("--profile times the main stream only: leave out --overlap-weight-grads");
 
 const device = openCudaDevice(0);
 const baseline = device.driver.memGetInfo();
 const ops = new CudaOps(device);
 const weights = randomDecoderWeights(device, ops, config, 1);
-const trainer = new CudaDecoderTrainer(device, config, weights, { rank, alpha: 2 * rank, targets: ALL_LORA_TARGETS, recompute, seed: 1, dropout, fuseSharedInputs: values["no-fuse-lora"] !== true, scoredRowsOnly: values["all-rows"] !== true });
+const trainer = new CudaDecoderTrainer(device, config, weights, { rank, alpha: 2 * rank, targets: ALL_LORA_TARGETS, recompute, seed: 1, dropout, fuseSharedInputs: values["no-fuse-lora"] !== true, scoredRowsOnly: values["all-rows"] !== true, overlapWeightGrads });
 
 // random token ids; every position has a target (the next id)
 let s = 12345;
@@ -158,6 +163,7 @@ console.log(
     target_share: targetShare,
     scored_rows_only: values["all-rows"] !== true,
     fused_lora: values["no-fuse-lora"] !== true,
+    ...(overlapWeightGrads ? { overlap_weight_grads: true } : {}),
     steps,
     median_step_ms: Number(median.toFixed(1)),
     tokens_per_s: Math.round(tokensPerSecond),

@@ -10,6 +10,7 @@ import { CudaSharedInputGroup } from "./shared-input-group.js";
 import type { DeviceBuffer } from "./memory.js";
 import type { CudaNf4Weight } from "./nf4-weight.js";
 import { CudaOps } from "./ops.js";
+import { CudaSideStream, inlineWeightGrads, type WeightGradStream } from "./weight-grad-stream.js";
 
 /** The seven projections LoRA may target, by their Hugging Face names. */
 export type LoraTarget = "q_proj" | "k_proj" | "v_proj" | "o_proj" | "gate_proj" | "up_proj" | "down_proj";
@@ -46,6 +47,13 @@ export interface LoraOptions {
    * runs every row through it (the same values up to rounding: for benchmarks and tests).
    */
   scoredRowsOnly?: boolean;
+  /**
+   * The LoRA weight gradients (dA, dB) on a second stream, beside each projection's input-gradient
+   * products (CudaSideStream). The same products in the same order on each stream, so the same
+   * gradients bit for bit. Default false; off for a profiled step (the profiler times the main
+   * stream only). An experiment towards the 7B speed target (bench/notes/cuda.md).
+   */
+  overlapWeightGrads?: boolean;
 }
 
 /** A layer's projections by the input they read: each group shares its A-side LoRA products. */
@@ -137,6 +145,8 @@ export class CudaDecoderTrainer {
   readonly arena: LoraArena;
   private readonly groups: Record<GroupName, CudaSharedInputGroup>[] = [];
   private readonly scratch: DeviceBuffer;
+  /** Where the LoRA weight gradients are queued (LoraOptions.overlapWeightGrads). */
+  private readonly weightGrads: WeightGradStream;
   private step_ = 0;
   /** Each adapter's place in q, k, v, o, gate, up, down order over the layers: part of its dropout seed. */
   private readonly adapterIndex = new Map<object, number>();
@@ -160,6 +170,7 @@ export class CudaDecoderTrainer {
     this.attention = new CudaAttention(device);
     const largest = Math.max(...weights.layers.flatMap((l) => ALL_LORA_TARGETS.map((t) => l.proj[t].rows * l.proj[t].cols)));
     this.scratch = device.alloc(largest * bf16);
+    this.weightGrads = lora.overlapWeightGrads === true ? new CudaSideStream(device) : inlineWeightGrads(device);
     // A [r, in] (kaiming) then B [out, r] (zeros) of each trained target, layer by layer; in memory
     // a group's A matrices sit side by side, then its B matrices (CudaSharedInputGroup)
     const initial: (Float32Array | null)[] = [];
@@ -195,7 +206,7 @@ export class CudaDecoderTrainer {
           this.adapterIndex.set(adapter, this.adapterIndex.size);
         }
         const bias = (layer.bias as Record<string, DeviceBuffer | undefined>)[target] ?? null;
-        linears[target] = new CudaLoraLinear(device, this.ops, w, bias, adapter, this.scratch);
+        linears[target] = new CudaLoraLinear(device, this.ops, w, bias, adapter, this.scratch, this.weightGrads);
       }
       const fuse = lora.fuseSharedInputs ?? true;
       const group = (members: readonly LoraTarget[]) => new CudaSharedInputGroup(device, members.map((t) => linears[t]), fuse);
@@ -622,6 +633,7 @@ export class CudaDecoderTrainer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.weightGrads.dispose();
     this.arena.dispose();
     this.scratch.free();
   }

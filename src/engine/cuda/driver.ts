@@ -55,6 +55,7 @@ export class CudaDriver {
       cuStreamCreate: f("int cuStreamCreate(_Out_ void **stream, unsigned int flags)"),
       cuStreamDestroy: f("int cuStreamDestroy_v2(void *stream)"),
       cuStreamSynchronize: f("int cuStreamSynchronize(void *stream)"),
+      cuStreamWaitEvent: f("int cuStreamWaitEvent(void *stream, void *event, unsigned int flags)"),
       cuEventCreate: f("int cuEventCreate(_Out_ void **event, unsigned int flags)"),
       cuEventDestroy: f("int cuEventDestroy_v2(void *event)"),
       cuEventRecord: f("int cuEventRecord(void *event, void *stream)"),

@@ -4,6 +4,7 @@ import type { LoraParam } from "./lora-arena.js";
 import type { DeviceBuffer } from "./memory.js";
 import type { CudaNf4Weight } from "./nf4-weight.js";
 import type { CudaOps } from "./ops.js";
+import { inlineWeightGrads, type WeightGradStream } from "./weight-grad-stream.js";
 
 /** A LoRA adapter of one projection: A [r, in] and B [out, r] are views into the trainer's LoraArena. */
 export interface LoraAdapter {
@@ -32,6 +33,10 @@ export interface LoraAdapter {
  * The base and B-side halves are public so that projections reading one input can share their
  * A-side products (CudaSharedInputGroup); xa and dxa may then be column slices of wider matrices,
  * `ld` elements a row.
+ *
+ * dA and dB go on `weightGrads`: the main stream by default, or a second stream that runs them
+ * beside the input-gradient products (see WeightGradStream); the products and their order on
+ * each stream are the same either way.
  */
 export class CudaLoraLinear {
   readonly inFeatures: number;
@@ -45,6 +50,7 @@ export class CudaLoraLinear {
     readonly lora: LoraAdapter | null,
     /** bf16 scratch of at least out·in elements, shared by every layer. */
     private readonly scratch: DeviceBuffer,
+    readonly weightGrads: WeightGradStream = inlineWeightGrads(device),
   ) {
     this.inFeatures = weight.cols;
     this.outFeatures = weight.rows;
@@ -77,12 +83,16 @@ export class CudaLoraLinear {
     this.device.cublas.gemm({ transA: false, transB: true, m: n, n: this.outFeatures, k: rank, a: xa, lda: ld, b: b.shadow.ptr, c: y, dtype: "bf16", alpha: scale });
   }
 
-  /** dB += s·dyᵀ·xa: [out, n]·[n, r]; dxa: [n, r] = s·dy·B (both xa and dxa `ld` elements a row). */
-  loraBBackward(dy: DevicePtr, xa: DevicePtr, dxa: DevicePtr, n: number, ld: number, lora: LoraAdapter): void {
+  /** dxa: [n, r] = s·dy·B (`ld` elements a row), on the main stream: the input gradient's path. */
+  loraBInputGrad(dy: DevicePtr, dxa: DevicePtr, n: number, ld: number, lora: LoraAdapter): void {
     const { b, rank, scale } = lora;
-    const blas = this.device.cublas;
-    blas.gemm({ transA: true, transB: false, m: this.outFeatures, n: rank, k: n, a: dy, b: xa, ldb: ld, c: b.grad.ptr, dtype: "bf16", cType: "f32", alpha: scale, beta: 1 });
-    blas.gemm({ transA: false, transB: false, m: n, n: rank, k: this.outFeatures, a: dy, b: b.shadow.ptr, c: dxa, ldc: ld, dtype: "bf16", alpha: scale });
+    this.device.cublas.gemm({ transA: false, transB: false, m: n, n: rank, k: this.outFeatures, a: dy, b: b.shadow.ptr, c: dxa, ldc: ld, dtype: "bf16", alpha: scale });
+  }
+
+  /** dB += s·dyᵀ·xa: [out, n]·[n, r] (xa `ld` elements a row), on the weight-gradient stream (forked). */
+  loraBWeightGrad(dy: DevicePtr, xa: DevicePtr, n: number, ld: number, lora: LoraAdapter): void {
+    const { b, rank, scale } = lora;
+    this.weightGrads.cublas.gemm({ transA: true, transB: false, m: this.outFeatures, n: rank, k: n, a: dy, b: xa, ldb: ld, c: b.grad.ptr, dtype: "bf16", cType: "f32", alpha: scale, beta: 1 });
   }
 
   /**
@@ -114,18 +124,23 @@ export class CudaLoraLinear {
       return;
     }
     const { a, rank } = this.lora;
-    this.loraBBackward(dy, xa, dxa, n, rank, this.lora);
-    // dA += dxaᵀ·dropout(x): [r, n]·[n, in]
+    const grads = this.weightGrads;
+    this.loraBInputGrad(dy, dxa, n, rank, this.lora);
     const xd = this.dropped(x, n, seed);
-    blas.gemm({ transA: true, transB: false, m: rank, n: k, k: n, a: dxa, b: xd?.ptr ?? x, c: a.grad.ptr, dtype: "bf16", cType: "f32", beta: 1 });
+    // dB += s·dyᵀ·xa and dA += dxaᵀ·dropout(x): [r, n]·[n, in], beside the input gradient below
+    grads.fork();
+    this.loraBWeightGrad(dy, xa, n, rank, this.lora);
+    grads.cublas.gemm({ transA: true, transB: false, m: rank, n: k, k: n, a: dxa, b: xd?.ptr ?? x, c: a.grad.ptr, dtype: "bf16", cType: "f32", beta: 1 });
     if (xd === null) {
       // dx (=, or += when accumulate) dxa·A: [n, r]·[r, in], then the base product adds onto it
       blas.gemm({ transA: false, transB: false, m: n, n: k, k: rank, a: dxa, b: a.shadow.ptr, c: dx, dtype: "bf16", beta: accumulate ? 1 : 0 });
       this.baseBackward(dx, dy, n, true);
+      grads.join();
       return;
     }
     // dx += dropout'(dxa·A): the adapter's share goes back through the same mask
     this.baseBackward(dx, dy, n, accumulate);
+    grads.join(); // dA has read dropout(x); its buffer takes dxa·A next
     blas.gemm({ transA: false, transB: false, m: n, n: k, k: rank, a: dxa, b: a.shadow.ptr, c: xd.ptr, dtype: "bf16" });
     this.ops.dropout(xd.ptr, xd.ptr, n * k, seed, this.lora.dropout);
     this.ops.addInPlace(dx, xd.ptr, n * k);

@@ -87,12 +87,16 @@ export class CudaSharedInputGroup {
     const k = this.members[0].inFeatures;
     const L = this.xaColumns;
     const blas = this.device.cublas;
-    for (const [i, { linear, lora, index }] of this.adapted.entries()) linear.loraBBackward(dys[index], this.slice(xa, i, n), this.slice(dxa, i, n), n, L, lora);
+    const grads = this.adapted[0].linear.weightGrads;
+    for (const [i, { linear, lora, index }] of this.adapted.entries()) linear.loraBInputGrad(dys[index], this.slice(dxa, i, n), n, L, lora);
     const first = this.adapted[0].lora.a;
-    // dA_G += dxa_Gᵀ·x: [L·r, n]·[n, in]
-    blas.gemm({ transA: true, transB: false, m: L, n: k, k: n, a: dxa, b: x, c: first.grad.ptr, dtype: "bf16", cType: "f32", beta: 1 });
+    // every dB_i, then dA_G += dxa_Gᵀ·x: [L·r, n]·[n, in], beside the input gradient below
+    grads.fork();
+    for (const [i, { linear, lora, index }] of this.adapted.entries()) linear.loraBWeightGrad(dys[index], this.slice(xa, i, n), n, L, lora);
+    grads.cublas.gemm({ transA: true, transB: false, m: L, n: k, k: n, a: dxa, b: x, c: first.grad.ptr, dtype: "bf16", cType: "f32", beta: 1 });
     // dx (=, or += when accumulate) dxa_G·A_G: [n, L·r]·[L·r, in]; then every base product adds onto it
     blas.gemm({ transA: false, transB: false, m: n, n: k, k: L, a: dxa, b: first.shadow.ptr, c: dx, dtype: "bf16", beta: accumulate ? 1 : 0 });
     for (const [j, m] of this.members.entries()) m.baseBackward(dx, dys[j], n, true);
+    grads.join();
   }
 }
