@@ -25,7 +25,7 @@ export const compareCommand = defineCommand({
     },
     title: { type: "string", description: "heading of the table", placeholder: "text" },
     table: { type: "boolean", description: "one table with a row a run even for two runs (no deltas)" },
-    chart: { type: "string", description: "also draw the headline metrics as an SVG bar chart, a bar a setting (runs sharing a name averaged)", placeholder: "file.svg" },
+    chart: { type: "string", description: "also draw the headline metrics as an SVG bar chart: a row a setting (runs sharing a name averaged), a bar a metric", placeholder: "file.svg" },
     "chart-title": { type: "string", description: "heading of the chart (default: --title; a chart is about 90 characters wide)", placeholder: "text" },
   },
   details: `Each argument is an eval.json written by \`agenttune eval --out DIR\` (or DIR itself).
