@@ -2,7 +2,7 @@
  * A third set of train phrasings, keyed by template id, in shapes the first two sets use little:
  * the ask stated as a need or a wish ("I need…", "I'd like…"), a question inside a question
  * ("Do you know…", "Any idea…"), the topic first and the ask after a colon, a job handed over
- * ("Your task: …"), and everyday verbs for the tool's work (pull up, grab, look into, work out).
+ * ("Your task: …"), and everyday verbs for the tool's work (pull up, look into, work out, render).
  * A build draws from them only with `thirdPhrasings` (an experiment).
  *
  * Written after reading the failures of earlier runs, which show a few held-out (".b") queries:
