@@ -19,31 +19,28 @@ function checkShape(weight: ArrayLike<number>, rows: number, cols: number, nHead
  * and cols = 1 for a bias). Returns a new array in Hugging Face row order.
  */
 export function unpermuteQK(weight: Float32Array, rows: number, cols: number, nHead: number): Float32Array {
-  const headDim = checkShape(weight, rows, cols, nHead);
-  const half = headDim / 2;
-  const out = new Float32Array(weight.length);
-  for (let h = 0; h < nHead; h++) {
-    for (let i = 0; i < half; i++) {
-      for (let j = 0; j < 2; j++) {
-        const src = (h * headDim + 2 * i + j) * cols;
-        const dst = (h * headDim + j * half + i) * cols;
-        out.set(weight.subarray(src, src + cols), dst);
-      }
-    }
-  }
-  return out;
+  return reorderQK(weight, rows, cols, nHead, "toHf");
 }
 
 /** The inverse of {@link unpermuteQK}: Hugging Face row order → llama.cpp's (for writing GGUF). */
 export function permuteQK(weight: Float32Array, rows: number, cols: number, nHead: number): Float32Array {
+  return reorderQK(weight, rows, cols, nHead, "toGguf");
+}
+
+/**
+ * Within each head, llama.cpp's row 2i + j is Hugging Face's row j·headDim/2 + i (j = 0, 1): the
+ * interleaved rotary pairs against the two halves. Copies every row to its place in the other order.
+ */
+function reorderQK(weight: Float32Array, rows: number, cols: number, nHead: number, direction: "toHf" | "toGguf"): Float32Array {
   const headDim = checkShape(weight, rows, cols, nHead);
   const half = headDim / 2;
   const out = new Float32Array(weight.length);
   for (let h = 0; h < nHead; h++) {
     for (let i = 0; i < half; i++) {
       for (let j = 0; j < 2; j++) {
-        const dst = (h * headDim + 2 * i + j) * cols;
-        const src = (h * headDim + j * half + i) * cols;
+        const gguf = (h * headDim + 2 * i + j) * cols;
+        const hf = (h * headDim + j * half + i) * cols;
+        const [src, dst] = direction === "toHf" ? [gguf, hf] : [hf, gguf];
         out.set(weight.subarray(src, src + cols), dst);
       }
     }
