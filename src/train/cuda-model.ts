@@ -8,11 +8,8 @@
 import type { CudaDecoderTrainer } from "../engine/cuda/decoder-trainer.js";
 import type { LoraWeights } from "./export-peft.js";
 import { callsOfRandomState, initialLoraA, type LoraSettings, loraWeightsOf } from "./lora-decoder.js";
-import type { OptimizerSnapshot, Parameter, StepOptimizer } from "./optimizer.js";
+import { ADAMW_DEFAULTS, clipCoefficient, type OptimizerSnapshot, type Parameter, type StepOptimizer } from "./optimizer.js";
 import type { TrainableModel } from "./trainer.js";
-
-/** torch.optim.AdamW's defaults, as the host AdamW (src/train/optimizer.ts) uses them. */
-const ADAMW = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 
 /** Clipping and AdamW over the trainer's LoRA arena, on the GPU. */
 class CudaStepOptimizer implements StepOptimizer {
@@ -28,14 +25,13 @@ class CudaStepOptimizer implements StepOptimizer {
 
   clipGradients(maxNorm: number): number {
     const norm = this.trainer.arena.gradNorm();
-    const coef = maxNorm / (norm + 1e-6); // torch's clip_grad_norm_, as clipGradNorm on the host
-    this.gradScale = Number.isFinite(norm) && coef < 1 ? coef : 1;
+    this.gradScale = clipCoefficient(norm, maxNorm); // applied by the next step, as clipGradNorm on the host
     return norm;
   }
 
   step(lr: number): void {
     this.t++;
-    this.trainer.arena.adamwStep({ lr, ...ADAMW, weightDecay: this.weightDecay, step: this.t, gradScale: this.gradScale });
+    this.trainer.arena.adamwStep({ lr, ...ADAMW_DEFAULTS, weightDecay: this.weightDecay, step: this.t, gradScale: this.gradScale });
   }
 
   snapshot(): OptimizerSnapshot {

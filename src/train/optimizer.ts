@@ -16,6 +16,9 @@ export interface AdamWOptions {
   weightDecay?: number;
 }
 
+/** torch.optim.AdamW's defaults, for AdamW here and the GPU's AdamW (src/train/cuda-model.ts). */
+export const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
+
 /** Every step's loss or gradient was NaN/Inf too many times in a row. */
 export class NonFiniteLossError extends AgentTuneError {
   constructor(count: number, step: number) {
@@ -43,9 +46,9 @@ export class AdamW {
     readonly params: readonly Parameter[],
     options: AdamWOptions = {},
   ) {
-    this.beta1 = options.beta1 ?? 0.9;
-    this.beta2 = options.beta2 ?? 0.999;
-    this.eps = options.eps ?? 1e-8;
+    this.beta1 = options.beta1 ?? ADAMW_DEFAULTS.beta1;
+    this.beta2 = options.beta2 ?? ADAMW_DEFAULTS.beta2;
+    this.eps = options.eps ?? ADAMW_DEFAULTS.eps;
     this.weightDecay = options.weightDecay ?? 0;
     this.m = params.map((p) => new Float32Array(p.value.length));
     this.v = params.map((p) => new Float32Array(p.value.length));
@@ -82,13 +85,19 @@ export function globalGradNorm(params: readonly Parameter[]): number {
 }
 
 /**
- * Scales gradients so their global norm is at most `maxNorm`, as torch's clip_grad_norm_
- * (coefficient maxNorm / (norm + 1e-6), clamped to 1). Returns the norm before clipping.
+ * What torch's clip_grad_norm_ multiplies the gradients by for a global norm `norm`:
+ * maxNorm / (norm + 1e-6), clamped to 1; 1 when the norm is NaN or Inf (the step is skipped).
  */
+export function clipCoefficient(norm: number, maxNorm: number): number {
+  const coef = maxNorm / (norm + 1e-6);
+  return Number.isFinite(norm) && coef < 1 ? coef : 1;
+}
+
+/** Scales gradients so their global norm is at most `maxNorm` (clipCoefficient). Returns the norm before clipping. */
 export function clipGradNorm(params: readonly Parameter[], maxNorm: number): number {
   const norm = globalGradNorm(params);
-  const coef = maxNorm / (norm + 1e-6);
-  if (Number.isFinite(norm) && coef < 1) {
+  const coef = clipCoefficient(norm, maxNorm);
+  if (coef < 1) {
     for (const p of params) for (let i = 0; i < p.grad.length; i++) p.grad[i] *= coef;
   }
   return norm;
