@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { InvalidInputError } from "../errors.js";
 import { compareMany } from "../eval/compare-many.js";
 import { readEvalResult } from "../eval/files.js";
-import { compareRuns } from "../eval/report.js";
+import { compareRuns, runLabel } from "../eval/report.js";
 import { settingsBarsChart } from "../experiment/charts.js";
 import { defineCommand } from "./command.js";
 
@@ -64,7 +64,8 @@ Examples:
       io.err(`wrote ${flags.out as string}\n`);
     }
     if (flags.chart !== undefined) {
-      const names = labels ?? results.map((r, i) => (i === 0 ? (flags["label-a"] as string | undefined) : i === 1 ? (flags["label-b"] as string | undefined) : undefined) ?? `${r.model}${r.adapter === undefined ? "" : ` + ${r.adapter}`}`);
+      const given = [flags["label-a"], flags["label-b"]] as (string | undefined)[];
+      const names = labels ?? results.map((r, i) => given[i] ?? runLabel(r));
       await writeFile(flags.chart as string, settingsBarsChart(results, names, (flags["chart-title"] as string | undefined) ?? title ?? "Held-out metrics"));
       io.err(`wrote ${flags.chart as string}\n`);
     }

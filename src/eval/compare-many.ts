@@ -51,12 +51,12 @@ function spread(rates: (Rate | undefined)[]): string {
   return formatSpread(s, (v) => v.toFixed(1), { withStd: true });
 }
 
-/** The Markdown tables of several evaluations; see the file's comment. */
 /** The setting a run label names: the part before an "@" (250@s0 → 250), else the whole label. */
 export function settingOf(label: string): string {
   return label.includes("@") ? label.slice(0, label.indexOf("@")) : label;
 }
 
+/** The Markdown tables of several evaluations; see the file's comment. */
 export function compareMany(results: EvalResult[], options: CompareManyOptions = {}): string {
   if (options.labels !== undefined && options.labels.length !== results.length) {
     throw new RangeError(`compareMany: ${options.labels.length} labels for ${results.length} results`);

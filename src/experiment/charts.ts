@@ -4,6 +4,7 @@
 import { METRICS, type MetricKey, shortMetricLabel } from "../eval/metrics.js";
 import { settingOf } from "../eval/compare-many.js";
 import type { EvalResult } from "../eval/result.js";
+import { type Spread, spreadOf } from "../eval/stats.js";
 import { barChart, CHART_COLORS, type LinePoint, type LineSeries, lineChart } from "../eval/svg-chart.js";
 import type { TrainLogEntry } from "../eval/train-log.js";
 import type { ScalingSizeSummary } from "./scaling-summary.js";
@@ -92,11 +93,9 @@ export function metricsVsSamplesChart(bySize: readonly ScalingSizeSummary[], met
 export function settingsBarsChart(results: readonly EvalResult[], labels: readonly string[], title: string): string {
   const settings = [...new Set(labels.map(settingOf))];
   const metrics: MetricKey[] = [...SCALING_METRICS, "abstention"];
-  const ratesOf = (setting: string, metric: MetricKey) =>
-    results.filter((_, i) => settingOf(labels[i] ?? "") === setting).flatMap((r) => (r.aggregates.overall.metrics[metric].rate === null ? [] : [r.aggregates.overall.metrics[metric].rate as number]));
-  const mean = (r: readonly number[]) => r.reduce((a, b) => a + b, 0) / r.length;
+  const spreadFor = (setting: string, metric: MetricKey) => spreadOf(results.filter((_, i) => settingOf(labels[i] ?? "") === setting).map((r) => r.aggregates.overall.metrics[metric].rate));
   const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
-  const note = (r: readonly number[]) => (r.length === 0 ? "—" : r.length === 1 ? pct(r[0] as number) : `${pct(mean(r))} over ${r.length} runs (${pct(Math.min(...r))}–${pct(Math.max(...r))})`);
+  const note = (s: Spread | null) => (s === null ? "—" : s.n === 1 ? pct(s.mean) : `${pct(s.mean)} over ${s.n} runs (${pct(s.min)}–${pct(s.max)})`);
   // room for the longest setting name at about 7 px a character (12 px labels)
   const labelWidth = Math.min(380, Math.max(190, 12 + 7 * Math.max(...settings.map((s) => s.length))));
   return barChart({
@@ -106,8 +105,8 @@ export function settingsBarsChart(results: readonly EvalResult[], labels: readon
     xLabel: "mean over each setting's runs (share of the tasks the metric applies to)",
     series: metrics.map((m) => ({ label: shortMetricLabel(m) })),
     groups: settings.map((setting) => {
-      const rates = metrics.map((m) => ratesOf(setting, m));
-      return { label: setting, values: rates.map((r) => (r.length === 0 ? null : mean(r))), notes: rates.map(note) };
+      const spreads = metrics.map((m) => spreadFor(setting, m));
+      return { label: setting, values: spreads.map((s) => s?.mean ?? null), notes: spreads.map(note) };
     }),
   });
 }
