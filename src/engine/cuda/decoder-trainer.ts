@@ -507,14 +507,15 @@ export class CudaDecoderTrainer {
     // works on compact copies of the scored rows
     const compact = rows.length < N && (this.lora.scoredRowsOnly ?? true);
     const M = compact ? rows.length : N;
+    const gather = compact && M > 0; // at least one scored row to gather
     const hf = dev.alloc(N * d * bf16);
     const rstdF = dev.alloc(N * f32);
     this.ops.rmsnormForward(hf.ptr, rstdF.ptr, xL, this.weights.finalNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
     const dhf = dev.alloc(N * d * bf16);
-    const rowsBuf = compact && M > 0 ? dev.alloc(M * 4) : null;
-    const hC = compact && M > 0 ? dev.alloc(M * d * bf16) : null;
-    const dhC = compact && M > 0 ? dev.alloc(M * d * bf16) : null;
-    const targetsC = compact && M > 0 ? dev.alloc(M * 4) : null;
+    const rowsBuf = gather ? dev.alloc(M * 4) : null;
+    const hC = gather ? dev.alloc(M * d * bf16) : null;
+    const dhC = gather ? dev.alloc(M * d * bf16) : null;
+    const targetsC = gather ? dev.alloc(M * 4) : null;
     if (compact) dev.fill(dhf.ptr, 0, N * d * bf16);
     if (rowsBuf && hC && targetsC) {
       dev.upload(rowsBuf.ptr, rows);
