@@ -5,13 +5,35 @@ import type { CudaDevice, Kernel } from "./device.js";
 import { kernelSource } from "./kernel-source.js";
 import type { DeviceBuffer } from "./memory.js";
 
-const kernelsByDevice = new WeakMap<CudaDevice, { nf4_dequantize_bf16: Kernel; map: DeviceBuffer }>();
+/**
+ * Which expansion kernel runs: "word" expands one word of codes (8 weights) a thread, "wide" four
+ * words a thread with the dynamic map in shared memory. Both give the same bits.
+ */
+export type Nf4Expansion = "word" | "wide";
+
+/** The kernel asked for by $AGENTTUNE_NF4_EXPANSION (word | wide), "word" when unset. */
+export function nf4ExpansionFromEnv(env: NodeJS.ProcessEnv = process.env): Nf4Expansion {
+  const value = env.AGENTTUNE_NF4_EXPANSION;
+  if (value === undefined || value === "") return "word";
+  if (value === "word" || value === "wide") return value;
+  throw new InvalidInputError(`AGENTTUNE_NF4_EXPANSION is "${value}"`, {
+    field: "AGENTTUNE_NF4_EXPANSION",
+    hint: 'set it to "word" (the default) or "wide", or unset it',
+  });
+}
+const WIDE_WORDS = 4; // NF4_WIDE_WORDS in nf4.cu
+
+const kernelsByDevice = new WeakMap<
+  CudaDevice,
+  { nf4_dequantize_bf16: Kernel; nf4_dequantize_bf16_wide: Kernel; map: DeviceBuffer }
+>();
 
 function kernels(device: CudaDevice) {
   let k = kernelsByDevice.get(device);
   if (!k) {
     const compiled = device.compile(kernelSource("nf4.cu"), "nf4.cu", {
       nf4_dequantize_bf16: ["ptr", "ptr", "ptr", "ptr", "f32", "i32", "ptr"],
+      nf4_dequantize_bf16_wide: ["ptr", "ptr", "ptr", "ptr", "f32", "i32", "ptr"],
     });
     const map = device.alloc(256 * 4);
     device.upload(map.ptr, DYNAMIC_MAP);
@@ -32,6 +54,7 @@ export class CudaNf4Weight {
   private readonly absmaxCodes: DeviceBuffer;
   private readonly absmaxScales: DeviceBuffer;
   private readonly offset: number;
+  private readonly expansion = nf4ExpansionFromEnv();
 
   /**
    * An NF4 weight of random codes, made on the device (speed benchmarks use random weights;
@@ -86,11 +109,13 @@ export class CudaNf4Weight {
   }
 
   /** Writes the bf16 weights [rows, cols] into `out` (rows·cols·2 bytes), queued on the device's stream. */
-  dequantizeInto(out: DeviceBuffer): void {
-    const n8 = (this.rows * this.cols) / 8; // one thread a word of codes
+  dequantizeInto(out: DeviceBuffer, expansion: Nf4Expansion = this.expansion): void {
+    const n8 = (this.rows * this.cols) / 8; // words of codes
     const k = kernels(this.device);
-    k.nf4_dequantize_bf16.launch(
-      [Math.ceil(n8 / 256)],
+    const wordsPerThread = expansion === "wide" ? WIDE_WORDS : 1;
+    const kernel = expansion === "wide" ? k.nf4_dequantize_bf16_wide : k.nf4_dequantize_bf16;
+    kernel.launch(
+      [Math.ceil(n8 / (256 * wordsPerThread))],
       [256],
       0,
       this.packed.ptr,

@@ -10,6 +10,11 @@
 // 16 packed bytes a thread into four 16-byte stores left each store instruction of a warp 16 bytes
 // in every 64, about 1.4 TB/s on an H200.) The 16 levels sit in shared memory: a __constant__ table
 // indexed by different codes across a warp would serialise.
+//
+// nf4_dequantize_bf16_wide does the same arithmetic four words a thread, a block's stride apart, with
+// the dynamic map in shared memory too: each thread's four loads of codes and absmax codes are
+// issued before any of its arithmetic, so more bytes are in flight per resident thread than the
+// one-word kernel's chain of dependent loads (code → map entry → scale) allows.
 
 __constant__ float NF4_LEVELS[16] = {
   -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
@@ -39,4 +44,34 @@ extern "C" __global__ void nf4_dequantize_bf16(const uint32_t* __restrict__ pack
   int block = i >> 3;                             // 64 weights = 8 words of codes
   float absmax = __fmul_rn(dynamic_map[absmax_codes[block]], absmax_scales[block >> 8]) + absmax_offset;
   out[i] = expand_word(packed[i], levels, absmax);
+}
+
+#define NF4_WIDE_WORDS 4
+
+extern "C" __global__ void nf4_dequantize_bf16_wide(const uint32_t* __restrict__ packed,
+                                                    const uint8_t* __restrict__ absmax_codes,
+                                                    const float* __restrict__ absmax_scales,
+                                                    const float* __restrict__ dynamic_map,
+                                                    float absmax_offset, int n8, uint4* __restrict__ out) {
+  __shared__ float levels[16];
+  __shared__ float map[256];
+  if (threadIdx.x < 16) levels[threadIdx.x] = NF4_LEVELS[threadIdx.x];
+  for (int j = threadIdx.x; j < 256; j += blockDim.x) map[j] = dynamic_map[j];
+  __syncthreads();
+  int first = blockIdx.x * blockDim.x * NF4_WIDE_WORDS + threadIdx.x;  // index of 8 weights
+  uint32_t words[NF4_WIDE_WORDS];
+  uint32_t codes[NF4_WIDE_WORDS];
+#pragma unroll
+  for (int j = 0; j < NF4_WIDE_WORDS; j++) {
+    int i = first + j * blockDim.x;
+    words[j] = i < n8 ? packed[i] : 0u;
+    codes[j] = i < n8 ? absmax_codes[i >> 3] : 0u;
+  }
+#pragma unroll
+  for (int j = 0; j < NF4_WIDE_WORDS; j++) {
+    int i = first + j * blockDim.x;
+    if (i >= n8) return;
+    float absmax = __fmul_rn(map[codes[j]], absmax_scales[i >> 11]) + absmax_offset;
+    out[i] = expand_word(words[j], levels, absmax);
+  }
 }
