@@ -29,11 +29,20 @@ export class CudaUnavailableError extends AgentTuneError {
 export class CudaOutOfMemoryError extends AgentTuneError {
   readonly requestedBytes: number;
   readonly freeBytes: number;
-  constructor(requestedBytes: number, freeBytes: number, inUseBytes: number) {
+  /** `reservedBytes` and `totalBytes`, when given, tell whether other processes hold most of the GPU. */
+  constructor(requestedBytes: number, freeBytes: number, inUseBytes: number, reservedBytes?: number, totalBytes?: number) {
     const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+    const others = totalBytes === undefined ? 0 : totalBytes - freeBytes - (reservedBytes ?? inUseBytes);
+    const smaller = "use a smaller --batch-size or --max-length, or recompute activations: --recompute selective (about a fifth less), or full (a half to a quarter)";
     super(
-      `out of GPU memory: asked for ${gib(requestedBytes)}, ${gib(freeBytes)} free on the device, ${gib(inUseBytes)} held by this process`,
-      { hint: "use a smaller --batch-size or --max-length, or recompute activations: --recompute selective (about a fifth less), or full (a half to a quarter)" },
+      `out of GPU memory: asked for ${gib(requestedBytes)}, ${gib(freeBytes)} free on the device, ${gib(inUseBytes)} held by this process` +
+        (others > 2 ** 30 ? `, ${gib(others)} by others` : ""),
+      {
+        hint:
+          others > inUseBytes
+            ? `other processes or contexts hold ${gib(others)} of the GPU (nvidia-smi lists them): run fewer at once, or ${smaller}`
+            : smaller,
+      },
     );
     this.requestedBytes = requestedBytes;
     this.freeBytes = freeBytes;

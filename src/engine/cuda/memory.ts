@@ -23,30 +23,69 @@ export interface MemoryStats {
 const SMALL = 1 << 20;
 const SMALL_ROUND = 512;
 const LARGE_ROUND = 2 << 20;
+const MEDIUM = 32 << 20;
+/** A cache smaller than this is never trimmed, whatever the peak in use. */
+const MIN_CACHE_LIMIT = 512 << 20;
 
-/** Block sizes are rounded so that freed blocks fit later requests of about the same size. */
+/**
+ * Block sizes are rounded so that freed blocks fit later requests of about the same size: to
+ * 512 B under 1 MiB, to 2 MiB up to 32 MiB, and above that to an eighth of the power of two
+ * below (at most 12.5 % more than asked). Training steps ask for sizes that follow the batch's
+ * length and its number of scored rows, so without the coarser classes every step would ask for
+ * sizes no cached block has.
+ */
 export function roundBlockSize(bytes: number): number {
   const b = Math.max(bytes, 1);
-  return b < SMALL ? Math.ceil(b / SMALL_ROUND) * SMALL_ROUND : Math.ceil(b / LARGE_ROUND) * LARGE_ROUND;
+  if (b < SMALL) return Math.ceil(b / SMALL_ROUND) * SMALL_ROUND;
+  if (b <= MEDIUM) return Math.ceil(b / LARGE_ROUND) * LARGE_ROUND;
+  const step = 2 ** (Math.floor(Math.log2(b)) - 3);
+  return Math.ceil(b / step) * step;
+}
+
+/** The driver calls the allocator makes (a fake stands in for it in tests without a GPU). */
+export type AllocatorDriver = Pick<CudaDriver, "alloc" | "call" | "memGetInfo">;
+
+export interface AllocatorOptions {
+  /**
+   * Most bytes kept in freed blocks; above it the least recently used sizes go back to the
+   * driver. Default: twice the peak in use so far (at least 512 MiB), so a process holds at most
+   * about three times what it ever used at once, and a GPU shared by several processes is not
+   * filled by one process's cache. (A limit of one peak, about one step's
+   * blocks, sent a third of the allocations to the driver when the sizes change every step.)
+   */
+  cacheLimitBytes?: number;
+}
+
+interface SizeClass {
+  blocks: DevicePtr[];
+  lastUse: number;
 }
 
 /**
  * A caching allocator in the spirit of PyTorch's: cuMemAlloc/cuMemFree synchronise the device and
- * cost tens of microseconds, so freed blocks are kept per size and reused. On out-of-memory the
- * cache is released to the driver and the allocation retried once before a CudaOutOfMemoryError
- * that says what was asked and what is free.
+ * cost tens of microseconds, so freed blocks are kept per size and reused. The cache is trimmed
+ * when it outgrows its limit. On out-of-memory the cache is released to the driver and the
+ * allocation retried once before a CudaOutOfMemoryError that says what was asked and what is free.
  */
 export class CachingAllocator {
-  private readonly cache = new Map<number, DevicePtr[]>();
+  private readonly cache = new Map<number, SizeClass>();
+  private cachedBytes = 0;
+  private uses = 0;
+  private highWater = 0;
   private readonly stats: MemoryStats = { inUse: 0, peakInUse: 0, reserved: 0, peakReserved: 0, driverAllocations: 0 };
 
-  constructor(private readonly driver: CudaDriver) {}
+  constructor(
+    private readonly driver: AllocatorDriver,
+    private readonly options: AllocatorOptions = {},
+  ) {}
 
   alloc(bytes: number): DeviceBuffer {
-    const size = roundBlockSize(bytes);
-    const ptr = this.cache.get(size)?.pop() ?? this.fromDriver(size);
+    const wanted = roundBlockSize(bytes);
+    const size = this.cachedClassFor(wanted) ?? wanted;
+    const ptr = this.fromCache(size) ?? this.fromDriver(size);
     this.stats.inUse += size;
     this.stats.peakInUse = Math.max(this.stats.peakInUse, this.stats.inUse);
+    this.highWater = Math.max(this.highWater, this.stats.inUse);
     let freed = false;
     return {
       ptr,
@@ -55,11 +94,64 @@ export class CachingAllocator {
         if (freed) return;
         freed = true;
         this.stats.inUse -= size;
-        const list = this.cache.get(size);
-        if (list) list.push(ptr);
-        else this.cache.set(size, [ptr]);
+        this.toCache(size, ptr);
       },
     };
+  }
+
+  /**
+   * The size class to take a block from: the asked one when it has a block cached, else for
+   * large blocks the smallest cached class up to twice as large (a step of another length finds
+   * the blocks of the step before it), else none.
+   */
+  private cachedClassFor(size: number): number | undefined {
+    if ((this.cache.get(size)?.blocks.length ?? 0) > 0) return size;
+    if (size <= MEDIUM) return undefined;
+    let best: number | undefined;
+    for (const [other, sizeClass] of this.cache) {
+      if (other > size && other <= 2 * size && sizeClass.blocks.length > 0 && (best === undefined || other < best)) best = other;
+    }
+    return best;
+  }
+
+  private fromCache(size: number): DevicePtr | undefined {
+    const sizeClass = this.cache.get(size);
+    const ptr = sizeClass?.blocks.pop();
+    if (ptr === undefined) return undefined;
+    this.cachedBytes -= size;
+    return ptr;
+  }
+
+  private toCache(size: number, ptr: DevicePtr): void {
+    let sizeClass = this.cache.get(size);
+    if (!sizeClass) {
+      sizeClass = { blocks: [], lastUse: 0 };
+      this.cache.set(size, sizeClass);
+    }
+    sizeClass.blocks.push(ptr);
+    sizeClass.lastUse = ++this.uses;
+    this.cachedBytes += size;
+    if (this.cachedBytes > this.cacheLimit()) this.trim(this.cacheLimit());
+  }
+
+  private cacheLimit(): number {
+    return this.options.cacheLimitBytes ?? Math.max(2 * this.highWater, MIN_CACHE_LIMIT);
+  }
+
+  /** Frees the least recently used sizes' blocks until at most `limit` bytes are cached. */
+  private trim(limit: number): void {
+    // cuMemFree of a block that a queued kernel still reads is not ordered on our stream
+    this.driver.call("cuCtxSynchronize");
+    const oldestFirst = [...this.cache.entries()].sort((a, b) => a[1].lastUse - b[1].lastUse);
+    for (const [size, sizeClass] of oldestFirst) {
+      while (this.cachedBytes > limit && sizeClass.blocks.length > 0) {
+        this.driver.call("cuMemFree", sizeClass.blocks.pop());
+        this.cachedBytes -= size;
+        this.stats.reserved -= size;
+      }
+      if (sizeClass.blocks.length === 0) this.cache.delete(size);
+      if (this.cachedBytes <= limit) return;
+    }
   }
 
   private fromDriver(size: number): DevicePtr {
@@ -72,7 +164,8 @@ export class CachingAllocator {
         return this.driverAlloc(size);
       } catch (retryError) {
         if (retryError instanceof CudaError && retryError.statusName === "CUDA_ERROR_OUT_OF_MEMORY") {
-          throw new CudaOutOfMemoryError(size, this.driver.memGetInfo().free, this.stats.inUse);
+          const { free, total } = this.driver.memGetInfo();
+          throw new CudaOutOfMemoryError(size, free, this.stats.inUse, this.stats.reserved, total);
         }
         throw retryError;
       }
@@ -89,13 +182,13 @@ export class CachingAllocator {
 
   /** Gives every cached (unused) block back to the driver. */
   releaseCached(): void {
-    for (const [size, list] of this.cache) {
-      for (const ptr of list) {
-        this.driver.call("cuMemFree", ptr);
-        this.stats.reserved -= size;
-      }
-    }
+    if (this.cachedBytes > 0) this.trim(0);
     this.cache.clear();
+  }
+
+  /** Bytes held in freed blocks, ready for reuse. */
+  get cached(): number {
+    return this.cachedBytes;
   }
 
   memoryStats(): MemoryStats {

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { decodeBf16, encodeBf16, fromBf16Bits, toBf16Bits } from "../../../src/engine/cuda/bf16-host.js";
 import { CudaOutOfMemoryError, KernelCompileError } from "../../../src/engine/cuda/errors.js";
-import { roundBlockSize } from "../../../src/engine/cuda/memory.js";
 import { openGpuOrSkip } from "./gpu.js";
 
 function randomMatrix(n: number, seed: number): Float32Array {
@@ -51,13 +50,6 @@ test("bf16 host conversion rounds to nearest even and round-trips exactly", () =
   assert.ok(Number.isNaN(fromBf16Bits(toBf16Bits(Number.NaN))));
   const bits = encodeBf16(new Float32Array([0.5, -2, 3.140625]));
   assert.deepEqual([...decodeBf16(bits)], [0.5, -2, 3.140625]);
-});
-
-test("allocator block sizes round small requests to 512 B and large ones to 2 MiB", () => {
-  assert.equal(roundBlockSize(1), 512);
-  assert.equal(roundBlockSize(513), 1024);
-  assert.equal(roundBlockSize((1 << 20) + 1), 2 << 20);
-  assert.equal(roundBlockSize(5 << 20), 6 << 20);
 });
 
 const gpu = openGpuOrSkip();
