@@ -1,4 +1,4 @@
-import { InvalidInputError } from "../../errors.js";
+import { envChoice } from "../../env-choice.js";
 import type { CudaDevice, Kernel } from "./device.js";
 import type { DevicePtr } from "./ffi.js";
 import { CudaFlashAttention } from "./flash-attention.js";
@@ -43,13 +43,7 @@ const THREADS = 256;
 
 /** The path asked for by $AGENTTUNE_ATTENTION (fused | gemm), "fused" when unset. */
 export function attentionPathFromEnv(env: NodeJS.ProcessEnv = process.env): AttentionPath {
-  const value = env.AGENTTUNE_ATTENTION;
-  if (value === undefined || value === "") return "fused";
-  if (value === "fused" || value === "gemm") return value;
-  throw new InvalidInputError(`AGENTTUNE_ATTENTION is "${value}"`, {
-    field: "AGENTTUNE_ATTENTION",
-    hint: 'set it to "fused" (the default) or "gemm", or unset it',
-  });
+  return envChoice(env, "AGENTTUNE_ATTENTION", ["fused", "gemm"], "fused");
 }
 
 /**

@@ -1,4 +1,5 @@
 import { InvalidInputError } from "../../errors.js";
+import { envChoice } from "../../env-choice.js";
 import { DYNAMIC_MAP } from "../../quant/dynamic-map.js";
 import type { Nf4Tensor } from "../../quant/nf4.js";
 import type { CudaDevice, Kernel } from "./device.js";
@@ -13,13 +14,7 @@ export type Nf4Expansion = "word" | "wide";
 
 /** The kernel asked for by $AGENTTUNE_NF4_EXPANSION (word | wide), "word" when unset. */
 export function nf4ExpansionFromEnv(env: NodeJS.ProcessEnv = process.env): Nf4Expansion {
-  const value = env.AGENTTUNE_NF4_EXPANSION;
-  if (value === undefined || value === "") return "word";
-  if (value === "word" || value === "wide") return value;
-  throw new InvalidInputError(`AGENTTUNE_NF4_EXPANSION is "${value}"`, {
-    field: "AGENTTUNE_NF4_EXPANSION",
-    hint: 'set it to "word" (the default) or "wide", or unset it',
-  });
+  return envChoice(env, "AGENTTUNE_NF4_EXPANSION", ["word", "wide"], "word");
 }
 const WIDE_WORDS = 4; // NF4_WIDE_WORDS in nf4.cu
 
