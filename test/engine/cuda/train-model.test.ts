@@ -10,9 +10,11 @@ import { after, describe, test } from "node:test";
 import { ALL_LORA_TARGETS, CudaDecoderTrainer } from "../../../src/engine/cuda/decoder-trainer.js";
 import { uploadDecoderWeights } from "../../../src/engine/cuda/upload-weights.js";
 import { hostModelFromHfFolder } from "../../../src/model/host-weights.js";
+import { collate } from "../../../src/train/batches.js";
 import { CudaTrainableModel } from "../../../src/train/cuda-model.js";
 import { hostDecoderWeights } from "../../../src/train/decoder-engine.js";
 import type { LoraSettings } from "../../../src/train/lora-decoder.js";
+import { HostStepOptimizer, type Parameter } from "../../../src/train/optimizer.js";
 import type { TokenizedExample } from "../../../src/train/tokenize.js";
 import { type StepLog, type TrainableModel, train } from "../../../src/train/trainer.js";
 import { openGpuOrSkip } from "./gpu.js";
@@ -76,5 +78,41 @@ describe("CudaTrainableModel under the trainer", { skip: gpu.skip }, () => {
       logOf(join(root, "resumed")).map((l) => [l.step, l.loss, l.grad_norm]),
       d.map((l) => [l.step, l.loss, l.grad_norm]),
     );
+  });
+
+  test("qwen2: from the same gradients, a device AdamW step moves every LoRA master as the host AdamW does", () => {
+    // Isolates the optimizer: the device's gradients feed both; the host copy follows its own values.
+    const device = gpu.device!;
+    const host = hostModelFromHfFolder(new URL("../../fixtures/decoder/qwen2", import.meta.url).pathname);
+    const weights = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ALL_LORA_TARGETS));
+    const trainer = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 3, dropout: 0 });
+    try {
+      const model = new CudaTrainableModel(trainer, { ...settings, dropout: 0 }, "tiny-qwen2");
+      const mirror: Parameter[] = model.parameters().map((p) => ({ ...p, value: Float32Array.from(p.value), grad: new Float32Array(p.value.length) }));
+      const onHost = new HostStepOptimizer(mirror, { weightDecay: 0.01 });
+      const onDevice = model.deviceOptimizer({ weightDecay: 0.01 });
+      const batch = collate(examples, [6, 7]);
+      // the first step at lr 0, as under warm-up; a small max norm so that clipping acts
+      for (const [step, lr, maxNorm] of [[1, 0, 1], [2, 5e-3, 1], [3, 5e-3, 0.05], [4, 5e-3, 1]] as const) {
+        model.zeroGrad();
+        model.lossAndGrad(batch.ids, batch.targets, batch.batch, batch.tokens, 1 / batch.targetCount);
+        const grads = trainer.readLora("grads");
+        for (const [i, p] of mirror.entries()) p.grad.set(grads[i] as Float32Array);
+        const [hostNorm, deviceNorm] = [onHost.clipGradients(maxNorm), onDevice.clipGradients(maxNorm)];
+        assert.ok(Math.abs(hostNorm - deviceNorm) <= 1e-6 * hostNorm, `step ${step}: gradient norm ${deviceNorm} on the device, ${hostNorm} on the host`);
+        onHost.step(lr);
+        onDevice.step(lr);
+        const masters = trainer.readLora("params");
+        for (const [i, p] of mirror.entries()) {
+          const got = masters[i] as Float32Array;
+          const scale = Math.max(1e-12, ...p.value.map(Math.abs));
+          let worst = 0;
+          for (let j = 0; j < got.length; j++) worst = Math.max(worst, Math.abs((got[j] as number) - (p.value[j] as number)) / scale);
+          assert.ok(worst <= 1e-6, `step ${step}, ${p.name}: masters differ by ${worst} of the matrix's largest value`);
+        }
+      }
+    } finally {
+      trainer.dispose();
+    }
   });
 });
