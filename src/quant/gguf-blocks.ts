@@ -279,6 +279,13 @@ function scaleMin(x: Uint8Array, s: number, j: number): [number, number] {
   return [(x[s + j + 4] & 0xf) | ((x[s + j - 4] >> 6) << 4), (x[s + j + 4] >> 4) | ((x[s + j] >> 6) << 4)];
 }
 
+/** The scales and mins of sub-blocks `is` and `is + 1` of a K-quant block with super-scales d and dmin: [d1, m1, d2, m2]. */
+function subBlockPair(x: Uint8Array, scales: number, is: number, d: number, dmin: number): [number, number, number, number] {
+  const [sc1, m1s] = scaleMin(x, scales, is);
+  const [sc2, m2s] = scaleMin(x, scales, is + 1);
+  return [fround(d * sc1), fround(dmin * m1s), fround(d * sc2), fround(dmin * m2s)];
+}
+
 // block_q4_K { half d; half dmin; uint8 scales[12]; uint8 qs[128]; }
 function q4_K(x: Uint8Array, o: number, y: Float32Array, yo: number): void {
   const d = h16(x, o);
@@ -287,12 +294,7 @@ function q4_K(x: Uint8Array, o: number, y: Float32Array, yo: number): void {
   let is = 0;
   let k = yo;
   for (let j = 0; j < QK_K; j += 64) {
-    const [sc1, m1s] = scaleMin(x, o + 4, is);
-    const [sc2, m2s] = scaleMin(x, o + 4, is + 1);
-    const d1 = fround(d * sc1);
-    const m1 = fround(min * m1s);
-    const d2 = fround(d * sc2);
-    const m2 = fround(min * m2s);
+    const [d1, m1, d2, m2] = subBlockPair(x, o + 4, is, d, min);
     for (let l = 0; l < 32; l++) y[k++] = fround(d1 * (x[q + l] & 0xf)) - m1;
     for (let l = 0; l < 32; l++) y[k++] = fround(d2 * (x[q + l] >> 4)) - m2;
     q += 32;
@@ -311,12 +313,7 @@ function q5_K(x: Uint8Array, o: number, y: Float32Array, yo: number): void {
   let u2 = 2;
   let k = yo;
   for (let j = 0; j < QK_K; j += 64) {
-    const [sc1, m1s] = scaleMin(x, o + 4, is);
-    const [sc2, m2s] = scaleMin(x, o + 4, is + 1);
-    const d1 = fround(d * sc1);
-    const m1 = fround(min * m1s);
-    const d2 = fround(d * sc2);
-    const m2 = fround(min * m2s);
+    const [d1, m1, d2, m2] = subBlockPair(x, o + 4, is, d, min);
     for (let l = 0; l < 32; l++) y[k++] = fround(d1 * ((x[ql + l] & 0xf) + (x[qh + l] & u1 ? 16 : 0))) - m1;
     for (let l = 0; l < 32; l++) y[k++] = fround(d2 * ((x[ql + l] >> 4) + (x[qh + l] & u2 ? 16 : 0))) - m2;
     ql += 32;
