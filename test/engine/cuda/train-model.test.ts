@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
 import { ALL_LORA_TARGETS, CudaDecoderTrainer } from "../../../src/engine/cuda/decoder-trainer.js";
 import { uploadDecoderWeights } from "../../../src/engine/cuda/upload-weights.js";
 import { hostModelFromHfFolder } from "../../../src/model/host-weights.js";
@@ -103,7 +104,14 @@ describe("CudaTrainableModel under the trainer", { skip: gpu.skip }, () => {
         onHost.step(lr);
         onDevice.step(lr);
         const masters = trainer.readLora("params");
+        const shadows = trainer.arena.readShadows();
         for (const [i, p] of mirror.entries()) {
+          // what the next forward reads: the masters rounded to bf16
+          const rounded = encodeBf16(masters[i] as Float32Array);
+          const shadow = shadows[i] as Uint16Array;
+          let mismatched = 0;
+          for (let j = 0; j < shadow.length; j++) if (shadow[j] !== rounded[j]) mismatched++;
+          assert.equal(mismatched, 0, `step ${step}, ${p.name}: ${mismatched} bf16 shadows are not the masters rounded`);
           const got = masters[i] as Float32Array;
           const scale = Math.max(1e-12, ...p.value.map(Math.abs));
           let worst = 0;
