@@ -23,23 +23,21 @@ export interface MemoryStats {
 const SMALL = 1 << 20;
 const SMALL_ROUND = 512;
 const LARGE_ROUND = 2 << 20;
+/** Above this a cached block up to twice the size asked may serve a request. */
 const MEDIUM = 32 << 20;
 /** A cache smaller than this is never trimmed, whatever the peak in use. */
 const MIN_CACHE_LIMIT = 512 << 20;
 
 /**
  * Block sizes are rounded so that freed blocks fit later requests of about the same size: to
- * 512 B under 1 MiB, to 2 MiB up to 32 MiB, and above that to an eighth of the power of two
- * below (at most 12.5 % more than asked). Training steps ask for sizes that follow the batch's
- * length and its number of scored rows, so without the coarser classes every step would ask for
- * sizes no cached block has.
+ * 512 B under 1 MiB, to 2 MiB above (as PyTorch's allocator rounds). Coarser classes would waste
+ * up to their step on every large buffer (an eighth of an octave: up to 12.5 %, about 8 % on a
+ * 7B MLP activation), which the memory targets cannot spare; steps whose sizes change find
+ * their blocks by best fit instead (`cachedClassFor`).
  */
 export function roundBlockSize(bytes: number): number {
   const b = Math.max(bytes, 1);
-  if (b < SMALL) return Math.ceil(b / SMALL_ROUND) * SMALL_ROUND;
-  if (b <= MEDIUM) return Math.ceil(b / LARGE_ROUND) * LARGE_ROUND;
-  const step = 2 ** (Math.floor(Math.log2(b)) - 3);
-  return Math.ceil(b / step) * step;
+  return b < SMALL ? Math.ceil(b / SMALL_ROUND) * SMALL_ROUND : Math.ceil(b / LARGE_ROUND) * LARGE_ROUND;
 }
 
 /** The driver calls the allocator makes (a fake stands in for it in tests without a GPU). */
@@ -51,7 +49,7 @@ export interface AllocatorOptions {
    * driver. Default: twice the peak in use so far (at least 512 MiB), so a process holds at most
    * about three times what it ever used at once, and a GPU shared by several processes is not
    * filled by one process's cache. (A limit of one peak, about one step's
-   * blocks, sent a third of the allocations to the driver when the sizes change every step.)
+   * blocks, sent more than half of the allocations to the driver when the sizes change every step.)
    */
   cacheLimitBytes?: number;
 }
