@@ -11,10 +11,10 @@ export interface DeviceBuffer {
 }
 
 export interface MemoryStats {
-  /** Bytes in blocks handed out now (rounded sizes). */
+  /** Bytes handed out now: each request rounded (roundBlockSize), though a larger cached block may hold it. */
   inUse: number;
   peakInUse: number;
-  /** Bytes held from the driver (in use + cached). */
+  /** Bytes of the blocks held from the driver (handed out or cached). */
   reserved: number;
   peakReserved: number;
   driverAllocations: number;
@@ -81,7 +81,8 @@ export class CachingAllocator {
     const wanted = roundBlockSize(bytes);
     const size = this.cachedClassFor(wanted) ?? wanted;
     const ptr = this.fromCache(size) ?? this.fromDriver(size);
-    this.stats.inUse += size;
+    // in use counts what was asked (rounded), as torch's memory_allocated does; reserved counts blocks
+    this.stats.inUse += wanted;
     this.stats.peakInUse = Math.max(this.stats.peakInUse, this.stats.inUse);
     this.highWater = Math.max(this.highWater, this.stats.inUse);
     let freed = false;
@@ -91,7 +92,7 @@ export class CachingAllocator {
       free: () => {
         if (freed) return;
         freed = true;
-        this.stats.inUse -= size;
+        this.stats.inUse -= wanted;
         this.toCache(size, ptr);
       },
     };

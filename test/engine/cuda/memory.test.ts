@@ -47,15 +47,17 @@ test("block sizes: 512 B steps under 1 MiB, 2 MiB steps above", () => {
   assert.equal(roundBlockSize(148 * MiB + 1), 150 * MiB);
 });
 
-test("a freed block of the same size class is reused without asking the driver", () => {
+test("a freed block serves a later request up to twice smaller, without asking the driver", () => {
   const fake = fakeDriver();
   const memory = new CachingAllocator(fake.driver);
   const a = memory.alloc(40 * MiB);
   a.free();
-  const b = memory.alloc(39 * MiB); // a 40 MiB block serves a 39 MiB request
+  const b = memory.alloc(35 * MiB); // rounds to 36 MiB; the cached 40 MiB block holds it
   assert.equal(b.ptr, a.ptr);
+  assert.equal(memory.memoryStats().inUse, 36 * MiB); // what was asked, rounded, as torch counts it
+  assert.equal(memory.memoryStats().reserved, 40 * MiB);
   b.free();
-  const c = memory.alloc(19 * MiB); // but not one under half its size
+  const c = memory.alloc(19 * MiB); // but not a request under half its size
   assert.notEqual(c.ptr, a.ptr);
   assert.equal(memory.memoryStats().driverAllocations, 2);
 });
