@@ -55,7 +55,7 @@ describe("agenttune experiment", () => {
     const md = readFileSync(join(out, "scaling.md"), "utf8");
     assert.ok(
       md.includes(
-        `agenttune experiment scaling --model ${model} --sizes 3,6 --seeds 0 --out ${out} --backend cpu --epochs 1 --lr 0.0002 --dropout 0.05 --batch-size 1 --grad-accum 1 --max-length 2048 --save-every 50 --tasks ${tasks} --device cpu --eval-max-steps 8 --max-tokens 256`,
+        `agenttune experiment scaling --model ${model} --sizes 3,6 --seeds 0 --out ${out} --backend cpu --epochs 1 --lr 0.0002 --rank 16 --alpha 32 --dropout 0.05 --batch-size 1 --grad-accum 1 --max-length 2048 --save-every 50 --tasks ${tasks} --device cpu --eval-max-steps 8 --max-tokens 256`,
       ),
     );
     const again = await cli(argv);
@@ -67,11 +67,12 @@ describe("agenttune experiment", () => {
 
   it("scaling: the data flags reach the study's settings; a bad share or mix is a usage error", async () => {
     const out = join(root, "data-flags");
-    const r = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", out, "--epochs", "1", "--grad-accum", "1", "--no-tool-check", "--mix", "single=1", "--restyle", "0", "--lora_dropout", "0.15"]);
+    const r = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", out, "--epochs", "1", "--grad-accum", "1", "--no-tool-check", "--mix", "single=1", "--restyle", "0", "--lora_dropout", "0.15", "--lora_r", "8", "--lora_alpha", "16"]);
     assert.equal(r.code, 0, r.err);
-    const json = JSON.parse(readFileSync(join(out, "scaling.json"), "utf8")) as { settings: { data?: unknown; lora: { dropout: number } } };
+    const json = JSON.parse(readFileSync(join(out, "scaling.json"), "utf8")) as { settings: { data?: unknown; lora: { dropout: number; rank: number; alpha: number } } };
     assert.deepEqual(json.settings.data, { mix: { single: 1 }, restyle: 0 });
     assert.equal(json.settings.lora.dropout, 0.15);
+    assert.deepEqual([json.settings.lora.rank, json.settings.lora.alpha], [8, 16]);
     const dropout = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", join(root, "d"), "--dropout", "1"]);
     assert.equal(dropout.code, 2);
     assert.match(dropout.err, /--dropout must be at least 0 and below 1, got 1/);
