@@ -33,7 +33,7 @@ const MIN_CACHE_LIMIT = 512 << 20;
  * 512 B under 1 MiB, to 2 MiB above (as PyTorch's allocator rounds). Coarser classes would waste
  * up to their step on every large buffer (an eighth of an octave: up to 12.5 %, about 8 % on a
  * 7B MLP activation), which the memory targets cannot spare; steps whose sizes change find
- * their blocks by best fit instead (`cachedClassFor`).
+ * their blocks by best fit instead (`fromCache`).
  */
 export function roundBlockSize(bytes: number): number {
   const b = Math.max(bytes, 1);
@@ -79,8 +79,7 @@ export class CachingAllocator {
 
   alloc(bytes: number): DeviceBuffer {
     const wanted = roundBlockSize(bytes);
-    const size = this.cachedClassFor(wanted) ?? wanted;
-    const ptr = this.fromCache(size) ?? this.fromDriver(size);
+    const [size, ptr] = this.fromCache(wanted) ?? [wanted, this.fromDriver(wanted)];
     // in use counts what was asked (rounded), as torch's memory_allocated does; reserved counts blocks
     this.stats.inUse += wanted;
     this.stats.peakInUse = Math.max(this.stats.peakInUse, this.stats.inUse);
@@ -99,26 +98,21 @@ export class CachingAllocator {
   }
 
   /**
-   * The size class to take a block from: the asked one when it has a block cached, else for
-   * large blocks the smallest cached class up to twice as large (a step of another length finds
-   * the blocks of the step before it), else none.
+   * A cached block for a request of `size` bytes, with its own size: one of that size, else for
+   * large requests one of the smallest cached size up to twice as large (a step of another length
+   * finds the blocks of the step before it), else none.
    */
-  private cachedClassFor(size: number): number | undefined {
-    if ((this.cache.get(size)?.blocks.length ?? 0) > 0) return size;
-    if (size <= MEDIUM) return undefined;
-    let best: number | undefined;
-    for (const [other, sizeClass] of this.cache) {
-      if (other > size && other <= 2 * size && sizeClass.blocks.length > 0 && (best === undefined || other < best)) best = other;
+  private fromCache(size: number): [number, DevicePtr] | undefined {
+    let best = (this.cache.get(size)?.blocks.length ?? 0) > 0 ? size : undefined;
+    if (best === undefined && size > MEDIUM) {
+      for (const [other, sizeClass] of this.cache) {
+        if (other > size && other <= 2 * size && sizeClass.blocks.length > 0 && (best === undefined || other < best)) best = other;
+      }
     }
-    return best;
-  }
-
-  private fromCache(size: number): DevicePtr | undefined {
-    const sizeClass = this.cache.get(size);
-    const ptr = sizeClass?.blocks.pop();
-    if (ptr === undefined) return undefined;
-    this.cachedBytes -= size;
-    return ptr;
+    const ptr = best === undefined ? undefined : this.cache.get(best)?.blocks.pop();
+    if (best === undefined || ptr === undefined) return undefined;
+    this.cachedBytes -= best;
+    return [best, ptr];
   }
 
   private toCache(size: number, ptr: DevicePtr): void {
@@ -130,7 +124,8 @@ export class CachingAllocator {
     sizeClass.blocks.push(ptr);
     sizeClass.lastUse = ++this.uses;
     this.cachedBytes += size;
-    if (this.cachedBytes > this.cacheLimit()) this.trim(this.cacheLimit());
+    const limit = this.cacheLimit();
+    if (this.cachedBytes > limit) this.trim(limit);
   }
 
   private cacheLimit(): number {
