@@ -33,10 +33,15 @@ export interface AdamwStep {
   gradScale: number;
 }
 
-/** The scalar arguments both AdamW kernels take, in their order: lr, β1, β2, eps, wd, 1 − β1^t, 1 − β2^t, grad scale. */
+/**
+ * The scalar arguments both AdamW kernels take, in their order: lr, β1, β2, 1 − β1, 1 − β2, eps,
+ * wd, 1 − β1^t, 1 − β2^t, grad scale. The differences are taken here in float64: in the kernel's
+ * fp32, 1 − β2 would be 1.3e-5 off.
+ */
 function adamwScalars(o: AdamwStep): number[] {
-  return [o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, 1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step, o.gradScale];
+  return [o.lr, o.beta1, o.beta2, 1 - o.beta1, 1 - o.beta2, o.eps, o.weightDecay, 1 - o.beta1 ** o.step, 1 - o.beta2 ** o.step, o.gradScale];
 }
+const ADAMW_SCALARS = Array<"f32">(10).fill("f32");
 
 /**
  * The elementwise and row-wise layers of the CUDA backend, forward beside backward (llm.c style).
@@ -66,8 +71,8 @@ export class CudaOps {
         rope_table: ["ptr", "ptr", "i32", "i32", "f32"],
       }),
       ...device.compile(kernelSource("adamw.cu"), "adamw.cu", {
-        adamw_step: ["ptr", "ptr", "ptr", "ptr", "i64", "f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"],
-        adamw_shadow_step: ["ptr", "ptr", "ptr", "ptr", "ptr", "i64", "f32", "f32", "f32", "f32", "f32", "f32", "f32", "f32"],
+        adamw_step: ["ptr", "ptr", "ptr", "ptr", "i64", ...ADAMW_SCALARS],
+        adamw_shadow_step: ["ptr", "ptr", "ptr", "ptr", "ptr", "i64", ...ADAMW_SCALARS],
         sum_squares_partial: ["ptr", "i64", "ptr"],
         sum_partials: ["ptr", "i32", "ptr"],
       }),

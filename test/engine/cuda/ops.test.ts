@@ -283,6 +283,21 @@ describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, ()
     assert.ok(Math.abs(downF32(out, 1)[0] - sumSq) / sumSq < 1e-5);
   });
 
+  test("AdamW's first step from zero: v = (1 − β2)·g² and each value moves by lr·g/(|g| + eps), as torch's", () => {
+    // From p = m = v = 0 the update is the whole new value, so a bias in the moments' weights
+    // shows in full: 1 − β2 taken in fp32 (1 − fp32(0.999)) is 1.3e-5 off and moved every value by 6e-6.
+    const n = 4097;
+    const g = random(n, 14);
+    const [pp, pm, pv, pg] = [upRaw(new Float32Array(n)), upRaw(new Float32Array(n)), upRaw(new Float32Array(n)), upRaw(g)];
+    const o = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 1, gradScale: 1 };
+    ops.adamw(pp, pg, pm, pv, n, o);
+    const wantV = Array.from(g, (x) => 0.001 * x * x);
+    const wantP = Array.from(g, (x) => -1e-3 * (x / (Math.abs(x) + 1e-8)));
+    assert.ok(relErr(downF32(pv, n), wantV) < 1e-6, `v: ${relErr(downF32(pv, n), wantV)}`);
+    assert.ok(relErr(downF32(pm, n), Array.from(g, (x) => 0.1 * x)) < 1e-6);
+    assert.ok(relErr(downF32(pp, n), wantP) < 1e-6, `p: ${relErr(downF32(pp, n), wantP)}`);
+  });
+
   test("Σx² gives the same bits on every run (the gradient norm a resumed run logs)", () => {
     // 2²² elements: every one of the first pass's blocks has a partial sum, whose order an
     // atomic accumulation would change from run to run

@@ -19,14 +19,15 @@ type HostAdamw = AdamwStep;
 
 /** One AdamW step in fp32 (each operation rounded, as adamw_step does it), p, m, v updated in place. */
 function adamwFp32(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, o: HostAdamw): void {
-  // the kernel's arguments are fp32; the bias corrections come from the host in float64
+  // the kernel's arguments are fp32; 1 − β and the bias corrections come from the host in float64
   const [lr, b1, b2, eps, wd, scale] = [o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.gradScale].map(f);
+  const [w1, w2] = [f(1 - o.beta1), f(1 - o.beta2)];
   const bias1 = f(1 - o.beta1 ** o.step);
   const bias2 = f(1 - o.beta2 ** o.step);
   for (let i = 0; i < p.length; i++) {
     const grad = f(g[i] * scale);
-    m[i] = f(f(b1 * m[i]) + f(f(1 - b1) * grad));
-    v[i] = f(f(b2 * v[i]) + f(f(f(1 - b2) * grad) * grad));
+    m[i] = f(f(b1 * m[i]) + f(w1 * grad));
+    v[i] = f(f(b2 * v[i]) + f(f(w2 * grad) * grad));
     const mhat = f(m[i] / bias1);
     const vhat = f(v[i] / bias2);
     p[i] = f(p[i] - f(lr * f(f(mhat / f(f(Math.sqrt(vhat)) + eps)) + f(wd * p[i]))));
