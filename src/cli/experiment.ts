@@ -11,7 +11,7 @@ import type { FinetuneOptions, FinetuneResult } from "../train/finetune.js";
 import { type CommandIO, type CommandSpec, defineCommand, type FlagSpec, type FlagValues, formatCommandLine } from "./command.js";
 import { deviceFlag } from "./device-flag.js";
 import { DATA_SHAPE_FLAGS, dataShapeOptions } from "./data-build.js";
-import { dropoutFlag, optionalWholeFlag, positiveFlag, wholeFlag } from "./flag-values.js";
+import { dropoutFlag, NEFTUNE_FLAG, neftuneFlag, optionalWholeFlag, positiveFlag, wholeFlag } from "./flag-values.js";
 import { createProgress, type Progress } from "./progress.js";
 
 /** Parts of the experiment commands that tests replace. */
@@ -131,6 +131,7 @@ export function createExperimentCommands(deps: ExperimentCommandDeps = {}): Comm
       rank: { type: "number", description: "LoRA rank r", default: 16, aliases: ["lora_r"] },
       alpha: { type: "number", description: "LoRA alpha", default: 32, aliases: ["lora_alpha"] },
       dropout: { type: "number", description: "LoRA dropout", default: 0.05, aliases: ["lora_dropout"] },
+      ...NEFTUNE_FLAG,
       "batch-size": { type: "number", description: "sequences a micro-batch", default: 1 },
       "grad-accum": { type: "number", description: "micro-batches a step", default: 4, aliases: ["gradient_accumulation_steps"] },
       "max-length": { type: "number", description: "longest training sequence in tokens", default: 2048 },
@@ -176,7 +177,7 @@ Examples:
         backend,
         epochs: wholeFlag(flags, "epochs", 1),
         lr: positiveFlag(flags, "lr"),
-        lora: { rank: wholeFlag(flags, "rank", 1), alpha: positiveFlag(flags, "alpha"), dropout: dropoutFlag(flags) },
+        lora: { rank: wholeFlag(flags, "rank", 1), alpha: positiveFlag(flags, "alpha"), dropout: dropoutFlag(flags), ...neftuneFlag(flags) },
         batchSize: wholeFlag(flags, "batch-size", 1),
         gradAccum: wholeFlag(flags, "grad-accum", 1),
         maxLength: wholeFlag(flags, "max-length", 2),

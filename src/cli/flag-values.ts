@@ -1,5 +1,5 @@
 import { InvalidInputError } from "../errors.js";
-import type { FlagValues } from "./command.js";
+import type { FlagSpec, FlagValues } from "./command.js";
 
 /** A flag that must be a whole number ≥ min. */
 export function wholeFlag(flags: FlagValues, name: string, min: number): number {
@@ -21,6 +21,20 @@ export function positiveFlag(flags: FlagValues, name: string): number {
 }
 
 /** --dropout: a LoRA dropout probability, at least 0 and below 1 (1 would scale the kept inputs by 1/0). */
+/** --neftune-alpha as the LoRA settings take it: absent when 0 (off), so settings from before the flag compare equal. */
+export function neftuneFlag(flags: FlagValues): { neftuneAlpha?: number } {
+  const v = flags["neftune-alpha"];
+  if (typeof v !== "number" || !(v >= 0 && Number.isFinite(v))) {
+    throw new InvalidInputError(`--neftune-alpha must be a number ≥ 0, got ${String(v)}`, { field: "neftune-alpha", hint: "the NEFTune paper uses 5 to 15; 0 turns it off" });
+  }
+  return v > 0 ? { neftuneAlpha: v } : {};
+}
+
+/** The flag's spec, shared by train and experiment scaling (TRL's name as the alias). */
+export const NEFTUNE_FLAG: Record<string, FlagSpec> = {
+  "neftune-alpha": { type: "number", description: "NEFTune: uniform noise of alpha/√(length·hidden) on the input embeddings while training (0: off)", default: 0, aliases: ["neftune_noise_alpha"] },
+};
+
 export function dropoutFlag(flags: FlagValues): number {
   const v = flags.dropout;
   if (typeof v !== "number" || !(v >= 0 && v < 1)) throw new InvalidInputError(`--dropout must be at least 0 and below 1, got ${String(v)}`, { field: "dropout" });

@@ -7,7 +7,7 @@ import { finetune } from "../train/finetune.js";
 import { launchWorkers, type WorkerRank, workerRank } from "../train/launch.js";
 import { DEFAULT_MAX_LENGTH } from "../train/tokenize.js";
 import { type CommandSpec, defineCommand, type FlagValues } from "./command.js";
-import { dropoutFlag } from "./flag-values.js";
+import { dropoutFlag, NEFTUNE_FLAG, neftuneFlag } from "./flag-values.js";
 import { createProgress } from "./progress.js";
 
 function num(flags: FlagValues, name: string): number {
@@ -44,6 +44,7 @@ export function createTrainCommand(loadEngine?: TrainEngineLoader): CommandSpec 
       rank: { type: "number", description: "LoRA rank r", default: 16 },
       alpha: { type: "number", description: "LoRA alpha", default: 32 },
       dropout: { type: "number", description: "LoRA dropout", default: 0.05 },
+      ...NEFTUNE_FLAG,
       targets: { type: "string", description: "comma-separated projections", default: "q,k,v,o,gate,up,down" },
       "max-length": { type: "number", description: "longest sequence in tokens", default: DEFAULT_MAX_LENGTH },
       "batch-size": { type: "number", description: "sequences a micro-batch", default: 1 },
@@ -95,7 +96,7 @@ GPU with the same --grad-accum. Rank 0 writes the log, the checkpoints and the a
       for (const t of targets) {
         if (!(t in PEFT_TARGET_MODULES)) throw new InvalidInputError(`unknown --targets entry "${t}"`, { field: "targets", hint: `use any of ${Object.keys(PEFT_TARGET_MODULES).join(",")}` });
       }
-      const lora = { rank: whole(flags, "rank", 1), alpha: num(flags, "alpha"), dropout: dropoutFlag(flags), targets, seed: whole(flags, "seed", 0) };
+      const lora = { rank: whole(flags, "rank", 1), alpha: num(flags, "alpha"), dropout: dropoutFlag(flags), targets, seed: whole(flags, "seed", 0), ...neftuneFlag(flags) };
       const maxLength = whole(flags, "max-length", 2);
       let examples = await readTrainingExamples(data);
       if (flags["train-samples"] !== undefined) examples = examples.slice(0, whole(flags, "train-samples", 1));

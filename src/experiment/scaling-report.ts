@@ -33,7 +33,7 @@ export function formatScalingReport(result: ScalingResult): string {
   const out: string[] = [`# Data scaling: ${result.model}`, ""];
   out.push(...formatProvenance(result));
   out.push(
-    `- Training: QLoRA on the ${s.backend === "cuda" ? "GPU (CUDA backend)" : "CPU"}, NF4 base, LoRA r${s.lora.rank}/α${s.lora.alpha} dropout ${s.lora.dropout} on ${s.lora.targets.join(", ")}; ` +
+    `- Training: QLoRA on the ${s.backend === "cuda" ? "GPU (CUDA backend)" : "CPU"}, NF4 base, LoRA r${s.lora.rank}/α${s.lora.alpha} dropout ${s.lora.dropout} on ${s.lora.targets.join(", ")}${s.lora.neftuneAlpha === undefined ? "" : `, NEFTune noise α ${s.lora.neftuneAlpha}`}; ` +
       `lr ${s.lr} cosine with ${(s.warmupRatio * 100).toFixed(0)} % warm-up; ${s.epochs} epoch${s.epochs === 1 ? "" : "s"}; batch ${s.batchSize} × accumulation ${s.gradAccum}; max length ${s.maxLength}` +
       (s.maxSteps === undefined ? "" : `; **stopped after ${s.maxSteps} step${s.maxSteps === 1 ? "" : "s"} (a smoke run, not the recipe)**`),
   );

@@ -33,7 +33,8 @@ export interface ScalingSettings {
   batchSize: number;
   gradAccum: number;
   maxLength: number;
-  lora: { rank: number; alpha: number; dropout: number; targets: readonly string[] };
+  /** neftuneAlpha only when NEFTune is on, so studies from before it resume. */
+  lora: { rank: number; alpha: number; dropout: number; targets: readonly string[]; neftuneAlpha?: number };
   /** Training stops after this many steps (a smoke run); absent for the full recipe. */
   maxSteps?: number;
   /** How the training sets differ from the first builder's (plain Thoughts, default mix); absent when not at all. */

@@ -252,7 +252,7 @@ export async function runScalingStudy(options: ScalingOptions): Promise<{ result
     batchSize: options.batchSize ?? 1,
     gradAccum: options.gradAccum ?? 4,
     maxLength: options.maxLength ?? DEFAULT_MAX_LENGTH,
-    lora: { rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, targets: lora.targets },
+    lora: { rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, targets: lora.targets, ...(lora.neftuneAlpha ? { neftuneAlpha: lora.neftuneAlpha } : {}) },
     ...(options.maxSteps === undefined ? {} : { maxSteps: options.maxSteps }),
     ...(dataSettings === undefined ? {} : { data: dataSettings }),
     evalEngine: plan.engine,

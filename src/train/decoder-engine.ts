@@ -78,7 +78,7 @@ async function openCudaModel(host: HostModel, lora: LoraSettings, baseModel: str
     const weights = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ALL_LORA_TARGETS));
     host.weights.clear();
     const targets = lora.targets.map((t) => `${t}_proj` as (typeof ALL_LORA_TARGETS)[number]);
-    const trainer = new CudaDecoderTrainer(device, host.config, weights, { rank: lora.rank, alpha: lora.alpha, targets, recompute, seed: lora.seed, dropout: lora.dropout });
+    const trainer = new CudaDecoderTrainer(device, host.config, weights, { rank: lora.rank, alpha: lora.alpha, targets, recompute, seed: lora.seed, dropout: lora.dropout, ...(lora.neftuneAlpha === undefined ? {} : { neftuneAlpha: lora.neftuneAlpha }) });
     const model = new CudaTrainableModel(trainer, lora, baseModel);
     return Object.assign(model, {
       close: () => {

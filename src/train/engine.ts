@@ -9,7 +9,8 @@ export interface TrainEngineRequest {
   backend: "cpu" | "cuda";
   /** The GPU (cuda): a data-parallel rank's own; default 0. */
   deviceOrdinal?: number;
-  lora: { rank: number; alpha: number; dropout: number; targets: string[]; seed: number };
+  /** neftuneAlpha: NEFTune's noise on the input embeddings while training (src/engine/neftune.ts); absent = off. */
+  lora: { rank: number; alpha: number; dropout: number; targets: string[]; seed: number; neftuneAlpha?: number };
   /** What the forward pass keeps for the backward (cuda; see `Recompute` of the CUDA trainer). Default "off". */
   recompute?: Recompute;
 }

@@ -20,6 +20,7 @@ import { type LayerNorms, layerNorms } from "../model/layer-norms.js";
 import { dequantizeNf4Rows, type Nf4Tensor, nf4BlockAbsmax, quantizeNf4 } from "../quant/nf4.js";
 import { IGNORE_INDEX } from "./batches.js";
 import { PEFT_TARGET_MODULES, type LoraTarget, type LoraWeights } from "./export-peft.js";
+import { checkNeftuneAlpha, neftuneMagnitude, neftuneNoise, neftuneSeed } from "../engine/neftune.js";
 import type { Parameter } from "./optimizer.js";
 import type { TrainableModel } from "./trainer.js";
 
@@ -33,6 +34,8 @@ export interface LoraSettings {
   targets: readonly LoraTarget[];
   /** Seed of A's Kaiming-uniform init and of the dropout masks. */
   seed: number;
+  /** NEFTune's noise alpha on the input embeddings while training (src/engine/neftune.ts); 0 or absent = off. */
+  neftuneAlpha?: number;
 }
 
 export interface LoraDecoderOptions {
@@ -169,6 +172,7 @@ export class LoraDecoder implements TrainableModel {
     if (c.ropeScaling !== null) throw new UnsupportedModelError("RoPE scaling in the LoRA trainer");
     if (!(lora.rank > 0) || !Number.isInteger(lora.rank)) throw new InvalidInputError(`LoRA rank must be a positive whole number, got ${lora.rank}`, { field: "rank" });
     if (!(lora.dropout >= 0 && lora.dropout < 1)) throw new InvalidInputError(`LoRA dropout must be in [0, 1), got ${lora.dropout}`, { field: "dropout" });
+    checkNeftuneAlpha(lora.neftuneAlpha ?? 0);
     for (const t of lora.targets) if (!PROJECTIONS.includes(t)) throw new InvalidInputError(`unknown LoRA target "${t}"`, { field: "targets", hint: `use any of ${PROJECTIONS.join(", ")}` });
     this.baseModel = options.baseModel ?? "";
     this.dims = { D: c.hiddenSize, F: c.intermediateSize, H: c.numHeads, Hkv: c.numKvHeads, d: c.headDim, eps: c.rmsNormEps, off: c.normUnitOffset };
@@ -278,6 +282,11 @@ export class LoraDecoder implements TrainableModel {
       );
       let x = run.alloc([N, c.hiddenSize]);
       be.embeddingForward(x, this.embed, idT, N, c.hiddenSize, c.embeddingScale);
+      const neftune = this.lora.neftuneAlpha ?? 0;
+      if (neftune > 0) {
+        const noise = neftuneNoise(neftuneSeed(this.lora.seed, call), N * c.hiddenSize, neftuneMagnitude(neftune, tokens, c.hiddenSize));
+        be.accumulate(x, run.f32([N, c.hiddenSize], noise), N * c.hiddenSize);
+      }
       const saved: Saved[] = [];
       for (let l = 0; l < c.numLayers; l++) {
         const s = this.layerForward(run, lora, l, x, pos, batch, tokens, call);

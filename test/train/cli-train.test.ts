@@ -91,6 +91,21 @@ describe("agenttune train / export", () => {
     assert.deepEqual(seen, ["selective"]);
   });
 
+  it("--neftune-alpha (TRL's --neftune_noise_alpha) reaches the engine, stays out of the settings when 0, and is checked", async () => {
+    const seen: unknown[] = [];
+    const command = createTrainCommand(async (request) => {
+      seen.push(request.lora.neftuneAlpha);
+      throw new Error("stop after the request");
+    });
+    const base = ["train", "--model", "m", "--data", dataFile, "--output-dir", join(root, "nt")];
+    const bad = await cli([...base, "--neftune-alpha=-1"], [command]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--neftune-alpha must be a number ≥ 0, got -1/);
+    await cli([...base, "--neftune_noise_alpha", "5"], [command]);
+    await cli(base, [command]);
+    assert.deepEqual(seen, [5, undefined]);
+  });
+
   it("a dataset line that does not fit the format is named, and nothing is trained", async () => {
     const bad = join(root, "bad.jsonl");
     writeFileSync(bad, `${readFileSync(dataFile, "utf8")}{"id": "x", "messages": 3}\n`);

@@ -2,7 +2,9 @@
 // scripts/fixtures/lora_grads.py) and against finite differences.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { Backend } from "../../src/engine/backend.js";
 import { createCpuBackend } from "../../src/engine/cpu/backend.js";
+import { neftuneMagnitude, neftuneNoise, neftuneSeed } from "../../src/engine/neftune.js";
 import { hostModelFromHfFolder } from "../../src/model/host-weights.js";
 import { dequantizeNf4, quantizeNf4 } from "../../src/quant/nf4.js";
 import { IGNORE_INDEX } from "../../src/train/batches.js";
@@ -73,6 +75,80 @@ describe("LoRA decoder", () => {
       const err = relError(analytic, numeric);
       assert.ok(err < 1e-2, `${family}: finite-difference relative error ${err.toExponential(2)} (analytic ${analytic.slice(0, 4)}, numeric ${numeric.slice(0, 4)})`);
     }
+  });
+
+  it("NEFTune adds neftuneNoise to the embeddings the first layer reads, and alpha 0 changes nothing", () => {
+    const fx = readPeftFixture("qwen2");
+    const m = hostModelFromHfFolder(fixtureDir("qwen2"));
+    const d = m.config.hiddenSize;
+    const N = fx.batch * fx.tokens;
+    // the first rmsnormForward of a step reads the embeddings (plus the noise): capture that input
+    const firstInputs = (settings: LoraSettings) => {
+      const cpu = createCpuBackend();
+      const seen: Float32Array[] = [];
+      const spy: Backend = new Proxy(cpu, {
+        get(target, key, receiver) {
+          if (key !== "rmsnormForward") return Reflect.get(target, key, receiver);
+          return (...args: Parameters<Backend["rmsnormForward"]>) => {
+            seen.push(Float32Array.from(cpu.download(args[2]) as Float32Array));
+            return cpu.rmsnormForward(...args);
+          };
+        },
+      });
+      const model = new LoraDecoder(spy, m.config, m.weights, settings, { baseFormat: "f32" });
+      model.setAdapter(fx.values);
+      const losses = [0, 1].map(() => model.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 1));
+      return { x: seen[0] as Float32Array, losses, perStep: seen.length / 2 };
+    };
+    const plain: LoraSettings = { rank: 4, alpha: 8, dropout: 0, targets: ALL, seed: 11 };
+    const off = firstInputs(plain);
+    const zero = firstInputs({ ...plain, neftuneAlpha: 0 });
+    assert.deepEqual(zero.losses, off.losses);
+    const on = firstInputs({ ...plain, neftuneAlpha: 5 });
+    const noise = neftuneNoise(neftuneSeed(11, 0), N * d, neftuneMagnitude(5, fx.tokens, d));
+    assert.equal(on.x.length, N * d);
+    for (let i = 0; i < N * d; i++) assert.equal(on.x[i], Math.fround((off.x[i] as number) + (noise[i] as number)), `element ${i}`);
+    // the second call draws other noise, so its loss moves by another amount
+    assert.notEqual(on.losses[0], off.losses[0]);
+    assert.notEqual(on.losses[1] - off.losses[1], on.losses[0] - off.losses[0]);
+  });
+
+  it("gradients with NEFTune match central finite differences (the noise of a call is fixed by the call counter)", () => {
+    const fx = readPeftFixture("llama");
+    const m = hostModelFromHfFolder(fixtureDir("llama"));
+    const model = new LoraDecoder(createCpuBackend(), m.config, m.weights, { rank: 4, alpha: 8, dropout: 0, targets: ALL, seed: 2, neftuneAlpha: 15 }, { baseFormat: "f32" });
+    model.setAdapter(fx.values);
+    const loss = () => {
+      model.setRandomState({ calls: 3 });
+      return model.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 0);
+    };
+    model.zeroGrad();
+    model.setRandomState({ calls: 3 });
+    model.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 1);
+    const analytic: number[] = [];
+    const numeric: number[] = [];
+    const params = model.parameters();
+    for (let k = 0; k < 12; k++) {
+      const p = params[(k * 5) % params.length];
+      assert.ok(p);
+      const i = (k * 97) % p.value.length;
+      const v = p.value[i] as number;
+      const eps = 1e-2;
+      p.value[i] = v + eps;
+      const up = loss();
+      p.value[i] = v - eps;
+      const down = loss();
+      p.value[i] = v;
+      numeric.push((up - down) / (2 * eps));
+      analytic.push(p.grad[i] as number);
+    }
+    const err = relError(analytic, numeric);
+    assert.ok(err < 1e-2, `finite-difference relative error ${err.toExponential(2)}`);
+  });
+
+  it("refuses a negative NEFTune alpha, naming the flag", () => {
+    const m = hostModelFromHfFolder(fixtureDir("llama"));
+    assert.throws(() => new LoraDecoder(createCpuBackend(), m.config, m.weights, { rank: 2, alpha: 4, dropout: 0, targets: ["q"], seed: 0, neftuneAlpha: -1 }), /NEFTune noise alpha must be a number ≥ 0, got -1/);
   });
 
   it("an NF4 base computes exactly what an f32 base of the dequantised weights computes", () => {

@@ -1,5 +1,6 @@
 import { InvalidInputError } from "../../errors.js";
 import { loraDropoutSeed } from "../cpu/dropout.js";
+import { neftuneMagnitude, neftuneSeed } from "../neftune.js";
 import type { ModelConfig } from "../../model/config.js";
 import { type AttentionSaved, type AttentionShape, CudaAttention } from "./attention.js";
 import type { CudaDevice } from "./device.js";
@@ -36,6 +37,8 @@ export interface LoraOptions {
   seed: number;
   /** LoRA dropout p (PEFT's lora_dropout); default 0. */
   dropout?: number;
+  /** NEFTune's noise alpha on the input embeddings (src/engine/neftune.ts); default 0 (off). */
+  neftuneAlpha?: number;
   /**
    * Run the A-side LoRA products of projections that read one input (q/k/v, gate/up) as one
    * product each (CudaSharedInputGroup); applies only without dropout. Default true; false runs
@@ -571,6 +574,8 @@ export class CudaDecoderTrainer {
     }
     const x0 = dev.alloc(N * d * bf16);
     this.ops.embedding(x0.ptr, this.weights.embed.ptr, idsBuf.ptr, N, d, c.embeddingScale);
+    const neftune = this.lora.neftuneAlpha ?? 0;
+    if (neftune > 0) this.ops.neftuneNoise(x0.ptr, N * d, neftuneSeed(this.lora.seed, this.call), neftuneMagnitude(neftune, tokens, d));
 
     // forward: keep every layer's input (and the rest, or all but h1, h2 and m, unless "full")
     const inputs: DeviceBuffer[] = [x0];

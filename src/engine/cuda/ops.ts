@@ -90,6 +90,7 @@ export class CudaOps {
         add_bias: ["ptr", "ptr", "i64", "i32"],
         f32_to_bf16_copy: ["ptr", "ptr", "i64"],
         embedding_gather: ["ptr", "ptr", "ptr", "i32", "i32", "f32"],
+        neftune_noise_add: ["ptr", "i64", "u32", "f32"],
         scatter_rows: ["ptr", "ptr", "ptr", "i32", "i32"],
         fill_random_bf16: ["ptr", "i64", "f32", "u32"],
         fill_random_u8: ["ptr", "i64", "u32"],
@@ -181,6 +182,11 @@ export class CudaOps {
   /** ids: [tokens] int32, table: [vocab, dim] → out: [tokens, dim] = table[ids] · scale. */
   embedding(out: DevicePtr, table: DevicePtr, ids: DevicePtr, tokens: number, dim: number, scale: number): void {
     this.k.embedding_gather.launch([blocksFor(tokens * dim)], [THREADS], 0, out, table, ids, tokens, dim, scale);
+  }
+
+  /** x: [n] bf16 += the NEFTune noise of (seed, magnitude), neftuneNoise's values (src/engine/neftune.ts). */
+  neftuneNoise(x: DevicePtr, n: number, seed: number, magnitude: number): void {
+    this.k.neftune_noise_add.launch([blocksFor(n)], [THREADS], 0, x, n, seed >>> 0, magnitude);
   }
 
   /** out: [rows, dim] bf16 = the rows `index` (int32 [rows]) names of table: [*, dim]. */

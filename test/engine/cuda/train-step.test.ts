@@ -111,6 +111,29 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
           fastD.dispose();
         }
       }
+      // NEFTune (alpha 15, call 3): the GPU adds the CPU's noise to the embeddings, and the full
+      // recomputation reads the noisy layer-0 input it kept
+      {
+        const noisy: LoraSettings = { ...settings, neftuneAlpha: 15 };
+        const cpuN = new LoraDecoder(createCpuBackend(), host.config, host.weights, noisy, { baseFormat: "nf4" });
+        cpuN.setAdapter(b.values);
+        cpuN.setRandomState({ calls: 3 });
+        const lossCpuN = cpuN.lossAndGrad(b.ids, b.targets, b.batch, b.tokens, 1);
+        const fastN = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "full", seed: 0, neftuneAlpha: 15 });
+        try {
+          fastN.setLoraParams(cpuN.parameters().map((p) => b.values.get(p.name)!.data));
+          fastN.calls = 3;
+          const lossN = fastN.forwardBackward(b.ids, b.targets, b.batch, b.tokens, 1);
+          assert.ok(Math.abs(lossN - lossCpuN) <= 3e-2 * Math.abs(lossCpuN), `NEFTune: loss ${lossN} vs cpu ${lossCpuN}`);
+          assert.ok(Math.abs(lossCpuN - lossCpu) > 1e-3 * Math.abs(lossCpu), `NEFTune moved the CPU loss too little to test it: ${lossCpuN} against ${lossCpu}`);
+          const worstN = Math.max(...fastN.readLora("grads").map((g, i) => relError(g, cpuN.parameters()[i]!.grad)));
+          assert.ok(worstN <= 4e-2, `NEFTune: worst LoRA gradient relative error ${worstN.toExponential(2)}`);
+          console.log(`${family} NEFTune 15, recompute full: loss cpu ${lossCpuN.toFixed(5)} (without ${lossCpu.toFixed(5)}), fast ${lossN.toFixed(5)}; worst gradient error ${worstN.toExponential(2)}`);
+        } finally {
+          fastN.dispose();
+        }
+      }
+
       const off = gradsOf.get("off")!;
       for (const mode of ["selective", "full"] as const) {
         const differing = gradsOf.get(mode)!.flatMap((g, i) => (g.every((v, j) => Object.is(v, off[i]![j])) ? [] : [i]));

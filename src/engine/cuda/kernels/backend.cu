@@ -217,11 +217,7 @@ extern "C" __global__ void dropout(void* dst, int dbf, const void* src, int sbf,
                                    uint32_t threshold, float scale) {
   long long i = thread_index();
   if (i >= n) return;
-  uint32_t h = ((uint32_t)i * 0x9e3779b1u) ^ (seed * 0x85ebca77u);
-  h = (h ^ (h >> 16)) * 0x7feb352du;
-  h = (h ^ (h >> 15)) * 0x846ca68bu;
-  h ^= h >> 16;
-  st(dst, dbf, i, h >= threshold ? ld(src, sbf, i) * scale : 0.0f);
+  st(dst, dbf, i, hash_uniform_bits(seed, i) >= threshold ? ld(src, sbf, i) * scale : 0.0f);
 }
 
 // ---- cross-entropy -------------------------------------------------------------------------

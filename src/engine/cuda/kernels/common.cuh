@@ -33,3 +33,12 @@ __device__ __forceinline__ uint4 pack_bf16x8(const float* f) {
 }
 
 #define NEG_INF __int_as_float(0xff800000)
+
+// hashUniform of src/engine/cpu/dropout.ts as 32 bits (uniform = bits / 2^32): the stateless
+// random numbers every backend draws alike, so a mask or a noise needs no storage.
+__device__ __forceinline__ uint32_t hash_uniform_bits(uint32_t seed, long long i) {
+  uint32_t h = ((uint32_t)i * 0x9e3779b1u) ^ (seed * 0x85ebca77u);
+  h = (h ^ (h >> 16)) * 0x7feb352du;
+  h = (h ^ (h >> 15)) * 0x846ca68bu;
+  return h ^ (h >> 16);
+}

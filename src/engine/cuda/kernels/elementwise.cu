@@ -19,6 +19,15 @@ extern "C" __global__ void f32_to_bf16_copy(bf16_t* __restrict__ dst, const floa
   if (i < n) dst[i] = f32_to_bf16(src[i]);
 }
 
+// NEFTune (src/engine/neftune.ts): x: [n] += (2u − 1)·magnitude, u = hash_uniform_bits(seed, i) / 2^32,
+// the values neftuneNoise gives on the host.
+extern "C" __global__ void neftune_noise_add(bf16_t* __restrict__ x, long long n, uint32_t seed, float magnitude) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  float u = (float)hash_uniform_bits(seed, i) * 2.3283064365386963e-10f;
+  x[i] = f32_to_bf16(bf16_to_f32(x[i]) + (2.0f * u - 1.0f) * magnitude);
+}
+
 // out[t, :] = table[ids[t], :] · scale; table: [vocab, dim] bf16, ids: [tokens] int32
 extern "C" __global__ void embedding_gather(bf16_t* __restrict__ out, const bf16_t* __restrict__ table,
                                             const int* __restrict__ ids, int tokens, int dim, float scale) {
