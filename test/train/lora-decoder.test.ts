@@ -18,6 +18,39 @@ const fixtureDir = (f: string) => new URL(`../fixtures/decoder/${f}`, import.met
 
 const count = (targets: Int32Array) => targets.reduce((n, y) => n + (y === IGNORE_INDEX ? 0 : 1), 0);
 
+/**
+ * Twelve LoRA values' gradients against central differences (ε = 1e-2), picked by strides over
+ * the parameters and their elements. Every loss runs as forward call `call`: each call draws new
+ * dropout masks and NEFTune noise, and rewinding the counter repeats them.
+ */
+function finiteDifferences(model: LoraDecoder, fx: ReturnType<typeof readPeftFixture>, call: number, paramStride: number, elementStride: number) {
+  const loss = () => {
+    model.setRandomState({ calls: call });
+    return model.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 0);
+  };
+  model.zeroGrad();
+  model.setRandomState({ calls: call });
+  model.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 1);
+  const analytic: number[] = [];
+  const numeric: number[] = [];
+  const params = model.parameters();
+  for (let k = 0; k < 12; k++) {
+    const p = params[(k * paramStride) % params.length];
+    assert.ok(p);
+    const i = (k * elementStride) % p.value.length;
+    const v = p.value[i] as number;
+    const eps = 1e-2;
+    p.value[i] = v + eps;
+    const up = loss();
+    p.value[i] = v - eps;
+    const down = loss();
+    p.value[i] = v;
+    numeric.push((up - down) / (2 * eps));
+    analytic.push(p.grad[i] as number);
+  }
+  return { err: relError(analytic, numeric), analytic, numeric };
+}
+
 describe("LoRA decoder against PEFT (float32 base)", () => {
   for (const family of FAMILIES) {
     it(`${family}: the loss and every A and B gradient match PEFT within 1e-4`, () => {
@@ -47,32 +80,7 @@ describe("LoRA decoder", () => {
       const m = hostModelFromHfFolder(fixtureDir(family));
       const model = new LoraDecoder(createCpuBackend(), m.config, m.weights, { rank: 4, alpha: 8, dropout: 0.3, targets: ALL, seed: 5 }, { baseFormat: "f32" });
       model.setAdapter(fx.values);
-      // each call draws new dropout masks; rewinding the call counter repeats them
-      const loss = () => {
-        model.setRandomState({ calls: 7 });
-        return model.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 0);
-      };
-      model.zeroGrad();
-      model.setRandomState({ calls: 7 });
-      model.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 1);
-      const analytic: number[] = [];
-      const numeric: number[] = [];
-      const params = model.parameters();
-      for (let k = 0; k < 12; k++) {
-        const p = params[(k * 7) % params.length];
-        assert.ok(p);
-        const i = (k * 131) % p.value.length;
-        const v = p.value[i] as number;
-        const eps = 1e-2;
-        p.value[i] = v + eps;
-        const up = loss();
-        p.value[i] = v - eps;
-        const down = loss();
-        p.value[i] = v;
-        numeric.push((up - down) / (2 * eps));
-        analytic.push(p.grad[i] as number);
-      }
-      const err = relError(analytic, numeric);
+      const { err, analytic, numeric } = finiteDifferences(model, fx, 7, 7, 131);
       assert.ok(err < 1e-2, `${family}: finite-difference relative error ${err.toExponential(2)} (analytic ${analytic.slice(0, 4)}, numeric ${numeric.slice(0, 4)})`);
     }
   });
@@ -118,31 +126,7 @@ describe("LoRA decoder", () => {
     const m = hostModelFromHfFolder(fixtureDir("llama"));
     const model = new LoraDecoder(createCpuBackend(), m.config, m.weights, { rank: 4, alpha: 8, dropout: 0, targets: ALL, seed: 2, neftuneAlpha: 15 }, { baseFormat: "f32" });
     model.setAdapter(fx.values);
-    const loss = () => {
-      model.setRandomState({ calls: 3 });
-      return model.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 0);
-    };
-    model.zeroGrad();
-    model.setRandomState({ calls: 3 });
-    model.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 1);
-    const analytic: number[] = [];
-    const numeric: number[] = [];
-    const params = model.parameters();
-    for (let k = 0; k < 12; k++) {
-      const p = params[(k * 5) % params.length];
-      assert.ok(p);
-      const i = (k * 97) % p.value.length;
-      const v = p.value[i] as number;
-      const eps = 1e-2;
-      p.value[i] = v + eps;
-      const up = loss();
-      p.value[i] = v - eps;
-      const down = loss();
-      p.value[i] = v;
-      numeric.push((up - down) / (2 * eps));
-      analytic.push(p.grad[i] as number);
-    }
-    const err = relError(analytic, numeric);
+    const { err } = finiteDifferences(model, fx, 3, 5, 97);
     assert.ok(err < 1e-2, `finite-difference relative error ${err.toExponential(2)}`);
   });
 
