@@ -11,10 +11,15 @@ import { Nvrtc } from "../src/engine/cuda/nvrtc.js";
 
 const archAt = process.argv.indexOf("--arch");
 const arch = archAt >= 0 ? (process.argv[archAt + 1] ?? "sm_90") : "sm_90";
-const folder = fileURLToPath(new URL("../src/engine/cuda/kernels/", import.meta.url));
 const nvrtc = new Nvrtc();
 console.log(`NVRTC ${nvrtc.version} (${nvrtc.path}), ${arch}`);
 let failed = 0;
+// the backend's kernels for the architecture; the tests' own (wgmma probes) for its sm_90a form
+const folders = [
+  { folder: fileURLToPath(new URL("../src/engine/cuda/kernels/", import.meta.url)), arch },
+  { folder: fileURLToPath(new URL("../test/engine/cuda/kernels/", import.meta.url)), arch: `${arch}a` },
+];
+for (const { folder, arch } of folders)
 for (const file of readdirSync(folder)
   .filter((f) => f.endsWith(".cu"))
   .sort()) {
@@ -23,11 +28,12 @@ for (const file of readdirSync(folder)
     .filter((m) => m[2] === undefined)
     .map((m) => m[1] as string);
   try {
-    const image = nvrtc.compile(kernelSource(file), file, arch, [], false);
+    const source = folder.includes("/test/") ? `${readFileSync(`${folders[0]?.folder}common.cuh`, "utf8")}\n#line 1 "${file}"\n${readFileSync(`${folder}${file}`, "utf8")}` : kernelSource(file);
+    const image = nvrtc.compile(source, file, arch, [], false);
     // an entry point's name is in the image's string table, NUL-terminated
     const missing = declared.filter((name) => !image.includes(Buffer.from(`${name}\0`)));
     if (missing.length > 0) throw new Error(`not in the image: ${missing.join(", ")}`);
-    console.log(`ok   ${file}: ${declared.join(", ")}`);
+    console.log(`ok   ${file} (${arch}): ${declared.join(", ")}`);
   } catch (error) {
     failed++;
     console.log(`FAIL ${file}: ${(error as Error).message}`);

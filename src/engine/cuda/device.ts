@@ -123,10 +123,11 @@ export class CudaDevice {
 
   /**
    * Compiles a `.cu` source (cached on disk) and returns its kernels, each bound to the parameter
-   * types given, in declaration order.
+   * types given, in declaration order. `arch` defaults to the device's; wgmma and the other
+   * sm_90a-only instructions need `${device.arch}a`.
    */
-  compile<K extends string>(source: string, file: string, kernels: Record<K, ParamType[]>, options: string[] = []): Record<K, Kernel> {
-    const image = this.nvrtc.compile(source, file, this.arch, options);
+  compile<K extends string>(source: string, file: string, kernels: Record<K, ParamType[]>, options: string[] = [], arch = this.arch): Record<K, Kernel> {
+    const image = this.nvrtc.compile(source, file, arch, options);
     const mod: Handle[] = [null];
     this.driver.call("cuModuleLoadData", mod, image);
     this.modules.push(mod[0]);
