@@ -1,13 +1,23 @@
-// A first Hopper warpgroup MMA (wgmma, sm_90a) from shared memory, checked against the host: the
-// building block of a matrix product that reads NF4 tiles itself (bench/notes/cuda.md, "What 2×
-// the eager peer at 7B would take"). One block of one warpgroup (128 threads) computes
-// c: [64, 64] fp32 = a: [64, K] · bᵀ, b: [64, K], both bf16 row-major (K contiguous), K a multiple
-// of 64, with wgmma.mma_async m64n64k16 (fp32 accumulation) over 64-wide K tiles.
+// Hopper's warpgroup MMA (wgmma, sm_90a) from shared memory, checked against the host: the
+// building block of a matrix product that reads NF4 tiles itself (bench/notes/cuda.md, "Toward an
+// NF4-reading matrix product"). One block of one warpgroup (128 threads) computes one 64 × 64 fp32
+// tile with wgmma.mma_async m64n64k16 (fp32 accumulation) over 64-wide K tiles, K a multiple of 64:
 //
-// Shared layout, K-major without swizzle: a tile [64 rows][64 k] is made of 8×8 "core matrices"
-// (8 rows × 16 bytes, rows contiguous, 128 bytes each). Core matrix (row group g, k chunk c) sits
-// at g·1024 + c·128 bytes, so within one k16 step the two k chunks are 128 bytes apart (the
-// descriptor's leading byte offset) and the row groups 1024 bytes apart (its stride byte offset).
+//   wgmma_probe_gemm             c = a·bᵀ, a: [64, K], b: [64, K] bf16 row-major: both K-major,
+//                                no swizzle
+//   wgmma_probe_gemm_swizzled    the same with both tiles in the 128-byte swizzle
+//   wgmma_probe_gemm_mn          c = a·w, w: [K, 64] row-major: B is N-major (transposed), as the
+//                                input gradient dx = dy·W reads a weight stored [out, in]
+//
+// Shared layouts, in "core matrices" of 8 rows × 16 bytes (rows contiguous, 128 bytes each):
+// - K-major, no swizzle: core matrix (row group g, k chunk c) at g·1024 + c·128 bytes, so in one
+//   k16 step the two k chunks are 128 bytes apart (the descriptor's leading byte offset) and the
+//   row groups 1024 (its stride byte offset);
+// - K-major, 128-byte swizzle: row r at (r/8)·1024 + (r%8)·128, its 16-byte chunk c at
+//   ((c ^ r%8)·16) within the row; a k16 step starts 32 bytes further; stride 1024, leading unused;
+//   the tile 1024-byte aligned, since the hardware swizzles by address bits;
+// - N-major, no swizzle: core matrix (k group g, n chunk c) holds 8 k rows of 8 n values, at
+//   c·128 + g·1024 bytes: n chunks 128 apart (stride byte offset), k groups 1024 (leading).
 
 #define PROBE_THREADS 128
 typedef unsigned long long uint64_t;
@@ -16,15 +26,18 @@ typedef unsigned long long uint64_t;
 __device__ __forceinline__ uint32_t probe_smem_u32(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
 // The 64-bit shared memory matrix descriptor: start address, leading and stride byte offsets (all
-// in 16-byte units), base offset 0, no swizzle (layout type 0).
-__device__ __forceinline__ uint64_t wgmma_descriptor(const void* smem, uint32_t leading_bytes, uint32_t stride_bytes) {
+// in 16-byte units), base offset 0, layout type (0 none, 1 the 128-byte swizzle) in bits 62–63.
+__device__ __forceinline__ uint64_t wgmma_descriptor(const void* smem, uint32_t leading_bytes, uint32_t stride_bytes, uint32_t layout = 0) {
   uint64_t d = (uint64_t)((probe_smem_u32(smem) & 0x3FFFF) >> 4);
   d |= (uint64_t)((leading_bytes >> 4) & 0x3FFF) << 16;
   d |= (uint64_t)((stride_bytes >> 4) & 0x3FFF) << 32;
+  d |= (uint64_t)layout << 62;
   return d;
 }
 
-// d[0..31] (+)= A·Bᵀ over one k16 step; accumulate = 0 overwrites d.
+// d[0..31] (+)= A·B over one k16 step, A K-major, B K-major (TRANS_B 0) or N-major (1);
+// accumulate = 0 overwrites d.
+template <int TRANS_B>
 __device__ __forceinline__ void wgmma_m64n64k16(float (&d)[32], uint64_t desc_a, uint64_t desc_b, int accumulate) {
   asm volatile(
       "{\n"
@@ -33,13 +46,13 @@ __device__ __forceinline__ void wgmma_m64n64k16(float (&d)[32], uint64_t desc_a,
       "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
       "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
       "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
-      "%32, %33, p, 1, 1, 0, 0;\n"
+      "%32, %33, p, 1, 1, 0, %35;\n"
       "}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
         "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
         "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
         "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "l"(desc_a), "l"(desc_b), "r"(accumulate));
+      : "l"(desc_a), "l"(desc_b), "r"(accumulate), "n"(TRANS_B));
 }
 
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
@@ -48,34 +61,50 @@ __device__ __forceinline__ void wgmma_wait_all() { asm volatile("wgmma.wait_grou
 // Ordinary stores to shared memory made visible to the async proxy that wgmma reads through.
 __device__ __forceinline__ void fence_proxy_async_shared() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
-// rows [0, 64) × k [k0, k0 + 64) of a row-major [64, K] bf16 matrix → the core-matrix layout above
-__device__ __forceinline__ void probe_stage(bf16_t* s, const bf16_t* g, int K, int k0) {
-  for (int i = threadIdx.x; i < 64 * (TILE_K / 8); i += PROBE_THREADS) {
-    int r = i / (TILE_K / 8), c = i % (TILE_K / 8);  // 16 bytes: row r, k chunk c
-    const uint4 v = *reinterpret_cast<const uint4*>(g + (long long)r * K + k0 + c * 8);
-    *reinterpret_cast<uint4*>(reinterpret_cast<unsigned char*>(s) + (r / 8) * 1024 + c * 128 + (r % 8) * 16) = v;
+// The three ways a 64 × 64 tile is staged (see the layouts above), 16 bytes a thread and step.
+enum ProbeLayout { K_MAJOR = 0, K_MAJOR_SWIZZLED = 1, N_MAJOR = 2 };
+
+// K-major: rows [0, 64) × k [k0, k0 + 64) of a row-major [64, K] matrix; N-major: k rows
+// [k0, k0 + 64) × n [0, 64) of a row-major [K, 64] matrix.
+template <int LAYOUT>
+__device__ __forceinline__ void probe_stage(unsigned char* s, const bf16_t* g, int K, int k0) {
+  for (int i = threadIdx.x; i < 64 * 8; i += PROBE_THREADS) {
+    const int r = i / 8, c = i % 8;  // 16 bytes: row r (a row of g), chunk c of its 64 values
+    const uint4 v = LAYOUT == N_MAJOR ? *reinterpret_cast<const uint4*>(g + (long long)(k0 + r) * 64 + c * 8)
+                                      : *reinterpret_cast<const uint4*>(g + (long long)r * K + k0 + c * 8);
+    const int at = LAYOUT == K_MAJOR            ? (r / 8) * 1024 + c * 128 + (r % 8) * 16
+                   : LAYOUT == K_MAJOR_SWIZZLED ? (r / 8) * 1024 + (r % 8) * 128 + ((c ^ (r % 8)) * 16)
+                                                : c * 128 + (r / 8) * 1024 + (r % 8) * 16;
+    *reinterpret_cast<uint4*>(s + at) = v;
   }
 }
 
-extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_gemm(float* __restrict__ c, const bf16_t* __restrict__ a,
-                                                                              const bf16_t* __restrict__ b, int K) {
-  __shared__ __align__(128) bf16_t sa[64 * TILE_K];
-  __shared__ __align__(128) bf16_t sb[64 * TILE_K];
+// The descriptor of k16 step kk of a staged tile. The N-major offsets come from the caller, so the
+// test can try the leading and stride offsets both ways round (1024, 128 is the layout above).
+template <int LAYOUT>
+__device__ __forceinline__ uint64_t probe_descriptor(const unsigned char* s, int kk, uint32_t lead = 1024, uint32_t stride = 128) {
+  if (LAYOUT == K_MAJOR) return wgmma_descriptor(s + kk * 256, 128, 1024);
+  if (LAYOUT == K_MAJOR_SWIZZLED) return wgmma_descriptor(s + kk * 32, 16, 1024, 1);
+  return wgmma_descriptor(s + kk * 2048, lead, stride);
+}
+
+template <int A_LAYOUT, int B_LAYOUT>
+__device__ __forceinline__ void probe_gemm(float* __restrict__ c, const bf16_t* __restrict__ a, const bf16_t* __restrict__ b, int K,
+                                           uint32_t b_lead = 1024, uint32_t b_stride = 128) {
+  __shared__ __align__(1024) unsigned char sa[64 * TILE_K * 2];
+  __shared__ __align__(1024) unsigned char sb[64 * TILE_K * 2];
   float d[32];
 #pragma unroll
   for (int i = 0; i < 32; i++) d[i] = 0.0f;
   for (int k0 = 0; k0 < K; k0 += TILE_K) {
-    probe_stage(sa, a, K, k0);
-    probe_stage(sb, b, K, k0);
+    probe_stage<A_LAYOUT>(sa, a, K, k0);
+    probe_stage<B_LAYOUT>(sb, b, K, k0);
     fence_proxy_async_shared();
     __syncthreads();
     wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < TILE_K / 16; kk++) {
-      // one k16 step: two k chunks, 256 bytes into each row group
-      const uint64_t da = wgmma_descriptor(reinterpret_cast<unsigned char*>(sa) + kk * 256, 128, 1024);
-      const uint64_t db = wgmma_descriptor(reinterpret_cast<unsigned char*>(sb) + kk * 256, 128, 1024);
-      wgmma_m64n64k16(d, da, db, k0 > 0 || kk > 0);
+      wgmma_m64n64k16<B_LAYOUT == N_MAJOR ? 1 : 0>(d, probe_descriptor<A_LAYOUT>(sa, kk), probe_descriptor<B_LAYOUT>(sb, kk, b_lead, b_stride), k0 > 0 || kk > 0);
     }
     wgmma_commit();
     wgmma_wait_all();
@@ -93,4 +122,20 @@ extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_gemm(flo
     c[(r + 8) * 64 + col] = d[4 * j + 2];
     c[(r + 8) * 64 + col + 1] = d[4 * j + 3];
   }
+}
+
+extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_gemm(float* __restrict__ c, const bf16_t* __restrict__ a,
+                                                                              const bf16_t* __restrict__ b, int K) {
+  probe_gemm<K_MAJOR, K_MAJOR>(c, a, b, K);
+}
+
+extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_gemm_swizzled(float* __restrict__ c, const bf16_t* __restrict__ a,
+                                                                                       const bf16_t* __restrict__ b, int K) {
+  probe_gemm<K_MAJOR_SWIZZLED, K_MAJOR_SWIZZLED>(c, a, b, K);
+}
+
+extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_gemm_mn(float* __restrict__ c, const bf16_t* __restrict__ a,
+                                                                                const bf16_t* __restrict__ w, int K, uint32_t lead,
+                                                                                uint32_t stride) {
+  probe_gemm<K_MAJOR, N_MAJOR>(c, a, w, K, lead, stride);
 }
