@@ -5,8 +5,8 @@
 // Run: AGENTTUNE_CUDA_LIB_DIR=<folder with libnvrtc.so.12> npx tsx scripts/compile-kernels.ts [--arch sm_90]
 // (libnvrtc comes with the CUDA toolkit, or from the nvidia-cuda-nvrtc-cu12 wheel's nvidia/cuda_nvrtc/lib)
 import { readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { kernelSource } from "../src/engine/cuda/kernel-source.js";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { kernelSourceIn } from "../src/engine/cuda/kernel-source.js";
 import { Nvrtc } from "../src/engine/cuda/nvrtc.js";
 
 const archAt = process.argv.indexOf("--arch");
@@ -28,8 +28,7 @@ for (const file of readdirSync(folder)
     .filter((m) => m[2] === undefined)
     .map((m) => m[1] as string);
   try {
-    const source = folder.includes("/test/") ? `${readFileSync(`${folders[0]?.folder}common.cuh`, "utf8")}\n#line 1 "${file}"\n${readFileSync(`${folder}${file}`, "utf8")}` : kernelSource(file);
-    const image = nvrtc.compile(source, file, arch, [], false);
+    const image = nvrtc.compile(kernelSourceIn(pathToFileURL(folder), file), file, arch, [], false);
     // an entry point's name is in the image's string table, NUL-terminated
     const missing = declared.filter((name) => !image.includes(Buffer.from(`${name}\0`)));
     if (missing.length > 0) throw new Error(`not in the image: ${missing.join(", ")}`);

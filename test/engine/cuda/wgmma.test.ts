@@ -1,37 +1,44 @@
 // The first warpgroup MMAs (wgmma, sm_90a) against the host: one 64 × 64 tile over K = 64 and 256,
 // with the shared tiles K-major (no swizzle, and the 128-byte swizzle) and with B N-major (the
-// layout the input gradient through an [out, in] weight reads), as
+// layout the input gradient through an [out, in] weight reads), and a grid of tiles whose B is an
+// NF4 weight expanded straight into shared memory, as
 // test/engine/cuda/kernels/wgmma_probe.cu stages them. A wrong descriptor or fragment order
 // moves values to other places, which the element-wise comparison names.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
+import { DYNAMIC_MAP } from "../../../src/quant/dynamic-map.js";
+import { dequantizeNf4, quantizeNf4 } from "../../../src/quant/nf4.js";
 import { encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
 import type { Kernel } from "../../../src/engine/cuda/device.js";
+import { kernelSourceIn } from "../../../src/engine/cuda/kernel-source.js";
 import { openGpuOrSkip } from "./gpu.js";
 
 const gpu = openGpuOrSkip();
 after(() => gpu.device?.dispose());
 
-const read = (path: string) => readFileSync(new URL(path, import.meta.url), "utf8");
-const source = () => `${read("../../../src/engine/cuda/kernels/common.cuh")}\n#line 1 "wgmma_probe.cu"\n${read("./kernels/wgmma_probe.cu")}`;
+const source = () => kernelSourceIn(new URL("./kernels/", import.meta.url), "wgmma_probe.cu");
 
-/** bf16 values of a deterministic pattern in about [−1, 1], and their exact values. */
-function bf16Matrix(rows: number, cols: number, seed: number): { bits: Uint16Array; values: Float64Array } {
-  const bits = encodeBf16(Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(seed * 1.7 + i * 0.37) * Math.cos(i * 0.011 + seed)));
+const pattern = (n: number, seed: number, scale = 1) => Float32Array.from({ length: n }, (_, i) => scale * Math.sin(seed * 1.7 + i * 0.37) * Math.cos(i * 0.011 + seed));
+
+/** bf16 values (their bits and their exact values) of a float array. */
+function bf16Of(f: Float32Array): { bits: Uint16Array; values: Float64Array } {
+  const bits = encodeBf16(f);
   const values = Float64Array.from(bits, (b) => new Float32Array(new Uint32Array([b << 16]).buffer)[0] as number);
   return { bits, values };
 }
 
-/** The worst relative error of a [64, 64] result against want(i, j), and where it is. */
-function worstError(got: Float32Array, want: (i: number, j: number) => number): { worst: number; where: string } {
+/** bf16 values of a deterministic pattern in about [−1, 1]. */
+const bf16Matrix = (rows: number, cols: number, seed: number) => bf16Of(pattern(rows * cols, seed));
+
+/** The worst relative error of a [rows, cols] result against want(i, j), and where it is. */
+function worstError(got: Float32Array, want: (i: number, j: number) => number, rows = 64, cols = 64): { worst: number; where: string } {
   let worst = 0;
   let where = "";
-  for (let i = 0; i < 64; i++) {
-    for (let j = 0; j < 64; j++) {
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
       const w = want(i, j);
-      const err = Math.abs((got[i * 64 + j] as number) - w) / (1 + Math.abs(w));
-      if (err > worst) [worst, where] = [err, `c[${i}][${j}] = ${got[i * 64 + j]}, want ${w}`];
+      const err = Math.abs((got[i * cols + j] as number) - w) / (1 + Math.abs(w));
+      if (err > worst) [worst, where] = [err, `c[${i}][${j}] = ${got[i * cols + j]}, want ${w}`];
     }
   }
   return { worst, where };
@@ -44,7 +51,12 @@ describe("wgmma on the GPU (sm_90a)", { skip: gpu.skip || notHopper }, () => {
     gpu.device!.compile(
       source(),
       "wgmma_probe.cu",
-      { wgmma_probe_gemm: ["ptr", "ptr", "ptr", "i32"], wgmma_probe_gemm_swizzled: ["ptr", "ptr", "ptr", "i32"], wgmma_probe_gemm_mn: ["ptr", "ptr", "ptr", "i32", "u32", "u32"] },
+      {
+        wgmma_probe_gemm: ["ptr", "ptr", "ptr", "i32"],
+        wgmma_probe_gemm_swizzled: ["ptr", "ptr", "ptr", "i32"],
+        wgmma_probe_gemm_mn: ["ptr", "ptr", "ptr", "i32", "u32", "u32"],
+        nf4_wgmma_probe_gemm: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "f32", "i32", "i32"],
+      },
       [],
       `${gpu.device!.arch}a`,
     );
@@ -98,6 +110,37 @@ describe("wgmma on the GPU (sm_90a)", { skip: gpu.skip || notHopper }, () => {
       // say whether the leading and stride offsets the other way round would have been right
       const swapped = worstError(run(k.wgmma_probe_gemm_mn, a.bits, w.bits, K, 128, 1024), want);
       assert.fail(`N-major B: worst error ${worst.toExponential(2)} at ${where}; with the offsets swapped ${swapped.worst.toExponential(2)}`);
+    }
+  });
+
+  test("an NF4 weight expanded straight into the swizzled tile: y = x·Wᵀ equals x times the CPU's dequantised W", () => {
+    const device = gpu.device!;
+    const k = kernels();
+    const [M, N, K] = [128, 192, 256];
+    const x = bf16Of(pattern(M * K, 5));
+    const q = quantizeNf4(pattern(N * K, 6, 0.05), N, K);
+    // the kernel rounds each expanded weight to bf16, as the expansion kernel does
+    const w = bf16Of(dequantizeNf4(q)).values;
+    const buffers = [x.bits, q.packed, q.absmaxCodes, q.absmaxScales, DYNAMIC_MAP].map((data) => {
+      const b = device.alloc(data.byteLength);
+      device.upload(b.ptr, data);
+      return b;
+    });
+    const y = device.alloc(M * N * 4);
+    try {
+      const [px, pPacked, pCodes, pScales, pMap] = buffers.map((b) => b.ptr);
+      k.nf4_wgmma_probe_gemm.launch([N / 64, M / 64], [128], 0, y.ptr, px, pPacked, pCodes, pScales, pMap, q.absmaxOffset, N, K);
+      const got = new Float32Array(M * N);
+      device.download(got, y.ptr);
+      const want = (i: number, j: number) => {
+        let s = 0;
+        for (let t = 0; t < K; t++) s += (x.values[i * K + t] as number) * (w[j * K + t] as number);
+        return s;
+      };
+      const { worst, where } = worstError(got, want, M, N);
+      assert.ok(worst < 1e-5, `worst error ${worst.toExponential(2)} at ${where}`);
+    } finally {
+      for (const b of [...buffers, y]) b.free();
     }
   });
 });

@@ -1,4 +1,5 @@
 // NF4 with double quantisation → bf16 (src/quant/nf4.ts has the layout and the CPU reference).
+// uses: nf4.cuh
 //
 // packed:        [n/2] bytes, two 4-bit codes a byte, the first element in the high nibble
 // absmax_codes:  [n/64] uint8 codes of the dynamic map
@@ -15,21 +16,6 @@
 // the dynamic map in shared memory too: each thread's four loads of codes and absmax codes are
 // issued before any of its arithmetic, so more bytes are in flight per resident thread than the
 // one-word kernel's chain of dependent loads (code → map entry → scale) allows.
-
-__constant__ float NF4_LEVELS[16] = {
-  -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
-  -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
-  0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
-  0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
-
-__device__ __forceinline__ uint32_t expand_byte(uint32_t byte, const float* levels, float absmax) {
-  return pack_bf16x2(__fmul_rn(levels[byte >> 4], absmax), __fmul_rn(levels[byte & 0xf], absmax));
-}
-
-__device__ __forceinline__ uint4 expand_word(uint32_t w, const float* levels, float absmax) {
-  return make_uint4(expand_byte(w & 0xff, levels, absmax), expand_byte((w >> 8) & 0xff, levels, absmax),
-                    expand_byte((w >> 16) & 0xff, levels, absmax), expand_byte(w >> 24, levels, absmax));
-}
 
 extern "C" __global__ void nf4_dequantize_bf16(const uint32_t* __restrict__ packed,
                                                const uint8_t* __restrict__ absmax_codes,

@@ -1,3 +1,5 @@
+// uses: nf4.cuh
+//
 // Hopper's warpgroup MMA (wgmma, sm_90a) from shared memory, checked against the host: the
 // building block of a matrix product that reads NF4 tiles itself (bench/notes/cuda.md, "Toward an
 // NF4-reading matrix product"). One block of one warpgroup (128 threads) computes one 64 × 64 fp32
@@ -8,6 +10,9 @@
 //   wgmma_probe_gemm_swizzled    the same with both tiles in the 128-byte swizzle
 //   wgmma_probe_gemm_mn          c = a·w, w: [K, 64] row-major: B is N-major (transposed), as the
 //                                input gradient dx = dy·W reads a weight stored [out, in]
+//   nf4_wgmma_probe_gemm         y = x·Wᵀ over a grid of 64 × 64 tiles with W: [N, K] in NF4, each
+//                                W tile expanded to bf16 straight into the swizzled shared tile
+//                                (no bf16 copy of W in global memory); not pipelined yet
 //
 // Shared layouts, in "core matrices" of 8 rows × 16 bytes (rows contiguous, 128 bytes each):
 // - K-major, no swizzle: core matrix (row group g, k chunk c) at g·1024 + c·128 bytes, so in one
@@ -88,6 +93,40 @@ __device__ __forceinline__ uint64_t probe_descriptor(const unsigned char* s, int
   return wgmma_descriptor(s + kk * 2048, lead, stride);
 }
 
+// d (+)= the staged A tile · the staged B tile over TILE_K: four k16 steps, then waits for them and
+// for every warp before the tiles may be staged again. The stores that staged them are fenced
+// for the async proxy first.
+template <int A_LAYOUT, int B_LAYOUT>
+__device__ __forceinline__ void probe_mma_tile(float (&d)[32], const unsigned char* sa, const unsigned char* sb, bool accumulate,
+                                               uint32_t b_lead = 1024, uint32_t b_stride = 128) {
+  fence_proxy_async_shared();
+  __syncthreads();
+  wgmma_fence();
+#pragma unroll
+  for (int kk = 0; kk < TILE_K / 16; kk++) {
+    wgmma_m64n64k16<B_LAYOUT == N_MAJOR ? 1 : 0>(d, probe_descriptor<A_LAYOUT>(sa, kk), probe_descriptor<B_LAYOUT>(sb, kk, b_lead, b_stride),
+                                                 accumulate || kk > 0);
+  }
+  wgmma_commit();
+  wgmma_wait_all();
+  __syncthreads();
+}
+
+// The accumulator into c (row stride ldc): warp w holds rows 16w..16w+15; lane l row 16w + l/4
+// (+8), columns 8j + 2(l%4) (+1): d[4j] (r, c), d[4j+1] (r, c+1), d[4j+2] (r+8, c), d[4j+3] (r+8, c+1).
+__device__ __forceinline__ void probe_store(float* c, int ldc, const float (&d)[32]) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int r = warp * 16 + (lane >> 2);
+#pragma unroll
+  for (int j = 0; j < 8; j++) {
+    const int col = 8 * j + 2 * (lane & 3);
+    c[(long long)r * ldc + col] = d[4 * j];
+    c[(long long)r * ldc + col + 1] = d[4 * j + 1];
+    c[(long long)(r + 8) * ldc + col] = d[4 * j + 2];
+    c[(long long)(r + 8) * ldc + col + 1] = d[4 * j + 3];
+  }
+}
+
 template <int A_LAYOUT, int B_LAYOUT>
 __device__ __forceinline__ void probe_gemm(float* __restrict__ c, const bf16_t* __restrict__ a, const bf16_t* __restrict__ b, int K,
                                            uint32_t b_lead = 1024, uint32_t b_stride = 128) {
@@ -99,29 +138,9 @@ __device__ __forceinline__ void probe_gemm(float* __restrict__ c, const bf16_t* 
   for (int k0 = 0; k0 < K; k0 += TILE_K) {
     probe_stage<A_LAYOUT>(sa, a, K, k0);
     probe_stage<B_LAYOUT>(sb, b, K, k0);
-    fence_proxy_async_shared();
-    __syncthreads();
-    wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < TILE_K / 16; kk++) {
-      wgmma_m64n64k16<B_LAYOUT == N_MAJOR ? 1 : 0>(d, probe_descriptor<A_LAYOUT>(sa, kk), probe_descriptor<B_LAYOUT>(sb, kk, b_lead, b_stride), k0 > 0 || kk > 0);
-    }
-    wgmma_commit();
-    wgmma_wait_all();
-    __syncthreads();  // every warp's reads of this tile are done before the next is staged
+    probe_mma_tile<A_LAYOUT, B_LAYOUT>(d, sa, sb, k0 > 0, b_lead, b_stride);
   }
-  // accumulator layout: warp w holds rows 16w..16w+15; lane l row 16w + l/4 (+8), columns
-  // 8j + 2(l%4) (+1): d[4j] (r, c), d[4j+1] (r, c+1), d[4j+2] (r+8, c), d[4j+3] (r+8, c+1)
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int r = warp * 16 + (lane >> 2);
-#pragma unroll
-  for (int j = 0; j < 8; j++) {
-    const int col = 8 * j + 2 * (lane & 3);
-    c[r * 64 + col] = d[4 * j];
-    c[r * 64 + col + 1] = d[4 * j + 1];
-    c[(r + 8) * 64 + col] = d[4 * j + 2];
-    c[(r + 8) * 64 + col + 1] = d[4 * j + 3];
-  }
+  probe_store(c, 64, d);
 }
 
 extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_gemm(float* __restrict__ c, const bf16_t* __restrict__ a,
@@ -138,4 +157,44 @@ extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_gemm_mn(
                                                                                 const bf16_t* __restrict__ w, int K, uint32_t lead,
                                                                                 uint32_t stride) {
   probe_gemm<K_MAJOR, N_MAJOR>(c, a, w, K, lead, stride);
+}
+
+// Rows [0, 64) × k [k0, k0 + 64) of an NF4 weight [·, K] (rows of the tile from `row0`), expanded
+// into the swizzled K-major layout: each thread one 4-byte word of codes (8 weights) into one
+// 16-byte chunk. K % 64 == 0, so a row's 64 weights from k0 are one NF4 block with one absmax.
+__device__ __forceinline__ void probe_stage_nf4(unsigned char* s, const uint32_t* __restrict__ packed, const uint8_t* __restrict__ absmax_codes,
+                                                const float* __restrict__ absmax_scales, const float* __restrict__ dynamic_map,
+                                                float absmax_offset, const float* levels, int row0, int K, int k0) {
+  for (int i = threadIdx.x; i < 64 * 8; i += PROBE_THREADS) {
+    const int r = i / 8, c = i % 8;
+    const long long word = ((long long)(row0 + r) * K + k0) / 8 + c;  // 8 weights a word of codes
+    const long long block = word >> 3;                                // 64 weights a block
+    const float absmax = __fmul_rn(dynamic_map[absmax_codes[block]], absmax_scales[block >> 8]) + absmax_offset;
+    *reinterpret_cast<uint4*>(s + (r / 8) * 1024 + (r % 8) * 128 + ((c ^ (r % 8)) * 16)) = expand_word(packed[word], levels, absmax);
+  }
+}
+
+// y: [M, N] fp32 = x: [M, K] bf16 · Wᵀ, W: [N, K] NF4 with double quantisation (nf4.cu's layout);
+// M, N multiples of 64, K of 64. Grid (N/64, M/64), one warpgroup a 64 × 64 tile of y.
+extern "C" __global__ void __launch_bounds__(PROBE_THREADS) nf4_wgmma_probe_gemm(float* __restrict__ y, const bf16_t* __restrict__ x,
+                                                                                  const uint32_t* __restrict__ packed,
+                                                                                  const uint8_t* __restrict__ absmax_codes,
+                                                                                  const float* __restrict__ absmax_scales,
+                                                                                  const float* __restrict__ dynamic_map,
+                                                                                  float absmax_offset, int N, int K) {
+  __shared__ __align__(1024) unsigned char sa[64 * TILE_K * 2];
+  __shared__ __align__(1024) unsigned char sb[64 * TILE_K * 2];
+  __shared__ float levels[16];
+  if (threadIdx.x < 16) levels[threadIdx.x] = NF4_LEVELS[threadIdx.x];
+  __syncthreads();
+  const int n0 = blockIdx.x * 64, m0 = blockIdx.y * 64;
+  float d[32];
+#pragma unroll
+  for (int i = 0; i < 32; i++) d[i] = 0.0f;
+  for (int k0 = 0; k0 < K; k0 += TILE_K) {
+    probe_stage<K_MAJOR_SWIZZLED>(sa, x + (long long)m0 * K, K, k0);
+    probe_stage_nf4(sb, packed, absmax_codes, absmax_scales, dynamic_map, absmax_offset, levels, n0, K, k0);
+    probe_mma_tile<K_MAJOR_SWIZZLED, K_MAJOR_SWIZZLED>(d, sa, sb, k0 > 0);
+  }
+  probe_store(y + (long long)m0 * N + n0, N, d);
 }
