@@ -20,7 +20,6 @@ export function positiveFlag(flags: FlagValues, name: string): number {
   return v;
 }
 
-/** --dropout: a LoRA dropout probability, at least 0 and below 1 (1 would scale the kept inputs by 1/0). */
 /** --neftune-alpha as the LoRA settings take it: absent when 0 (off), so settings from before the flag compare equal. */
 export function neftuneFlag(flags: FlagValues): { neftuneAlpha?: number } {
   const v = flags["neftune-alpha"];
@@ -35,6 +34,7 @@ export const NEFTUNE_FLAG: Record<string, FlagSpec> = {
   "neftune-alpha": { type: "number", description: "NEFTune: uniform noise of alpha/√(length·hidden) on the input embeddings while training (0: off)", default: 0, aliases: ["neftune_noise_alpha"] },
 };
 
+/** --dropout: a LoRA dropout probability, at least 0 and below 1 (1 would scale the kept inputs by 1/0). */
 export function dropoutFlag(flags: FlagValues): number {
   const v = flags.dropout;
   if (typeof v !== "number" || !(v >= 0 && v < 1)) throw new InvalidInputError(`--dropout must be at least 0 and below 1, got ${String(v)}`, { field: "dropout" });
