@@ -14,12 +14,10 @@ const arch = archAt >= 0 ? (process.argv[archAt + 1] ?? "sm_90") : "sm_90";
 const nvrtc = new Nvrtc();
 console.log(`NVRTC ${nvrtc.version} (${nvrtc.path}), ${arch}`);
 let failed = 0;
-// the backend's kernels for the architecture; the tests' own (wgmma probes) for its sm_90a form
-const folders = [
-  { folder: fileURLToPath(new URL("../src/engine/cuda/kernels/", import.meta.url)), arch },
-  { folder: fileURLToPath(new URL("../test/engine/cuda/kernels/", import.meta.url)), arch: `${arch}a` },
-];
-for (const { folder, arch } of folders)
+// the backend's kernels and the tests' own; a file with a `// needs: sm_90a` line (wgmma) is
+// compiled for that architecture instead
+const folders = [fileURLToPath(new URL("../src/engine/cuda/kernels/", import.meta.url)), fileURLToPath(new URL("../test/engine/cuda/kernels/", import.meta.url))];
+for (const folder of folders)
 for (const file of readdirSync(folder)
   .filter((f) => f.endsWith(".cu"))
   .sort()) {
@@ -28,11 +26,12 @@ for (const file of readdirSync(folder)
     .filter((m) => m[2] === undefined)
     .map((m) => m[1] as string);
   try {
-    const image = nvrtc.compile(kernelSourceIn(pathToFileURL(folder), file), file, arch, [], false);
+    const fileArch = /^\/\/ needs: (\S+)$/m.exec(readFileSync(`${folder}${file}`, "utf8"))?.[1] ?? arch;
+    const image = nvrtc.compile(kernelSourceIn(pathToFileURL(folder), file), file, fileArch, [], false);
     // an entry point's name is in the image's string table, NUL-terminated
     const missing = declared.filter((name) => !image.includes(Buffer.from(`${name}\0`)));
     if (missing.length > 0) throw new Error(`not in the image: ${missing.join(", ")}`);
-    console.log(`ok   ${file} (${arch}): ${declared.join(", ")}`);
+    console.log(`ok   ${file} (${fileArch}): ${declared.join(", ")}`);
   } catch (error) {
     failed++;
     console.log(`FAIL ${file}: ${(error as Error).message}`);

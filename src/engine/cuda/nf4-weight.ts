@@ -4,6 +4,7 @@ import { DYNAMIC_MAP } from "../../quant/dynamic-map.js";
 import type { Nf4Tensor } from "../../quant/nf4.js";
 import type { CudaDevice, Kernel } from "./device.js";
 import { kernelSource } from "./kernel-source.js";
+import type { DevicePtr } from "./ffi.js";
 import type { DeviceBuffer } from "./memory.js";
 
 /**
@@ -34,6 +35,27 @@ function kernels(device: CudaDevice) {
     device.upload(map.ptr, DYNAMIC_MAP);
     k = { ...compiled, map };
     kernelsByDevice.set(device, k);
+  }
+  return k;
+}
+
+/** The fused NF4 product's kernel for a device (sm_90a: it runs wgmma), compiled once. */
+const gemmByDevice = new WeakMap<CudaDevice, Kernel>();
+const GEMM_SHARED_BYTES = 4 * 2 * 128 * 64 * 2 + 1024; // GEMM_STAGES × (x tile + W tile) + alignment, nf4_gemm.cu
+
+function gemmKernel(device: CudaDevice): Kernel {
+  let k = gemmByDevice.get(device);
+  if (!k) {
+    const [major, minor] = device.info.computeCapability;
+    if (major !== 9 || minor !== 0) {
+      throw new InvalidInputError(`the fused NF4 matrix product runs Hopper's wgmma and needs an sm_90 GPU; this one is sm_${major}${minor}`, {
+        hint: "expand the weight with dequantizeInto and multiply with cuBLAS instead",
+      });
+    }
+    k = device.compile(kernelSource("nf4_gemm.cu"), "nf4_gemm.cu", { nf4_gemm_bf16: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "f32", "i32", "i32", "i32", "i32"] }, [], `${device.arch}a`)
+      .nf4_gemm_bf16;
+    k.allowDynamicShared(GEMM_SHARED_BYTES);
+    gemmByDevice.set(device, k);
   }
   return k;
 }
@@ -120,6 +142,35 @@ export class CudaNf4Weight {
       this.offset,
       n8,
       out.ptr,
+    );
+  }
+
+  /**
+   * y: [m, rows] bf16 = x: [m, cols] bf16 · Wᵀ (accumulate: y +=), in one kernel that expands each
+   * W tile into shared memory (nf4_gemm.cu; sm_90 only), with no bf16 copy of W. Not yet used by the
+   * trainer: it measures against dequantizeInto + cuBLAS first (bench/cuda-nf4-gemm.ts).
+   */
+  matmulInto(y: DevicePtr, x: DevicePtr, m: number, accumulate = false): void {
+    if (this.rows % 128 !== 0 || this.cols % 64 !== 0) {
+      throw new InvalidInputError(`the fused NF4 product needs rows divisible by 128 and columns by 64; the weight is [${this.rows}, ${this.cols}]`);
+    }
+    const kernel = gemmKernel(this.device);
+    const map = kernels(this.device).map;
+    kernel.launch(
+      [this.rows / 128, Math.ceil(m / 128)],
+      [384],
+      GEMM_SHARED_BYTES,
+      y,
+      x,
+      this.packed.ptr,
+      this.absmaxCodes.ptr,
+      this.absmaxScales.ptr,
+      map.ptr,
+      this.offset,
+      m,
+      this.rows,
+      this.cols,
+      accumulate ? 1 : 0,
     );
   }
 

@@ -51,4 +51,43 @@ describe("NF4 on the GPU", { skip: gpu.skip }, () => {
       weight.dispose();
     });
   }
+
+  const notHopper = gpu.device !== undefined && gpu.device.info.computeCapability[0] !== 9 ? "the fused product runs wgmma: sm_90 only" : false;
+  test("the fused NF4 product (wgmma, the weight expanded in shared memory) gives x·Wᵀ of the expanded weight, and adds to y", { skip: notHopper }, () => {
+    // M not a multiple of the 128-row tile: the last tile's rows past M are zero-filled and not written
+    const [M, N, K] = [200, 256, 512];
+    const q = quantizeNf4(normals(N * K, 7, 0.05), N, K);
+    const weight = new CudaNf4Weight(device, q);
+    const xBits = encodeBf16(normals(M * K, 8, 1));
+    const [x, w] = [decodeBf16(xBits), decodeBf16(encodeBf16(dequantizeNf4(q)))];
+    const y0Bits = encodeBf16(normals(M * N, 9, 1));
+    const y0 = decodeBf16(y0Bits);
+    const [px, py] = [device.alloc(M * K * 2), device.alloc(M * N * 2)];
+    try {
+      device.upload(px.ptr, xBits);
+      for (const accumulate of [false, true]) {
+        device.upload(py.ptr, y0Bits);
+        weight.matmulInto(py.ptr, px.ptr, M, accumulate);
+        const got = new Uint16Array(M * N);
+        device.download(got, py.ptr);
+        const values = decodeBf16(got);
+        let worst = 0;
+        let where = "";
+        for (let i = 0; i < M; i++) {
+          for (let j = 0; j < N; j++) {
+            let want = accumulate ? (y0[i * N + j] as number) : 0;
+            for (let t = 0; t < K; t++) want += (x[i * K + t] as number) * (w[j * K + t] as number);
+            // one bf16 rounding of an fp32 sum: within 2^-8 of the value, relative
+            const err = Math.abs((values[i * N + j] as number) - want) / (Math.abs(want) + 1e-3);
+            if (err > worst) [worst, where] = [err, `y[${i}][${j}] = ${values[i * N + j]}, want ${want}`];
+          }
+        }
+        assert.ok(worst <= 2 ** -8, `accumulate ${accumulate}: worst relative error ${worst.toExponential(2)} at ${where}`);
+      }
+    } finally {
+      px.free();
+      py.free();
+      weight.dispose();
+    }
+  });
 });

@@ -1,4 +1,5 @@
-// uses: nf4.cuh
+// uses: nf4.cuh, wgmma.cuh
+// needs: sm_90a
 //
 // Hopper's warpgroup MMA (wgmma, sm_90a) from shared memory, checked against the host: the
 // building block of a matrix product that reads NF4 tiles itself (bench/notes/cuda.md, "Toward an
@@ -25,46 +26,7 @@
 //   c·128 + g·1024 bytes: n chunks 128 apart (stride byte offset), k groups 1024 (leading).
 
 #define PROBE_THREADS 128
-typedef unsigned long long uint64_t;
 #define TILE_K 64
-
-__device__ __forceinline__ uint32_t probe_smem_u32(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
-
-// The 64-bit shared memory matrix descriptor: start address, leading and stride byte offsets (all
-// in 16-byte units), base offset 0, layout type (0 none, 1 the 128-byte swizzle) in bits 62–63.
-__device__ __forceinline__ uint64_t wgmma_descriptor(const void* smem, uint32_t leading_bytes, uint32_t stride_bytes, uint32_t layout = 0) {
-  uint64_t d = (uint64_t)((probe_smem_u32(smem) & 0x3FFFF) >> 4);
-  d |= (uint64_t)((leading_bytes >> 4) & 0x3FFF) << 16;
-  d |= (uint64_t)((stride_bytes >> 4) & 0x3FFF) << 32;
-  d |= (uint64_t)layout << 62;
-  return d;
-}
-
-// d[0..31] (+)= A·B over one k16 step, A K-major, B K-major (TRANS_B 0) or N-major (1);
-// accumulate = 0 overwrites d.
-template <int TRANS_B>
-__device__ __forceinline__ void wgmma_m64n64k16(float (&d)[32], uint64_t desc_a, uint64_t desc_b, int accumulate) {
-  asm volatile(
-      "{\n"
-      ".reg .pred p;\n"
-      "setp.ne.b32 p, %34, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
-      "%32, %33, p, 1, 1, 0, %35;\n"
-      "}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "l"(desc_a), "l"(desc_b), "r"(accumulate), "n"(TRANS_B));
-}
-
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
-// Ordinary stores to shared memory made visible to the async proxy that wgmma reads through.
-__device__ __forceinline__ void fence_proxy_async_shared() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
 // The three ways a 64 × 64 tile is staged (see the layouts above), 16 bytes a thread and step.
 enum ProbeLayout { K_MAJOR = 0, K_MAJOR_SWIZZLED = 1, N_MAJOR = 2 };
@@ -78,7 +40,7 @@ __device__ __forceinline__ void probe_stage(unsigned char* s, const bf16_t* g, i
     const uint4 v = LAYOUT == N_MAJOR ? *reinterpret_cast<const uint4*>(g + (long long)(k0 + r) * 64 + c * 8)
                                       : *reinterpret_cast<const uint4*>(g + (long long)r * K + k0 + c * 8);
     const int at = LAYOUT == K_MAJOR            ? (r / 8) * 1024 + c * 128 + (r % 8) * 16
-                   : LAYOUT == K_MAJOR_SWIZZLED ? (r / 8) * 1024 + (r % 8) * 128 + ((c ^ (r % 8)) * 16)
+                   : LAYOUT == K_MAJOR_SWIZZLED ? swizzle128(r, c)
                                                 : c * 128 + (r / 8) * 1024 + (r % 8) * 16;
     *reinterpret_cast<uint4*>(s + at) = v;
   }
@@ -88,9 +50,9 @@ __device__ __forceinline__ void probe_stage(unsigned char* s, const bf16_t* g, i
 // test can try the leading and stride offsets both ways round (1024, 128 is the layout above).
 template <int LAYOUT>
 __device__ __forceinline__ uint64_t probe_descriptor(const unsigned char* s, int kk, uint32_t lead = 1024, uint32_t stride = 128) {
-  if (LAYOUT == K_MAJOR) return wgmma_descriptor(s + kk * 256, 128, 1024);
-  if (LAYOUT == K_MAJOR_SWIZZLED) return wgmma_descriptor(s + kk * 32, 16, 1024, 1);
-  return wgmma_descriptor(s + kk * 2048, lead, stride);
+  if (LAYOUT == K_MAJOR) return wgmma_descriptor(s + kk * 256, 128, 1024, 0);
+  if (LAYOUT == K_MAJOR_SWIZZLED) return swizzled_descriptor(s, kk);
+  return wgmma_descriptor(s + kk * 2048, lead, stride, 0);
 }
 
 // d (+)= the staged A tile · the staged B tile over TILE_K: four k16 steps, then waits for them and
@@ -108,7 +70,7 @@ __device__ __forceinline__ void probe_mma_tile(float (&d)[32], const unsigned ch
                                                  accumulate || kk > 0);
   }
   wgmma_commit();
-  wgmma_wait_all();
+  wgmma_wait<0>();
   __syncthreads();
 }
 
@@ -170,7 +132,7 @@ __device__ __forceinline__ void probe_stage_nf4(unsigned char* s, const uint32_t
     const long long word = ((long long)(row0 + r) * K + k0) / 8 + c;  // 8 weights a word of codes
     const long long block = word >> 3;                                // 64 weights a block
     const float absmax = __fmul_rn(dynamic_map[absmax_codes[block]], absmax_scales[block >> 8]) + absmax_offset;
-    *reinterpret_cast<uint4*>(s + (r / 8) * 1024 + (r % 8) * 128 + ((c ^ (r % 8)) * 16)) = expand_word(packed[word], levels, absmax);
+    *reinterpret_cast<uint4*>(s + swizzle128(r, c)) = expand_word(packed[word], levels, absmax);
   }
 }
 

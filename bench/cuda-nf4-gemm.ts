@@ -1,0 +1,51 @@
+// The fused NF4 matrix product (nf4_gemm.cu: each weight tile expanded into shared memory and
+// multiplied there with wgmma) beside what the trainer runs now (the NF4 expansion into a bf16
+// scratch weight, then cuBLAS), on the projection shapes of Qwen2.5-7B at 4096 and 2048 tokens.
+// Prints a Markdown table: µs a product, TFLOP/s, and the fused kernel's time as a share of the
+// two-pass route's. Random weights (speed only; correctness is test/engine/cuda/nf4.test.ts).
+// Usage (on an sm_90 GPU machine): node .devexp/bench/cuda-nf4-gemm.js [--reps 20]
+import { openCudaDevice } from "../src/engine/cuda/device.js";
+import { CudaNf4Weight } from "../src/engine/cuda/nf4-weight.js";
+import { CudaOps } from "../src/engine/cuda/ops.js";
+
+const repsAt = process.argv.indexOf("--reps");
+const reps = repsAt >= 0 ? Number(process.argv[repsAt + 1]) : 20;
+const device = openCudaDevice(0);
+const ops = new CudaOps(device);
+let seed = 0;
+console.log(`device: ${device.info.name} (${device.arch}), ${new Date().toISOString()}`);
+console.log("| projection [out, in] | tokens | expand + cuBLAS µs | TFLOP/s | fused µs | TFLOP/s | fused / two-pass |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+for (const [label, rows, cols] of [
+  ["q, o", 3584, 3584],
+  ["k, v", 512, 3584],
+  ["gate, up", 18944, 3584],
+  ["down", 3584, 18944],
+] as const) {
+  // random codes made on the device, as the training benchmark's weights (quantising 68 M host weights would only time the host)
+  const nf4 = CudaNf4Weight.random(device, rows, cols, (b, n) => ops.fillRandomBytes(b.ptr, n, ++seed));
+  const scratch = device.alloc(rows * cols * 2);
+  for (const tokens of [4096, 2048]) {
+    const x = device.alloc(tokens * cols * 2);
+    const y = device.alloc(tokens * rows * 2);
+    ops.fillRandomBf16(x.ptr, tokens * cols, 1, ++seed);
+    const twoPass = () => {
+      nf4.dequantizeInto(scratch);
+      device.cublas.gemm({ transA: false, transB: true, m: tokens, n: rows, k: cols, a: x.ptr, b: scratch.ptr, c: y.ptr, dtype: "bf16" });
+    };
+    const fused = () => nf4.matmulInto(y.ptr, x.ptr, tokens);
+    const timeOf = (work: () => void) => {
+      for (let i = 0; i < 3; i++) work();
+      return median(Array.from({ length: 5 }, () => device.time(() => { for (let i = 0; i < reps; i++) work(); }) / reps));
+    };
+    const [a, b] = [timeOf(twoPass), timeOf(fused)];
+    const tflops = (ms: number) => ((2 * tokens * rows * cols) / (ms / 1e3) / 1e12).toFixed(0);
+    console.log(`| ${label} [${rows}, ${cols}] | ${tokens} | ${(a * 1e3).toFixed(1)} | ${tflops(a)} | ${(b * 1e3).toFixed(1)} | ${tflops(b)} | ${((100 * b) / a).toFixed(0)} % |`);
+    x.free();
+    y.free();
+  }
+  scratch.free();
+  nf4.dispose();
+}
+device.dispose();
