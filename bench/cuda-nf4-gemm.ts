@@ -4,6 +4,7 @@
 // Prints a Markdown table: µs a product, TFLOP/s, and the fused kernel's time as a share of the
 // two-pass route's. Random weights (speed only; correctness is test/engine/cuda/nf4.test.ts).
 // Usage (on an sm_90 GPU machine): node .devexp/bench/cuda-nf4-gemm.js [--reps 20]
+import { decodeBf16 } from "../src/engine/cuda/bf16-host.js";
 import { openCudaDevice } from "../src/engine/cuda/device.js";
 import { CudaNf4Weight } from "../src/engine/cuda/nf4-weight.js";
 import { CudaOps } from "../src/engine/cuda/ops.js";
@@ -14,8 +15,8 @@ const device = openCudaDevice(0);
 const ops = new CudaOps(device);
 let seed = 0;
 console.log(`device: ${device.info.name} (${device.arch}), ${new Date().toISOString()}`);
-console.log("| projection [out, in] | tokens | expand + cuBLAS µs | TFLOP/s | fused µs | TFLOP/s | fused / two-pass |");
-console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+console.log("| projection [out, in] | tokens | expand + cuBLAS µs | TFLOP/s | fused µs | TFLOP/s | fused / two-pass | largest difference, first 256 rows |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 for (const [label, rows, cols] of [
   ["q, o", 3584, 3584],
@@ -39,9 +40,22 @@ for (const [label, rows, cols] of [
       for (let i = 0; i < 3; i++) work();
       return median(Array.from({ length: 5 }, () => device.time(() => { for (let i = 0; i < reps; i++) work(); }) / reps));
     };
+    // the two routes' results on the first 256 rows, as a share of the largest value (bf16 both)
+    const rowsOf = (run: () => void) => {
+      run();
+      const bits = new Uint16Array(256 * rows);
+      device.download(bits, y.ptr);
+      return decodeBf16(bits);
+    };
+    const [want, got] = [rowsOf(twoPass), rowsOf(fused)];
+    let [diff, scale] = [0, 0];
+    for (let i = 0; i < want.length; i++) {
+      diff = Math.max(diff, Math.abs((got[i] as number) - (want[i] as number)));
+      scale = Math.max(scale, Math.abs(want[i] as number));
+    }
     const [a, b] = [timeOf(twoPass), timeOf(fused)];
     const tflops = (ms: number) => ((2 * tokens * rows * cols) / (ms / 1e3) / 1e12).toFixed(0);
-    console.log(`| ${label} [${rows}, ${cols}] | ${tokens} | ${(a * 1e3).toFixed(1)} | ${tflops(a)} | ${(b * 1e3).toFixed(1)} | ${tflops(b)} | ${((100 * b) / a).toFixed(0)} % |`);
+    console.log(`| ${label} [${rows}, ${cols}] | ${tokens} | ${(a * 1e3).toFixed(1)} | ${tflops(a)} | ${(b * 1e3).toFixed(1)} | ${tflops(b)} | ${((100 * b) / a).toFixed(0)} % | ${(diff / scale).toExponential(1)} |`);
     x.free();
     y.free();
   }
