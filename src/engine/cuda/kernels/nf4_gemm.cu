@@ -94,15 +94,18 @@ extern "C" __global__ void __launch_bounds__(GEMM_THREADS) nf4_gemm_bf16(bf16_t*
     fence_proxy_async_shared();
     const unsigned char* sa = smem + s * GEMM_STAGE_BYTES + half * (GEMM_TILE_BYTES / 2);
     const unsigned char* sb = smem + s * GEMM_STAGE_BYTES + GEMM_TILE_BYTES;
+    fence_accumulators(d);
     wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < 4; kk++) wgmma_m64n128k16(d, swizzled_descriptor(sa, kk), swizzled_descriptor(sb, kk), kt > 0 || kk > 0);
     wgmma_commit();
+    fence_accumulators(d);
     // the previous tile's products are done: its stage may be refilled
     wgmma_wait<1>();
     if (kt > 0) mbarrier_arrive(&empty[(kt - 1) % GEMM_STAGES]);
   }
   wgmma_wait<0>();
+  fence_accumulators(d);
 
   const int warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31;
   const int r0 = m0 + half * 64 + warp * 16 + (lane >> 2);

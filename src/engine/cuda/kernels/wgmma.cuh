@@ -36,6 +36,15 @@ __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_grou
 // Waits until at most N committed groups of this warpgroup are still running.
 template <int N>
 __device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+// Ties the accumulator registers to this point of the program: wgmma writes them asynchronously,
+// which the compiler does not know, so without it arithmetic on them could be moved above the
+// wgmma_wait that makes them final. Call it before a tile's products and after the last wait.
+template <int N>
+__device__ __forceinline__ void fence_accumulators(float (&d)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; i++) asm volatile("" : "+f"(d[i])::"memory");
+}
+
 // Ordinary stores to shared memory made visible to the async proxy that wgmma reads through.
 __device__ __forceinline__ void fence_proxy_async_shared() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 

@@ -63,6 +63,7 @@ __device__ __forceinline__ void probe_mma_tile(float (&d)[32], const unsigned ch
                                                uint32_t b_lead = 1024, uint32_t b_stride = 128) {
   fence_proxy_async_shared();
   __syncthreads();
+  fence_accumulators(d);
   wgmma_fence();
 #pragma unroll
   for (int kk = 0; kk < TILE_K / 16; kk++) {
@@ -71,6 +72,7 @@ __device__ __forceinline__ void probe_mma_tile(float (&d)[32], const unsigned ch
   }
   wgmma_commit();
   wgmma_wait<0>();
+  fence_accumulators(d);
   __syncthreads();
 }
 
