@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { ALL_LORA_TARGETS, CudaDecoderTrainer, RECOMPUTE_MODES, type Recompute } from "../src/engine/cuda/decoder-trainer.js";
 import { openCudaDevice } from "../src/engine/cuda/device.js";
 import { CudaOps } from "../src/engine/cuda/ops.js";
-import { nf4ExpansionFromEnv } from "../src/engine/cuda/nf4-weight.js";
+import { nf4ExpansionFromEnv, nf4MatmulFromEnv } from "../src/engine/cuda/nf4-weight.js";
 import type { LaunchTime } from "../src/engine/cuda/profiler.js";
 import { projectionShape, randomDecoderWeights } from "../src/engine/cuda/random-weights.js";
 import { configFromHf } from "../src/model/config.js";
@@ -166,6 +166,7 @@ console.log(
     fused_lora: values["no-fuse-lora"] !== true,
     ...(overlapWeightGrads ? { overlap_weight_grads: true } : {}),
     nf4_expansion: nf4ExpansionFromEnv(),
+    nf4_matmul: nf4MatmulFromEnv(),
     steps,
     median_step_ms: Number(median.toFixed(1)),
     tokens_per_s: Math.round(tokensPerSecond),

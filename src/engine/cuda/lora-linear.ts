@@ -66,8 +66,7 @@ export class CudaLoraLinear {
 
   /** x: [n, in] → y: [n, out] = x·Wᵀ + b, the frozen part alone (added to y when accumulate). */
   baseForward(y: DevicePtr, x: DevicePtr, n: number, accumulate: boolean): void {
-    this.weight.dequantizeInto(this.scratch);
-    this.device.cublas.gemm({ transA: false, transB: true, m: n, n: this.outFeatures, k: this.inFeatures, a: x, b: this.scratch.ptr, c: y, dtype: "bf16", beta: accumulate ? 1 : 0 });
+    this.weight.productInto(y, x, n, accumulate, this.scratch);
     if (this.bias) this.ops.addBias(y, this.bias.ptr, n, this.outFeatures);
   }
 

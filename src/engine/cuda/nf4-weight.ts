@@ -19,6 +19,18 @@ export function nf4ExpansionFromEnv(env: NodeJS.ProcessEnv = process.env): Nf4Ex
 }
 const WIDE_WORDS = 4; // NF4_WIDE_WORDS in nf4.cu
 
+/**
+ * How the forward product x·Wᵀ of an NF4 weight runs: "expand" (the weight into a bf16 scratch,
+ * then cuBLAS) or "fused" (nf4_gemm.cu, sm_90 only, the weight expanded in shared memory; shapes it
+ * does not take fall back to "expand"). The input gradient always expands.
+ */
+export type Nf4Matmul = "expand" | "fused";
+
+/** The route asked for by $AGENTTUNE_NF4_MATMUL (expand | fused), "expand" when unset. */
+export function nf4MatmulFromEnv(env: NodeJS.ProcessEnv = process.env): Nf4Matmul {
+  return envChoice(env, "AGENTTUNE_NF4_MATMUL", ["expand", "fused"], "expand");
+}
+
 const kernelsByDevice = new WeakMap<
   CudaDevice,
   { nf4_dequantize_bf16: Kernel; nf4_dequantize_bf16_wide: Kernel; map: DeviceBuffer }
@@ -72,6 +84,7 @@ export class CudaNf4Weight {
   private readonly absmaxScales: DeviceBuffer;
   private readonly offset: number;
   private readonly expansion = nf4ExpansionFromEnv();
+  private readonly matmul = nf4MatmulFromEnv();
 
   /**
    * An NF4 weight of random codes, made on the device (speed benchmarks use random weights;
@@ -145,10 +158,30 @@ export class CudaNf4Weight {
     );
   }
 
+  /** Whether matmulInto takes this weight on this device: sm_90, rows a multiple of 128, columns of 64. */
+  get fusedMatmulFits(): boolean {
+    const [major, minor] = this.device.info.computeCapability;
+    return major === 9 && minor === 0 && this.rows % 128 === 0 && this.cols % 64 === 0;
+  }
+
+  /**
+   * y: [m, rows] bf16 = x: [m, cols] bf16 · Wᵀ (accumulate: y +=) by the route $AGENTTUNE_NF4_MATMUL
+   * picks: expanded into `scratch` (rows·cols bf16) and multiplied by cuBLAS, or fused.
+   */
+  productInto(y: DevicePtr, x: DevicePtr, m: number, accumulate: boolean, scratch: DeviceBuffer): void {
+    if (this.matmul === "fused" && this.fusedMatmulFits) {
+      this.matmulInto(y, x, m, accumulate);
+      return;
+    }
+    this.dequantizeInto(scratch);
+    this.device.cublas.gemm({ transA: false, transB: true, m, n: this.rows, k: this.cols, a: x, b: scratch.ptr, c: y, dtype: "bf16", beta: accumulate ? 1 : 0 });
+  }
+
   /**
    * y: [m, rows] bf16 = x: [m, cols] bf16 · Wᵀ (accumulate: y +=), in one kernel that expands each
-   * W tile into shared memory (nf4_gemm.cu; sm_90 only), with no bf16 copy of W. Not yet used by the
-   * trainer: it measures against dequantizeInto + cuBLAS first (bench/cuda-nf4-gemm.ts).
+   * W tile into shared memory (nf4_gemm.cu; sm_90 only), with no bf16 copy of W. The trainer takes
+   * it only with AGENTTUNE_NF4_MATMUL=fused (productInto) until it measures faster than expansion +
+   * cuBLAS (bench/cuda-nf4-gemm.ts).
    */
   matmulInto(y: DevicePtr, x: DevicePtr, m: number, accumulate = false): void {
     if (this.rows % 128 !== 0 || this.cols % 64 !== 0) {
