@@ -1,6 +1,7 @@
-// The fused NF4 matrix product (nf4_gemm.cu: each weight tile expanded into shared memory and
-// multiplied there with wgmma) beside what the trainer runs now (the NF4 expansion into a bf16
-// scratch weight, then cuBLAS), on the projection shapes of Qwen2.5-7B at 4096 and 2048 tokens.
+// The fused NF4 matrix products (nf4_gemm.cu: each weight tile expanded into shared memory and
+// multiplied there with wgmma), forward and input gradient, beside what the trainer runs by default
+// (the NF4 expansion into a bf16 scratch weight, then cuBLAS), on the projection shapes of
+// Qwen2.5-7B at 4096 and 2048 tokens.
 // Prints a Markdown table: µs a product, TFLOP/s, and the fused kernel's time as a share of the
 // two-pass route's. Random weights (speed only; correctness is test/engine/cuda/nf4.test.ts).
 // Usage (on an sm_90 GPU machine): node .devexp/bench/cuda-nf4-gemm.js [--reps 20]
@@ -56,6 +57,26 @@ for (const [label, rows, cols] of [
     const [a, b] = [timeOf(twoPass), timeOf(fused)];
     const tflops = (ms: number) => ((2 * tokens * rows * cols) / (ms / 1e3) / 1e12).toFixed(0);
     console.log(`| ${label} [${rows}, ${cols}] | ${tokens} | ${(a * 1e3).toFixed(1)} | ${tflops(a)} | ${(b * 1e3).toFixed(1)} | ${tflops(b)} | ${((100 * b) / a).toFixed(0)} % | ${(diff / scale).toExponential(1)} |`);
+    // the input gradient dx: [tokens, in] = dy: [tokens, out] · W, x and y swapping places
+    const dxTwoPass = () => {
+      nf4.dequantizeInto(scratch);
+      device.cublas.gemm({ transA: false, transB: false, m: tokens, n: cols, k: rows, a: y.ptr, b: scratch.ptr, c: x.ptr, dtype: "bf16" });
+    };
+    const dxFused = () => nf4.matmulTransposedInto(x.ptr, y.ptr, tokens);
+    const dxRows = (run: () => void) => {
+      run();
+      const bits = new Uint16Array(256 * cols);
+      device.download(bits, x.ptr);
+      return decodeBf16(bits);
+    };
+    const [dxWant, dxGot] = [dxRows(dxTwoPass), dxRows(dxFused)];
+    let [dxDiff, dxScale] = [0, 0];
+    for (let i = 0; i < dxWant.length; i++) {
+      dxDiff = Math.max(dxDiff, Math.abs((dxGot[i] as number) - (dxWant[i] as number)));
+      dxScale = Math.max(dxScale, Math.abs(dxWant[i] as number));
+    }
+    const [c, e] = [timeOf(dxTwoPass), timeOf(dxFused)];
+    console.log(`| ${label} [${rows}, ${cols}], input gradient | ${tokens} | ${(c * 1e3).toFixed(1)} | ${tflops(c)} | ${(e * 1e3).toFixed(1)} | ${tflops(e)} | ${((100 * e) / c).toFixed(0)} % | ${(dxDiff / dxScale).toExponential(1)} |`);
     x.free();
     y.free();
   }

@@ -72,8 +72,7 @@ export class CudaLoraLinear {
 
   /** dy: [n, out] → dx: [n, in] = dy·W (written, or added to when accumulate). */
   baseBackward(dx: DevicePtr, dy: DevicePtr, n: number, accumulate: boolean): void {
-    this.weight.dequantizeInto(this.scratch);
-    this.device.cublas.gemm({ transA: false, transB: false, m: n, n: this.inFeatures, k: this.outFeatures, a: dy, b: this.scratch.ptr, c: dx, dtype: "bf16", beta: accumulate ? 1 : 0 });
+    this.weight.productTransposedInto(dx, dy, n, accumulate, this.scratch);
   }
 
   /** y: [n, out] = s·xa·Bᵀ; xa: [n, r], `ld` elements a row. */

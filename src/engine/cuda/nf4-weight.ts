@@ -20,9 +20,9 @@ export function nf4ExpansionFromEnv(env: NodeJS.ProcessEnv = process.env): Nf4Ex
 const WIDE_WORDS = 4; // NF4_WIDE_WORDS in nf4.cu
 
 /**
- * How the forward product x·Wᵀ of an NF4 weight runs: "expand" (the weight into a bf16 scratch,
- * then cuBLAS) or "fused" (nf4_gemm.cu, sm_90 only, the weight expanded in shared memory; shapes it
- * does not take fall back to "expand"). The input gradient always expands.
+ * How the products with an NF4 weight run (x·Wᵀ forward, dy·W for the input gradient): "expand"
+ * (the weight into a bf16 scratch, then cuBLAS) or "fused" (nf4_gemm.cu, sm_90 only, the weight
+ * expanded in shared memory; shapes a fused kernel does not take fall back to "expand").
  */
 export type Nf4Matmul = "expand" | "fused";
 
@@ -51,11 +51,18 @@ function kernels(device: CudaDevice) {
   return k;
 }
 
-/** The fused NF4 product's kernel for a device (sm_90a: it runs wgmma), compiled once. */
-const gemmByDevice = new WeakMap<CudaDevice, Kernel>();
+/** The fused NF4 products' kernels for a device (sm_90a: they run wgmma), compiled once. */
+const gemmByDevice = new WeakMap<CudaDevice, { nf4_gemm_bf16: Kernel; nf4_gemm_dx_bf16: Kernel }>();
 const GEMM_SHARED_BYTES = 4 * 2 * 128 * 64 * 2 + 1024; // GEMM_STAGES × (x tile + W tile) + alignment, nf4_gemm.cu
 
-function gemmKernel(device: CudaDevice): Kernel {
+/**
+ * The descriptor offsets (leading, stride) of the input-gradient kernel's N-major W tile, in bytes:
+ * k groups 2048 apart, n chunks 128 apart (nf4_gemm.cu). The wgmma probe's N-major test says
+ * whether the hardware reads them in this order.
+ */
+const DX_TILE_OFFSETS = [2048, 128] as const;
+
+function gemmKernels(device: CudaDevice) {
   let k = gemmByDevice.get(device);
   if (!k) {
     const [major, minor] = device.info.computeCapability;
@@ -64,9 +71,10 @@ function gemmKernel(device: CudaDevice): Kernel {
         hint: "expand the weight with dequantizeInto and multiply with cuBLAS instead",
       });
     }
-    k = device.compile(kernelSource("nf4_gemm.cu"), "nf4_gemm.cu", { nf4_gemm_bf16: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "f32", "i32", "i32", "i32", "i32"] }, [], `${device.arch}a`)
-      .nf4_gemm_bf16;
-    k.allowDynamicShared(GEMM_SHARED_BYTES);
+    const params = ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "f32", "i32", "i32", "i32", "i32"] as const;
+    k = device.compile(kernelSource("nf4_gemm.cu"), "nf4_gemm.cu", { nf4_gemm_bf16: [...params], nf4_gemm_dx_bf16: [...params, "u32", "u32"] }, [], `${device.arch}a`);
+    k.nf4_gemm_bf16.allowDynamicShared(GEMM_SHARED_BYTES);
+    k.nf4_gemm_dx_bf16.allowDynamicShared(GEMM_SHARED_BYTES);
     gemmByDevice.set(device, k);
   }
   return k;
@@ -160,8 +168,17 @@ export class CudaNf4Weight {
 
   /** Whether matmulInto takes this weight on this device: sm_90, rows a multiple of 128, columns of 64. */
   get fusedMatmulFits(): boolean {
+    return this.onHopper() && this.rows % 128 === 0 && this.cols % 64 === 0;
+  }
+
+  /** Whether matmulTransposedInto takes it: sm_90, rows a multiple of 64, columns of 128. */
+  get fusedTransposedFits(): boolean {
+    return this.onHopper() && this.rows % 64 === 0 && this.cols % 128 === 0;
+  }
+
+  private onHopper(): boolean {
     const [major, minor] = this.device.info.computeCapability;
-    return major === 9 && minor === 0 && this.rows % 128 === 0 && this.cols % 64 === 0;
+    return major === 9 && minor === 0;
   }
 
   /**
@@ -177,6 +194,16 @@ export class CudaNf4Weight {
     this.device.cublas.gemm({ transA: false, transB: true, m, n: this.rows, k: this.cols, a: x, b: scratch.ptr, c: y, dtype: "bf16", beta: accumulate ? 1 : 0 });
   }
 
+  /** dx: [m, cols] = dy: [m, rows] · W (accumulate: dx +=), the input gradient, by the same route as productInto. */
+  productTransposedInto(dx: DevicePtr, dy: DevicePtr, m: number, accumulate: boolean, scratch: DeviceBuffer): void {
+    if (this.matmul === "fused" && this.fusedTransposedFits) {
+      this.matmulTransposedInto(dx, dy, m, accumulate);
+      return;
+    }
+    this.dequantizeInto(scratch);
+    this.device.cublas.gemm({ transA: false, transB: false, m, n: this.cols, k: this.rows, a: dy, b: scratch.ptr, c: dx, dtype: "bf16", beta: accumulate ? 1 : 0 });
+  }
+
   /**
    * y: [m, rows] bf16 = x: [m, cols] bf16 · Wᵀ (accumulate: y +=), in one kernel that expands each
    * W tile into shared memory (nf4_gemm.cu; sm_90 only), with no bf16 copy of W. The trainer takes
@@ -187,7 +214,7 @@ export class CudaNf4Weight {
     if (this.rows % 128 !== 0 || this.cols % 64 !== 0) {
       throw new InvalidInputError(`the fused NF4 product needs rows divisible by 128 and columns by 64; the weight is [${this.rows}, ${this.cols}]`);
     }
-    const kernel = gemmKernel(this.device);
+    const kernel = gemmKernels(this.device).nf4_gemm_bf16;
     const map = kernels(this.device).map;
     kernel.launch(
       [this.rows / 128, Math.ceil(m / 128)],
@@ -204,6 +231,32 @@ export class CudaNf4Weight {
       this.rows,
       this.cols,
       accumulate ? 1 : 0,
+    );
+  }
+
+  /** dx: [m, cols] bf16 = dy: [m, rows] bf16 · W (accumulate: dx +=), fused as matmulInto (nf4_gemm_dx_bf16). */
+  matmulTransposedInto(dx: DevicePtr, dy: DevicePtr, m: number, accumulate = false, offsets: readonly [number, number] = DX_TILE_OFFSETS): void {
+    if (this.rows % 64 !== 0 || this.cols % 128 !== 0) {
+      throw new InvalidInputError(`the fused NF4 input gradient needs rows divisible by 64 and columns by 128; the weight is [${this.rows}, ${this.cols}]`);
+    }
+    const kernel = gemmKernels(this.device).nf4_gemm_dx_bf16;
+    kernel.launch(
+      [this.cols / 128, Math.ceil(m / 128)],
+      [384],
+      GEMM_SHARED_BYTES,
+      dx,
+      dy,
+      this.packed.ptr,
+      this.absmaxCodes.ptr,
+      this.absmaxScales.ptr,
+      kernels(this.device).map.ptr,
+      this.offset,
+      m,
+      this.rows,
+      this.cols,
+      accumulate ? 1 : 0,
+      offsets[0],
+      offsets[1],
     );
   }
 

@@ -90,4 +90,48 @@ describe("NF4 on the GPU", { skip: gpu.skip }, () => {
       weight.dispose();
     }
   });
+
+  test("the fused NF4 input gradient (W's tile N-major in shared memory) gives dy·W of the expanded weight, and adds to dx", { skip: notHopper }, () => {
+    const [M, N, K] = [200, 192, 256]; // W: [N, K]; dy: [M, N]; dx: [M, K]
+    const q = quantizeNf4(normals(N * K, 10, 0.05), N, K);
+    const weight = new CudaNf4Weight(device, q);
+    const dyBits = encodeBf16(normals(M * N, 11, 1));
+    const [dy, w] = [decodeBf16(dyBits), decodeBf16(encodeBf16(dequantizeNf4(q)))];
+    const dx0Bits = encodeBf16(normals(M * K, 12, 1));
+    const dx0 = decodeBf16(dx0Bits);
+    const [pdy, pdx] = [device.alloc(M * N * 2), device.alloc(M * K * 2)];
+    const worstOf = (accumulate: boolean, offsets?: readonly [number, number]) => {
+      device.upload(pdx.ptr, dx0Bits);
+      weight.matmulTransposedInto(pdx.ptr, pdy.ptr, M, accumulate, offsets);
+      const got = new Uint16Array(M * K);
+      device.download(got, pdx.ptr);
+      const values = decodeBf16(got);
+      let worst = 0;
+      let where = "";
+      for (let i = 0; i < M; i++) {
+        for (let j = 0; j < K; j++) {
+          let want = accumulate ? (dx0[i * K + j] as number) : 0;
+          for (let t = 0; t < N; t++) want += (dy[i * N + t] as number) * (w[t * K + j] as number);
+          const err = Math.abs((values[i * K + j] as number) - want) / (Math.abs(want) + 1e-3);
+          if (err > worst) [worst, where] = [err, `dx[${i}][${j}] = ${values[i * K + j]}, want ${want}`];
+        }
+      }
+      return { worst, where };
+    };
+    try {
+      device.upload(pdy.ptr, dyBits);
+      for (const accumulate of [false, true]) {
+        const { worst, where } = worstOf(accumulate);
+        if (worst > 2 ** -8 && !accumulate) {
+          // say whether the N-major tile's descriptor offsets the other way round would have been right
+          assert.fail(`worst relative error ${worst.toExponential(2)} at ${where}; with the offsets swapped ${worstOf(false, [128, 2048]).worst.toExponential(2)}`);
+        }
+        assert.ok(worst <= 2 ** -8, `accumulate ${accumulate}: worst relative error ${worst.toExponential(2)} at ${where}`);
+      }
+    } finally {
+      pdy.free();
+      pdx.free();
+      weight.dispose();
+    }
+  });
 });

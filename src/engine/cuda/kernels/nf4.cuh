@@ -1,5 +1,5 @@
 // The NF4 levels and the expansion of packed codes to bf16, for every kernel that reads NF4 weights
-// (nf4.cu; a kernel names this header on a `// uses: nf4.cuh` line). A byte holds two codes, the
+// (nf4.cu, nf4_gemm.cu; a kernel names this header on a `// uses: nf4.cuh` line). A byte holds two codes, the
 // first element in the high nibble; bf16(level · absmax), each product rounded once.
 
 __constant__ float NF4_LEVELS[16] = {
