@@ -89,8 +89,9 @@ describe("wgmma on the GPU (sm_90a)", { skip: gpu.skip || notHopper }, () => {
       };
       for (const [name, kernel] of [["no swizzle", k.wgmma_probe_gemm], ["128-byte swizzle", k.wgmma_probe_gemm_swizzled]] as const) {
         const { worst, where } = worstError(run(kernel, a.bits, b.bits, K), want);
-        // fp32 accumulation of bf16 products: a few ulps of the sum
-        assert.ok(worst < 1e-5, `${name}, K ${K}: worst error ${worst.toExponential(2)} at ${where}`);
+        // fp32 accumulation of bf16 products (the tensor cores add in their own order): far below the
+        // O(1) error of a value in the wrong place
+        assert.ok(worst < 1e-4, `${name}, K ${K}: worst error ${worst.toExponential(2)} at ${where}`);
       }
     }
   });
@@ -106,7 +107,7 @@ describe("wgmma on the GPU (sm_90a)", { skip: gpu.skip || notHopper }, () => {
       return s;
     };
     const { worst, where } = worstError(run(k.wgmma_probe_gemm_mn, a.bits, w.bits, K, 1024, 128), want);
-    if (worst >= 1e-5) {
+    if (worst >= 1e-4) {
       // say whether the leading and stride offsets the other way round would have been right
       const swapped = worstError(run(k.wgmma_probe_gemm_mn, a.bits, w.bits, K, 128, 1024), want);
       assert.fail(`N-major B: worst error ${worst.toExponential(2)} at ${where}; with the offsets swapped ${swapped.worst.toExponential(2)}`);
@@ -138,7 +139,7 @@ describe("wgmma on the GPU (sm_90a)", { skip: gpu.skip || notHopper }, () => {
         return s;
       };
       const { worst, where } = worstError(got, want, M, N);
-      assert.ok(worst < 1e-5, `worst error ${worst.toExponential(2)} at ${where}`);
+      assert.ok(worst < 1e-4, `worst error ${worst.toExponential(2)} at ${where}`);
     } finally {
       for (const b of [...buffers, y]) b.free();
     }
