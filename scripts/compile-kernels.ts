@@ -6,7 +6,7 @@
 // (libnvrtc comes with the CUDA toolkit, or from the nvidia-cuda-nvrtc-cu12 wheel's nvidia/cuda_nvrtc/lib)
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { kernelSourceIn } from "../src/engine/cuda/kernel-source.js";
+import { kernelSourceIn, sourceArch } from "../src/engine/cuda/kernel-source.js";
 import { Nvrtc } from "../src/engine/cuda/nvrtc.js";
 
 const archAt = process.argv.indexOf("--arch");
@@ -26,8 +26,9 @@ for (const file of readdirSync(folder)
     .filter((m) => m[2] === undefined)
     .map((m) => m[1] as string);
   try {
-    const fileArch = /^\/\/ needs: (\S+)$/m.exec(readFileSync(`${folder}${file}`, "utf8"))?.[1] ?? arch;
-    const image = nvrtc.compile(kernelSourceIn(pathToFileURL(folder), file), file, fileArch, [], false);
+    const source = kernelSourceIn(pathToFileURL(folder), file);
+    const fileArch = sourceArch(source, arch);
+    const image = nvrtc.compile(source, file, fileArch, [], false);
     // an entry point's name is in the image's string table, NUL-terminated
     const missing = declared.filter((name) => !image.includes(Buffer.from(`${name}\0`)));
     if (missing.length > 0) throw new Error(`not in the image: ${missing.join(", ")}`);

@@ -2,6 +2,7 @@ import { Cublas } from "./cublas.js";
 import { CudaDriver, DeviceAttribute, type Handle } from "./driver.js";
 import { CudaUnavailableError } from "./errors.js";
 import type { DevicePtr } from "./ffi.js";
+import { sourceArch } from "./kernel-source.js";
 import { type CachingAllocator as Allocator, CachingAllocator, type DeviceBuffer } from "./memory.js";
 import { Nvrtc } from "./nvrtc.js";
 import { LaunchProfiler, type LaunchTime } from "./profiler.js";
@@ -123,11 +124,11 @@ export class CudaDevice {
 
   /**
    * Compiles a `.cu` source (cached on disk) and returns its kernels, each bound to the parameter
-   * types given, in declaration order. `arch` defaults to the device's; wgmma and the other
-   * sm_90a-only instructions need `${device.arch}a`.
+   * types given, in declaration order. For the device's architecture, or the one the source's
+   * `// needs:` line names (sourceArch).
    */
-  compile<K extends string>(source: string, file: string, kernels: Record<K, ParamType[]>, options: string[] = [], arch = this.arch): Record<K, Kernel> {
-    const image = this.nvrtc.compile(source, file, arch, options);
+  compile<K extends string>(source: string, file: string, kernels: Record<K, ParamType[]>, options: string[] = []): Record<K, Kernel> {
+    const image = this.nvrtc.compile(source, file, sourceArch(source, this.arch), options);
     const mod: Handle[] = [null];
     this.driver.call("cuModuleLoadData", mod, image);
     this.modules.push(mod[0]);

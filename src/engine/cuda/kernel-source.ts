@@ -13,6 +13,14 @@ export function kernelSource(name: string): string {
   return kernelSourceIn(KERNELS, name);
 }
 
+/**
+ * The architecture a kernel source is compiled for: the one its `// needs: sm_90a` line names
+ * (wgmma and the other instructions plain sm_90 lacks), else `deviceArch`.
+ */
+export function sourceArch(source: string, deviceArch: string): string {
+  return /^\/\/ needs: (\S+)$/m.exec(source)?.[1] ?? deviceArch;
+}
+
 /** kernelSource for a `.cu` file of another folder (the tests' own kernels); headers still come from src. */
 export function kernelSourceIn(folder: URL, name: string): string {
   const read = (dir: URL, file: string) => readFileSync(fileURLToPath(new URL(file, dir)), "utf8");

@@ -72,7 +72,7 @@ function gemmKernels(device: CudaDevice) {
       });
     }
     const params = ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "f32", "i32", "i32", "i32", "i32"] as const;
-    k = device.compile(kernelSource("nf4_gemm.cu"), "nf4_gemm.cu", { nf4_gemm_bf16: [...params], nf4_gemm_dx_bf16: [...params, "u32", "u32"] }, [], `${device.arch}a`);
+    k = device.compile(kernelSource("nf4_gemm.cu"), "nf4_gemm.cu", { nf4_gemm_bf16: [...params], nf4_gemm_dx_bf16: [...params, "u32", "u32"] });
     k.nf4_gemm_bf16.allowDynamicShared(GEMM_SHARED_BYTES);
     k.nf4_gemm_dx_bf16.allowDynamicShared(GEMM_SHARED_BYTES);
     gemmByDevice.set(device, k);

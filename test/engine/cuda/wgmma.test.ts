@@ -57,8 +57,6 @@ describe("wgmma on the GPU (sm_90a)", { skip: gpu.skip || notHopper }, () => {
         wgmma_probe_gemm_mn: ["ptr", "ptr", "ptr", "i32", "u32", "u32"],
         nf4_wgmma_probe_gemm: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "f32", "i32", "i32"],
       },
-      [],
-      `${gpu.device!.arch}a`,
     );
 
   /** Runs one probe on a: [64, K] and b (as the kernel reads it) and downloads c: [64, 64]. */
