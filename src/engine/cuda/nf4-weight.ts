@@ -62,12 +62,20 @@ const GEMM_SHARED_BYTES = 4 * 2 * 128 * 64 * 2 + 1024; // GEMM_STAGES × (x tile
  */
 const DX_TILE_OFFSETS = [2048, 128] as const;
 
+/** Whether the device runs the fused kernels: sm_90 (they are built for sm_90a). */
+function isHopper(device: CudaDevice): boolean {
+  const [major, minor] = device.info.computeCapability;
+  return major === 9 && minor === 0;
+}
+
+/** The fused kernels' output tile (128 × 128) and reduction tile (64), nf4_gemm.cu: a weight [rows, cols] fits when these divide it. */
+const FUSED_TILES = { forward: { rows: 128, cols: 64 }, transposed: { rows: 64, cols: 128 } } as const;
+
 function gemmKernels(device: CudaDevice) {
   let k = gemmByDevice.get(device);
   if (!k) {
-    const [major, minor] = device.info.computeCapability;
-    if (major !== 9 || minor !== 0) {
-      throw new InvalidInputError(`the fused NF4 matrix product runs Hopper's wgmma and needs an sm_90 GPU; this one is sm_${major}${minor}`, {
+    if (!isHopper(device)) {
+      throw new InvalidInputError(`the fused NF4 matrix product runs Hopper's wgmma and needs an sm_90 GPU; this one is ${device.arch}`, {
         hint: "expand the weight with dequantizeInto and multiply with cuBLAS instead",
       });
     }
@@ -168,17 +176,17 @@ export class CudaNf4Weight {
 
   /** Whether matmulInto takes this weight on this device: sm_90, rows a multiple of 128, columns of 64. */
   get fusedMatmulFits(): boolean {
-    return this.onHopper() && this.rows % 128 === 0 && this.cols % 64 === 0;
+    return isHopper(this.device) && this.tilesFit("forward");
   }
 
   /** Whether matmulTransposedInto takes it: sm_90, rows a multiple of 64, columns of 128. */
   get fusedTransposedFits(): boolean {
-    return this.onHopper() && this.rows % 64 === 0 && this.cols % 128 === 0;
+    return isHopper(this.device) && this.tilesFit("transposed");
   }
 
-  private onHopper(): boolean {
-    const [major, minor] = this.device.info.computeCapability;
-    return major === 9 && minor === 0;
+  private tilesFit(direction: keyof typeof FUSED_TILES): boolean {
+    const t = FUSED_TILES[direction];
+    return this.rows % t.rows === 0 && this.cols % t.cols === 0;
   }
 
   /**
@@ -211,41 +219,31 @@ export class CudaNf4Weight {
    * cuBLAS (bench/cuda-nf4-gemm.ts).
    */
   matmulInto(y: DevicePtr, x: DevicePtr, m: number, accumulate = false): void {
-    if (this.rows % 128 !== 0 || this.cols % 64 !== 0) {
-      throw new InvalidInputError(`the fused NF4 product needs rows divisible by 128 and columns by 64; the weight is [${this.rows}, ${this.cols}]`);
-    }
-    const kernel = gemmKernels(this.device).nf4_gemm_bf16;
-    const map = kernels(this.device).map;
-    kernel.launch(
-      [this.rows / 128, Math.ceil(m / 128)],
-      [384],
-      GEMM_SHARED_BYTES,
-      y,
-      x,
-      this.packed.ptr,
-      this.absmaxCodes.ptr,
-      this.absmaxScales.ptr,
-      map.ptr,
-      this.offset,
-      m,
-      this.rows,
-      this.cols,
-      accumulate ? 1 : 0,
-    );
+    this.launchFused("forward", y, x, m, accumulate);
   }
 
   /** dx: [m, cols] bf16 = dy: [m, rows] bf16 · W (accumulate: dx +=), fused as matmulInto (nf4_gemm_dx_bf16). */
   matmulTransposedInto(dx: DevicePtr, dy: DevicePtr, m: number, accumulate = false, offsets: readonly [number, number] = DX_TILE_OFFSETS): void {
-    if (this.rows % 64 !== 0 || this.cols % 128 !== 0) {
-      throw new InvalidInputError(`the fused NF4 input gradient needs rows divisible by 64 and columns by 128; the weight is [${this.rows}, ${this.cols}]`);
+    this.launchFused("transposed", dx, dy, m, accumulate, offsets);
+  }
+
+  /** One fused kernel over [m, output columns] in 128 × 128 tiles; `offsets` only for the transposed one. */
+  private launchFused(direction: keyof typeof FUSED_TILES, out: DevicePtr, input: DevicePtr, m: number, accumulate: boolean, offsets: readonly number[] = []): void {
+    if (!this.tilesFit(direction)) {
+      const t = FUSED_TILES[direction];
+      throw new InvalidInputError(
+        `the fused NF4 ${direction === "forward" ? "product" : "input gradient"} needs rows divisible by ${t.rows} and columns by ${t.cols}; the weight is [${this.rows}, ${this.cols}]`,
+      );
     }
-    const kernel = gemmKernels(this.device).nf4_gemm_dx_bf16;
+    const k = gemmKernels(this.device);
+    const kernel = direction === "forward" ? k.nf4_gemm_bf16 : k.nf4_gemm_dx_bf16;
+    const outColumns = direction === "forward" ? this.rows : this.cols;
     kernel.launch(
-      [this.cols / 128, Math.ceil(m / 128)],
+      [outColumns / 128, Math.ceil(m / 128)],
       [384],
       GEMM_SHARED_BYTES,
-      dx,
-      dy,
+      out,
+      input,
       this.packed.ptr,
       this.absmaxCodes.ptr,
       this.absmaxScales.ptr,
@@ -255,8 +253,7 @@ export class CudaNf4Weight {
       this.rows,
       this.cols,
       accumulate ? 1 : 0,
-      offsets[0],
-      offsets[1],
+      ...offsets,
     );
   }
 
