@@ -7,6 +7,7 @@
 // Usage (on an sm_90 GPU machine): node .devexp/bench/cuda-nf4-gemm.js [--reps 20]
 import { decodeBf16 } from "../src/engine/cuda/bf16-host.js";
 import { openCudaDevice } from "../src/engine/cuda/device.js";
+import type { DeviceBuffer } from "../src/engine/cuda/memory.js";
 import { CudaNf4Weight } from "../src/engine/cuda/nf4-weight.js";
 import { CudaOps } from "../src/engine/cuda/ops.js";
 
@@ -41,42 +42,46 @@ for (const [label, rows, cols] of [
       for (let i = 0; i < 3; i++) work();
       return median(Array.from({ length: 5 }, () => device.time(() => { for (let i = 0; i < reps; i++) work(); }) / reps));
     };
-    // the two routes' results on the first 256 rows, as a share of the largest value (bf16 both)
-    const rowsOf = (run: () => void) => {
-      run();
-      const bits = new Uint16Array(256 * rows);
-      device.download(bits, y.ptr);
-      return decodeBf16(bits);
-    };
-    const [want, got] = [rowsOf(twoPass), rowsOf(fused)];
-    let [diff, scale] = [0, 0];
-    for (let i = 0; i < want.length; i++) {
-      diff = Math.max(diff, Math.abs((got[i] as number) - (want[i] as number)));
-      scale = Math.max(scale, Math.abs(want[i] as number));
-    }
-    const [a, b] = [timeOf(twoPass), timeOf(fused)];
     const tflops = (ms: number) => ((2 * tokens * rows * cols) / (ms / 1e3) / 1e12).toFixed(0);
-    console.log(`| ${label} [${rows}, ${cols}] | ${tokens} | ${(a * 1e3).toFixed(1)} | ${tflops(a)} | ${(b * 1e3).toFixed(1)} | ${tflops(b)} | ${((100 * b) / a).toFixed(0)} % | ${(diff / scale).toExponential(1)} |`);
+    /** Times both routes into `out` ([tokens, width] bf16) and prints a row, with their results compared on the first 256 rows. */
+    const row = (name: string, twoPass: () => void, fused: () => void, out: DeviceBuffer, width: number) => {
+      const first256 = (run: () => void) => {
+        run();
+        const bits = new Uint16Array(256 * width);
+        device.download(bits, out.ptr);
+        return decodeBf16(bits);
+      };
+      const [want, got] = [first256(twoPass), first256(fused)];
+      let [diff, scale] = [0, 0];
+      for (let i = 0; i < want.length; i++) {
+        diff = Math.max(diff, Math.abs((got[i] as number) - (want[i] as number)));
+        scale = Math.max(scale, Math.abs(want[i] as number));
+      }
+      const [a, b] = [timeOf(twoPass), timeOf(fused)];
+      console.log(`| ${name} | ${tokens} | ${(a * 1e3).toFixed(1)} | ${tflops(a)} | ${(b * 1e3).toFixed(1)} | ${tflops(b)} | ${((100 * b) / a).toFixed(0)} % | ${(diff / scale).toExponential(1)} |`);
+    };
+    // the forward y: [tokens, out] = x·Wᵀ
+    row(
+      `${label} [${rows}, ${cols}]`,
+      () => {
+        nf4.dequantizeInto(scratch);
+        device.cublas.gemm({ transA: false, transB: true, m: tokens, n: rows, k: cols, a: x.ptr, b: scratch.ptr, c: y.ptr, dtype: "bf16" });
+      },
+      () => nf4.matmulInto(y.ptr, x.ptr, tokens),
+      y,
+      rows,
+    );
     // the input gradient dx: [tokens, in] = dy: [tokens, out] · W, x and y swapping places
-    const dxTwoPass = () => {
-      nf4.dequantizeInto(scratch);
-      device.cublas.gemm({ transA: false, transB: false, m: tokens, n: cols, k: rows, a: y.ptr, b: scratch.ptr, c: x.ptr, dtype: "bf16" });
-    };
-    const dxFused = () => nf4.matmulTransposedInto(x.ptr, y.ptr, tokens);
-    const dxRows = (run: () => void) => {
-      run();
-      const bits = new Uint16Array(256 * cols);
-      device.download(bits, x.ptr);
-      return decodeBf16(bits);
-    };
-    const [dxWant, dxGot] = [dxRows(dxTwoPass), dxRows(dxFused)];
-    let [dxDiff, dxScale] = [0, 0];
-    for (let i = 0; i < dxWant.length; i++) {
-      dxDiff = Math.max(dxDiff, Math.abs((dxGot[i] as number) - (dxWant[i] as number)));
-      dxScale = Math.max(dxScale, Math.abs(dxWant[i] as number));
-    }
-    const [c, e] = [timeOf(dxTwoPass), timeOf(dxFused)];
-    console.log(`| ${label} [${rows}, ${cols}], input gradient | ${tokens} | ${(c * 1e3).toFixed(1)} | ${tflops(c)} | ${(e * 1e3).toFixed(1)} | ${tflops(e)} | ${((100 * e) / c).toFixed(0)} % | ${(dxDiff / dxScale).toExponential(1)} |`);
+    row(
+      `${label} [${rows}, ${cols}], input gradient`,
+      () => {
+        nf4.dequantizeInto(scratch);
+        device.cublas.gemm({ transA: false, transB: false, m: tokens, n: cols, k: rows, a: y.ptr, b: scratch.ptr, c: x.ptr, dtype: "bf16" });
+      },
+      () => nf4.matmulTransposedInto(x.ptr, y.ptr, tokens),
+      x,
+      cols,
+    );
     x.free();
     y.free();
   }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { decodeBf16, encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
+import type { DeviceBuffer } from "../../../src/engine/cuda/memory.js";
 import { CudaNf4Weight, type Nf4Expansion, nf4ExpansionFromEnv } from "../../../src/engine/cuda/nf4-weight.js";
 import { dequantizeNf4, quantizeNf4 } from "../../../src/quant/nf4.js";
 import { openGpuOrSkip } from "./gpu.js";
@@ -52,6 +53,25 @@ describe("NF4 on the GPU", { skip: gpu.skip }, () => {
     });
   }
 
+  /**
+   * The worst relative error of a bf16 [rows, cols] result on the device against want(i, j), and
+   * where it is. One bf16 rounding of an fp32 sum is within 2^-8 of the value.
+   */
+  const worstBf16Error = (buffer: DeviceBuffer, rows: number, cols: number, name: string, want: (i: number, j: number) => number) => {
+    const bits = new Uint16Array(rows * cols);
+    device.download(bits, buffer.ptr);
+    const values = decodeBf16(bits);
+    let worst = 0;
+    let where = "";
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const w = want(i, j);
+        const err = Math.abs((values[i * cols + j] as number) - w) / (Math.abs(w) + 1e-3);
+        if (err > worst) [worst, where] = [err, `${name}[${i}][${j}] = ${values[i * cols + j]}, want ${w}`];
+      }
+    }
+    return { worst, where };
+  };
   const notHopper = gpu.device !== undefined && gpu.device.info.computeCapability[0] !== 9 ? "the fused product runs wgmma: sm_90 only" : false;
   test("the fused NF4 product (wgmma, the weight expanded in shared memory) gives x·Wᵀ of the expanded weight, and adds to y", { skip: notHopper }, () => {
     // M not a multiple of the 128-row tile: the last tile's rows past M are zero-filled and not written
@@ -68,20 +88,11 @@ describe("NF4 on the GPU", { skip: gpu.skip }, () => {
       for (const accumulate of [false, true]) {
         device.upload(py.ptr, y0Bits);
         weight.matmulInto(py.ptr, px.ptr, M, accumulate);
-        const got = new Uint16Array(M * N);
-        device.download(got, py.ptr);
-        const values = decodeBf16(got);
-        let worst = 0;
-        let where = "";
-        for (let i = 0; i < M; i++) {
-          for (let j = 0; j < N; j++) {
-            let want = accumulate ? (y0[i * N + j] as number) : 0;
-            for (let t = 0; t < K; t++) want += (x[i * K + t] as number) * (w[j * K + t] as number);
-            // one bf16 rounding of an fp32 sum: within 2^-8 of the value, relative
-            const err = Math.abs((values[i * N + j] as number) - want) / (Math.abs(want) + 1e-3);
-            if (err > worst) [worst, where] = [err, `y[${i}][${j}] = ${values[i * N + j]}, want ${want}`];
-          }
-        }
+        const { worst, where } = worstBf16Error(py, M, N, "y", (i, j) => {
+          let want = accumulate ? (y0[i * N + j] as number) : 0;
+          for (let t = 0; t < K; t++) want += (x[i * K + t] as number) * (w[j * K + t] as number);
+          return want;
+        });
         assert.ok(worst <= 2 ** -8, `accumulate ${accumulate}: worst relative error ${worst.toExponential(2)} at ${where}`);
       }
     } finally {
@@ -103,20 +114,11 @@ describe("NF4 on the GPU", { skip: gpu.skip }, () => {
     const worstOf = (accumulate: boolean, offsets?: readonly [number, number]) => {
       device.upload(pdx.ptr, dx0Bits);
       weight.matmulTransposedInto(pdx.ptr, pdy.ptr, M, accumulate, offsets);
-      const got = new Uint16Array(M * K);
-      device.download(got, pdx.ptr);
-      const values = decodeBf16(got);
-      let worst = 0;
-      let where = "";
-      for (let i = 0; i < M; i++) {
-        for (let j = 0; j < K; j++) {
-          let want = accumulate ? (dx0[i * K + j] as number) : 0;
-          for (let t = 0; t < N; t++) want += (dy[i * N + t] as number) * (w[t * K + j] as number);
-          const err = Math.abs((values[i * K + j] as number) - want) / (Math.abs(want) + 1e-3);
-          if (err > worst) [worst, where] = [err, `dx[${i}][${j}] = ${values[i * K + j]}, want ${want}`];
-        }
-      }
-      return { worst, where };
+      return worstBf16Error(pdx, M, K, "dx", (i, j) => {
+        let want = accumulate ? (dx0[i * K + j] as number) : 0;
+        for (let t = 0; t < N; t++) want += (dy[i * N + t] as number) * (w[t * K + j] as number);
+        return want;
+      });
     };
     try {
       device.upload(pdy.ptr, dyBits);
