@@ -1,6 +1,6 @@
 import { InvalidInputError } from "../../errors.js";
 import { loraDropoutSeed } from "../cpu/dropout.js";
-import { neftuneMagnitude, neftuneSeed } from "../neftune.js";
+import { checkNeftuneAlpha, neftuneMagnitude, neftuneSeed } from "../neftune.js";
 import type { ModelConfig } from "../../model/config.js";
 import { type AttentionSaved, type AttentionShape, CudaAttention } from "./attention.js";
 import type { CudaDevice } from "./device.js";
@@ -169,6 +169,7 @@ export class CudaDecoderTrainer {
     if (!RECOMPUTE_MODES.includes(lora.recompute)) {
       throw new InvalidInputError(`recompute must be ${RECOMPUTE_MODES.join(", ")}; got ${String(lora.recompute)}`, { field: "recompute" });
     }
+    checkNeftuneAlpha(lora.neftuneAlpha ?? 0); // as the CPU trainer checks it: library callers skip the CLI's flag check
     this.ops = new CudaOps(device);
     this.attention = new CudaAttention(device);
     const largest = Math.max(...weights.layers.flatMap((l) => ALL_LORA_TARGETS.map((t) => l.proj[t].rows * l.proj[t].cols)));
