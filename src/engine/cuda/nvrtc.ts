@@ -62,6 +62,14 @@ export class Nvrtc {
    * Uses the disk cache unless `cache` is false.
    */
   compile(source: string, file: string, arch: string, options: string[] = [], cache = true): Buffer {
+    return this.compileWithLog(source, file, arch, options, cache).image;
+  }
+
+  /**
+   * compile, with NVRTC's log of a successful build too (ptxas's resource report with
+   * `-Xptxas -v`); the log is empty when the image comes from the disk cache.
+   */
+  compileWithLog(source: string, file: string, arch: string, options: string[] = [], cache = true): { image: Buffer; log: string } {
     const allOptions = [`--gpu-architecture=${arch}`, "--std=c++17", "-default-device", ...options];
     const key = createHash("sha256")
       .update(`${this.version}\0${arch}\0${allOptions.join(" ")}\0${source}`)
@@ -71,7 +79,7 @@ export class Nvrtc {
     const cached = join(dir, `${file.replace(/[^\w.-]/g, "_")}-${key}.cubin`);
     if (cache) {
       try {
-        return readFileSync(cached);
+        return { image: readFileSync(cached), log: "" };
       } catch {
         // not cached yet
       }
@@ -95,7 +103,7 @@ export class Nvrtc {
           // a read-only cache only costs a recompile next time
         }
       }
-      return image;
+      return { image, log: this.programLog(prog[0]) };
     } finally {
       this.f.destroy(prog);
     }
