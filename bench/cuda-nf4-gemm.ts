@@ -33,11 +33,6 @@ for (const [label, rows, cols] of [
     const x = device.alloc(tokens * cols * 2);
     const y = device.alloc(tokens * rows * 2);
     ops.fillRandomBf16(x.ptr, tokens * cols, 1, ++seed);
-    const twoPass = () => {
-      nf4.dequantizeInto(scratch);
-      device.cublas.gemm({ transA: false, transB: true, m: tokens, n: rows, k: cols, a: x.ptr, b: scratch.ptr, c: y.ptr, dtype: "bf16" });
-    };
-    const fused = () => nf4.matmulInto(y.ptr, x.ptr, tokens);
     const timeOf = (work: () => void) => {
       for (let i = 0; i < 3; i++) work();
       return median(Array.from({ length: 5 }, () => device.time(() => { for (let i = 0; i < reps; i++) work(); }) / reps));
@@ -46,6 +41,8 @@ for (const [label, rows, cols] of [
     /** Times both routes into `out` ([tokens, width] bf16) and prints a row, with their results compared on the first 256 rows. */
     const row = (name: string, twoPass: () => void, fused: () => void, out: DeviceBuffer, width: number) => {
       const first256 = (run: () => void) => {
+        // all-ones bytes are bf16 NaNs: a route that leaves any of `out` unwritten shows as NaN, not as the other route's result
+        device.fill(out.ptr, 0xff, out.bytes);
         run();
         const bits = new Uint16Array(256 * width);
         device.download(bits, out.ptr);
