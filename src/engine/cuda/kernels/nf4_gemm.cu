@@ -12,7 +12,9 @@
 // One block: 3 warpgroups (384 threads) on a 128 × 128 output tile, any M. Warpgroup 0 produces:
 // for each 64-wide reduction tile it copies the activation's 128 rows with cp.async into a
 // 128-byte-swizzled K-major tile and expands W's tile into one of STAGES shared stages; warpgroups 1
-// and 2 consume, each running m64n128k16 over its 64 rows. Two mbarriers a stage: `full` (the
+// and 2 consume, each running m64n128k16 over its 64 rows. The producer issues a tile's W loads one
+// tile ahead and looks the absmax codes up in a shared copy of the dynamic map (the first version,
+// loading and waiting each tile, ran at a fifth of cuBLAS's rate: bench/results/nf4-fused-h200). Two mbarriers a stage: `full` (the
 // producer's 128 cp.async arrivals and its 128 arrivals after the expanded stores) and `empty` (the
 // consumers' 256 arrivals once their products of the stage are done).
 //
@@ -39,12 +41,14 @@ __device__ __forceinline__ void nf4_gemm(bf16_t* __restrict__ out, const bf16_t*
   __shared__ __align__(8) uint64_t full[GEMM_STAGES];
   __shared__ __align__(8) uint64_t empty[GEMM_STAGES];
   __shared__ float levels[16];
+  __shared__ float quant_map[256];  // the absmax codes' dynamic map: a shared lookup instead of a dependent global load
 
   const int wg = threadIdx.x >> 7, t = threadIdx.x & 127;
   const int c0 = blockIdx.x * 128, m0 = blockIdx.y * 128;  // output columns, rows
   const int reduction = DX ? N : K, out_cols = DX ? K : N;
   const int tiles = reduction / 64;
   if (threadIdx.x < 16) levels[threadIdx.x] = NF4_LEVELS[threadIdx.x];
+  if (threadIdx.x < 256) quant_map[threadIdx.x] = dynamic_map[threadIdx.x];
   if (threadIdx.x == 0) {
     for (int s = 0; s < GEMM_STAGES; s++) {
       mbarrier_init(&full[s], 256);
@@ -56,9 +60,32 @@ __device__ __forceinline__ void nf4_gemm(bf16_t* __restrict__ out, const bf16_t*
 
   if (wg == 0) {
     // ---- producer ---------------------------------------------------------------------------------
+    // W: 1024 words of 8 codes a tile (forward: 128 rows × 8 words; input gradient: 64 rows × 16
+    // words), 8 a thread. Their global loads are issued one tile ahead, into `next`, so that their
+    // latency passes while this tile's stage is awaited and expanded: with four warps and nothing
+    // else to switch to, a load waited on at once costs the producer its whole latency every tile.
+    const auto word_at = [&](int kt, int j) -> long long {
+      const int i = t + j * 128, r0 = kt * 64;
+      return DX ? ((long long)(r0 + (i >> 4)) * K + c0) / 8 + (i & 15) : ((long long)(c0 + (i >> 3)) * K + r0) / 8 + (i & 7);
+    };
+    uint32_t words[8], codes[8];
+    float scales[8];
+    const auto load_tile = [&](int kt, uint32_t* w, uint32_t* c, float* sc) {
+#pragma unroll
+      for (int j = 0; j < 8; j++) {
+        const long long word = word_at(kt, j), block = word >> 3;
+        w[j] = packed[word];
+        c[j] = absmax_codes[block];
+        sc[j] = absmax_scales[block >> 8];
+      }
+    };
+    load_tile(0, words, codes, scales);
     for (int kt = 0; kt < tiles; kt++) {
       const int s = kt % GEMM_STAGES;
       const int r0 = kt * 64;  // first reduction index of the tile
+      uint32_t next_words[8], next_codes[8];
+      float next_scales[8];
+      if (kt + 1 < tiles) load_tile(kt + 1, next_words, next_codes, next_scales);
       // the stage's previous products are done (the first round passes: a fresh barrier)
       mbarrier_wait(&empty[s], ((kt / GEMM_STAGES) & 1) ^ 1);
       unsigned char* sa = smem + s * GEMM_STAGE_BYTES;
@@ -70,26 +97,21 @@ __device__ __forceinline__ void nf4_gemm(bf16_t* __restrict__ out, const bf16_t*
         cp_async_16_zfill(sa + swizzle128(r, c), act + (long long)min(row, M - 1) * reduction + r0 + c * 8, row < M);
       }
       cp_async_arrive_noinc(&full[s]);
-      // W: 1024 words of 8 codes (forward: 128 rows × 8 words; input gradient: 64 rows × 16 words);
-      // every load first, then the arithmetic
-      uint32_t words[8];
-      float absmax[8];
-#pragma unroll
-      for (int j = 0; j < 8; j++) {
-        const int i = t + j * 128;
-        const long long word = DX ? ((long long)(r0 + (i >> 4)) * K + c0) / 8 + (i & 15) : ((long long)(c0 + (i >> 3)) * K + r0) / 8 + (i & 7);
-        words[j] = packed[word];
-        const long long block = word >> 3;
-        absmax[j] = __fmul_rn(dynamic_map[absmax_codes[block]], absmax_scales[block >> 8]) + absmax_offset;
-      }
 #pragma unroll
       for (int j = 0; j < 8; j++) {
         const int i = t + j * 128;
         const int at = DX ? (i & 15) * 128 + ((i >> 4) >> 3) * 2048 + ((i >> 4) & 7) * 16 : swizzle128(i >> 3, i & 7);
-        *reinterpret_cast<uint4*>(sb + at) = expand_word(words[j], levels, absmax[j]);
+        const float absmax = __fmul_rn(quant_map[codes[j]], scales[j]) + absmax_offset;
+        *reinterpret_cast<uint4*>(sb + at) = expand_word(words[j], levels, absmax);
       }
       fence_proxy_async_shared();
       mbarrier_arrive(&full[s]);
+#pragma unroll
+      for (int j = 0; j < 8; j++) {
+        words[j] = next_words[j];
+        codes[j] = next_codes[j];
+        scales[j] = next_scales[j];
+      }
     }
     return;
   }
