@@ -57,7 +57,7 @@ function pearson(a: number[], b: number[]): number {
 }
 
 describe("GGUF LoRA in llama.cpp", { skip: SKIP_NO_SMOLLM2 }, () => {
-  it("llama.cpp loads the exported adapter on SmolLM2: zero B keeps the output, a large B changes it, a mild one changes it as our engine and the merged GGUF predict", async () => {
+  it("llama.cpp loads the exported adapter on SmolLM2: zero B keeps the output, a large B changes it, the next-token log-probabilities shift as our engine predicts, and the merged GGUF gives those of base + LoRA", async () => {
     const base = SMOLLM2_GGUF as string;
     const { getLlama, LlamaCompletion } = await import("node-llama-cpp");
     const llama = await getLlama({ gpu: false });
@@ -85,17 +85,10 @@ describe("GGUF LoRA in llama.cpp", { skip: SKIP_NO_SMOLLM2 }, () => {
       const plain = await complete();
       assert.equal(await complete(zero), plain);
       assert.notEqual(await complete(big), plain);
-      // a milder adapter (a large one gives noise, where any rounding picks other tokens) merged
-      // into the weights: one file, the same greedy text as base + --lora, and not the base's
-      const mild = adapterFor(base, 0.015);
-      const mildLora = join(root, "mild.gguf");
-      exportGgufLora(mildLora, mild.adapter, { architecture: "llama", heads: mild.heads, kvHeads: mild.kvHeads });
-      const withLora = await complete(mildLora);
-      assert.notEqual(withLora, plain);
       // our engine, with the PEFT adapter merged into its float32 weights, predicts the change:
       // the shift of each likely next token's log-probability, llama.cpp's against ours
-      const llamaLogProbs = async (lora?: string) => {
-        const context = await model.createContext({ contextSize: 128, threads: availableParallelism(), ...(lora === undefined ? {} : { lora: { adapters: [{ filePath: lora }] } }) });
+      const llamaLogProbs = async (lora?: string, on = model) => {
+        const context = await on.createContext({ contextSize: 128, threads: availableParallelism(), ...(lora === undefined ? {} : { lora: { adapters: [{ filePath: lora }] } }) });
         try {
           const it = context.getSequence().evaluateWithMetadata(model.tokenize(prompt), { probabilities: true }, { temperature: 1 });
           const first = await it.next();
@@ -129,15 +122,19 @@ describe("GGUF LoRA in llama.cpp", { skip: SKIP_NO_SMOLLM2 }, () => {
       const size = dl.reduce((s, x) => s + Math.abs(x), 0) / dl.length;
       assert.ok(size > 0.05, `the adapter shifts the log-probabilities by ${size.toFixed(3)} on average`);
       assert.ok(corr > 0.9, `llama.cpp's and our shifts correlate at ${corr.toFixed(3)}`);
+      // the same adapter merged into the weights: one file whose next-token log-probabilities are
+      // those of base + --lora, far closer to them than the adapter's own shift. (Log-probabilities,
+      // not greedy text: whether a mild adapter flips a greedy token depends on the CPU's kernels.)
       const merged = join(root, "merged.gguf");
-      const count = exportMergedGguf(merged, mild.adapter, base);
+      const count = exportMergedGguf(merged, shift.adapter, base);
       assert.equal(count, 3 * 30);
       const mergedModel = await llama.loadModel({ modelPath: merged });
       try {
-        const context = await mergedModel.createContext({ contextSize: 128, threads: availableParallelism() });
-        const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
-        assert.equal(await completion.generateCompletion(prompt, { maxTokens: 6, temperature: 0 }), withLora);
-        await context.dispose();
+        const lMerged = await llamaLogProbs(undefined, mergedModel);
+        const apart = top.filter((t) => lMerged.has(t)).map((t) => Math.abs((lMerged.get(t) ?? Number.NaN) - (lMild.get(t) ?? Number.NaN)));
+        assert.ok(apart.length >= top.length / 2, `${apart.length} of the ${top.length} likely tokens in the merged model's list`);
+        const gap = apart.reduce((a, x) => a + x, 0) / apart.length;
+        assert.ok(gap < size / 5, `merged and base + LoRA log-probabilities ${gap.toFixed(4)} apart on average, the shift ${size.toFixed(3)}`);
       } finally {
         await mergedModel.dispose();
       }
