@@ -56,11 +56,12 @@ export const DATA_SHAPE_FLAGS: Record<string, FlagSpec> = {
   "carry-operands": { type: "boolean", description: "the first Thought of a bill split or a share total ends by naming the number a later step uses: \"Then I'll divide it by 6.\" (an experiment)" },
   "name-arguments": { type: "boolean", description: "every Thought before an Action ends by naming the call's argument keys in order: \"Its arguments: amount, from and to.\" (an experiment)" },
   "restate-request": { type: "boolean", description: "every Thought after an observation opens by copying the request: \"The request: …\" (an experiment)" },
+  "every-company": { type: "boolean", description: "train examples deal the companies evenly and ask for each by name at least once, so every name → ticker pair is in the data (an experiment)" },
   recovery: { type: "number", description: "share of train examples whose first call is made wrong first (company name for a ticker, from_currency for from, a required argument left out; no loss on it), answered by the tool's error, then corrected (default 0; an experiment)", placeholder: "0..1" },
 };
 
 /** The DATA_SHAPE_FLAGS given, as buildDataset options (flags not given are left to the builder's defaults). */
-export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools" | "progress" | "morePhrasings" | "thirdPhrasings" | "carryOperands" | "nameArguments" | "restateRequest" | "recovery"> {
+export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools" | "progress" | "morePhrasings" | "thirdPhrasings" | "carryOperands" | "nameArguments" | "restateRequest" | "everyCompany" | "recovery"> {
   return {
     ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
     ...(flags.restyle === undefined ? {} : { restyle: flags.restyle as number }),
@@ -73,6 +74,7 @@ export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | 
     ...(flags["carry-operands"] === true ? { carryOperands: true } : {}),
     ...(flags["name-arguments"] === true ? { nameArguments: true } : {}),
     ...(flags["restate-request"] === true ? { restateRequest: true } : {}),
+    ...(flags["every-company"] === true ? { everyCompany: true } : {}),
     ...(flags.recovery === undefined ? {} : { recovery: flags.recovery as number }),
   };
 }

@@ -188,9 +188,9 @@ describe("the scaling study", () => {
     assert.ok(plainReplies.every((r) => !r.startsWith("Thought: This needs ")), "toolCheck false reached the builder");
     const { result: planned } = await study(join(root, "planned"), { sizes: [20], seeds: [0], data: { planTools: true, recovery: 0 } }).run();
     assert.deepEqual(planned.settings.data, { toolCheck: true, planTools: true }, "recovery 0 is the default, recorded as nothing");
-    const shaped = study(join(root, "shaped"), { sizes: [20], seeds: [0], data: { progress: true, morePhrasings: true, nameArguments: true, recovery: 1 } });
+    const shaped = study(join(root, "shaped"), { sizes: [20], seeds: [0], data: { progress: true, morePhrasings: true, nameArguments: true, everyCompany: true, recovery: 1 } });
     const { result: shapedResult } = await shaped.run();
-    assert.deepEqual(shapedResult.settings.data, { toolCheck: true, progress: true, morePhrasings: true, nameArguments: true, recovery: 1 });
+    assert.deepEqual(shapedResult.settings.data, { toolCheck: true, progress: true, morePhrasings: true, nameArguments: true, everyCompany: true, recovery: 1 });
     assert.ok((shaped.calls[0]?.examples ?? []).some((e) => e.messages?.some((m) => m.weight === 0)), "recovery reached the builder");
     const shapedReplies = (shaped.calls[0]?.examples ?? []).flatMap((e) => e.messages?.filter((m) => m.role === "assistant").map((m) => m.content) ?? []);
     assert.ok(shapedReplies.some((r) => /^Thought: Call \d+ of \d+ done\./.test(r)), "progress reached the builder");
