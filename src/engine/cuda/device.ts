@@ -2,6 +2,7 @@ import { Cublas } from "./cublas.js";
 import { CudaDriver, DeviceAttribute, type Handle } from "./driver.js";
 import { CudaUnavailableError } from "./errors.js";
 import type { DevicePtr } from "./ffi.js";
+import { KernelArgs, type ParamType } from "./kernel-args.js";
 import { sourceArch } from "./kernel-source.js";
 import { type CachingAllocator as Allocator, CachingAllocator, type DeviceBuffer } from "./memory.js";
 import { Nvrtc } from "./nvrtc.js";
@@ -9,8 +10,7 @@ import { LaunchProfiler, type LaunchTime } from "./profiler.js";
 
 const FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8; // CUfunction_attribute
 
-/** What a kernel parameter is, for packing the launch's argument block. */
-export type ParamType = "ptr" | "i32" | "u32" | "f32" | "i64";
+export type { ParamType } from "./kernel-args.js";
 
 /** A compiled kernel bound to its parameter list: `launch(grid, block, ...args)`. */
 export interface Kernel {
@@ -160,34 +160,14 @@ export class CudaDevice {
 
   private bindKernel(name: string, fn: Handle, params: ParamType[]): Kernel {
     // One argument block per kernel, reused: cuLaunchKernel copies the values at the call.
-    const block = Buffer.alloc(8 * params.length);
-    const slots = params.map((_, i) => block.subarray(8 * i, 8 * i + 8));
+    const packed = new KernelArgs(name, params);
     const driver = this.driver;
     const stream = this.stream;
     const profilerOf = () => this.profiler;
     return {
       name,
       launch(grid, blockDim, sharedBytes, ...args) {
-        if (args.length !== params.length) throw new Error(`kernel ${name} takes ${params.length} arguments, got ${args.length}`);
-        for (let i = 0; i < params.length; i++) {
-          const slot = slots[i];
-          const value = args[i];
-          switch (params[i]) {
-            case "ptr":
-            case "i64":
-              slot.writeBigUInt64LE(BigInt.asUintN(64, BigInt(value)));
-              break;
-            case "i32":
-              slot.writeInt32LE(Number(value));
-              break;
-            case "u32":
-              slot.writeUInt32LE(Number(value));
-              break;
-            case "f32":
-              slot.writeFloatLE(Number(value));
-              break;
-          }
-        }
+        const table = packed.pack(args);
         const profiler = profilerOf();
         const profiled = profiler?.begin();
         driver.call(
@@ -201,7 +181,7 @@ export class CudaDevice {
           blockDim[2] ?? 1,
           sharedBytes,
           stream,
-          slots,
+          table,
           null,
         );
         if (profiled !== undefined) profiler?.end(name, profiled);
