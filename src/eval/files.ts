@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../atomic-file.js";
 import { FileFormatError } from "../errors.js";
+import { readTextMaybeGzipped } from "../gzip-file.js";
 import { formatEvalReport } from "./report.js";
 import type { EvalResult } from "./result.js";
 
@@ -24,7 +24,8 @@ export async function writeEvalResult(dir: string, result: EvalResult): Promise<
 }
 
 /**
- * Reads an `eval.json` written by `writeEvalResult` (or a folder holding one).
+ * Reads an `eval.json` written by `writeEvalResult` (or a folder holding one), or the same kept
+ * gzipped as `eval.json.gz` (see gzip-file.ts).
  *
  * @throws FileFormatError when the file is not JSON or not an evaluation result.
  */
@@ -32,8 +33,9 @@ export async function readEvalResult(path: string): Promise<EvalResult> {
   let file = path;
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    ({ text, file } = await readTextMaybeGzipped(path));
   } catch (error) {
+    if (error instanceof FileFormatError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EISDIR") {
       file = join(path, EVAL_JSON);

@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
 import { FileFormatError } from "../errors.js";
+import { readTextMaybeGzipped } from "../gzip-file.js";
 
 /** One line of a training log (JSONL): the step and the loss, plus whatever else the trainer wrote. */
 export interface TrainLogEntry {
@@ -10,15 +10,18 @@ export interface TrainLogEntry {
 }
 
 /**
- * Reads a JSONL training log: one `{step, loss, …}` object a line (blank lines skipped).
+ * Reads a JSONL training log: one `{step, loss, …}` object a line (blank lines skipped), plain or
+ * kept gzipped as `train_log.jsonl.gz` (see gzip-file.ts).
  *
  * @throws FileFormatError naming the line that is not such an object.
  */
-export async function readTrainLog(file: string): Promise<TrainLogEntry[]> {
+export async function readTrainLog(path: string): Promise<TrainLogEntry[]> {
   let text: string;
+  let file = path;
   try {
-    text = await readFile(file, "utf8");
+    ({ text, file } = await readTextMaybeGzipped(path));
   } catch (error) {
+    if (error instanceof FileFormatError) throw error;
     const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
     throw new FileFormatError({ file, problem: missing ? "no such file" : `cannot be read (${(error as Error).message})`, hint: "give the train_log.jsonl that agenttune train wrote", cause: error });
   }

@@ -7,6 +7,7 @@ import { existsSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../atomic-file.js";
+import { existsMaybeGzipped } from "../gzip-file.js";
 import { buildDataset } from "../data/build.js";
 import { writeJsonl } from "../data/jsonl.js";
 import type { Task } from "../data/task.js";
@@ -293,10 +294,10 @@ export async function runScalingStudy(options: ScalingOptions): Promise<{ result
       const at = { run: id, index, total };
       let record = await readRunRecord(dir, settings, id);
       const evalFile = join(dir, "eval.json");
-      if (record !== undefined && existsSync(evalFile)) {
+      if (record !== undefined && existsMaybeGzipped(evalFile)) {
         stage({ stage: "skip", ...at, detail: `${id} is done (${evalFile} exists); kept` });
         runs.push(runRow(id, size, seed, record, await readEvalResult(evalFile)));
-        logs.set(id, existsSync(join(dir, "train_log.jsonl")) ? await readTrainLog(join(dir, "train_log.jsonl")) : []);
+        logs.set(id, existsMaybeGzipped(join(dir, "train_log.jsonl")) ? await readTrainLog(join(dir, "train_log.jsonl")) : []);
         continue;
       }
       if (options.reportOnly === true) {
