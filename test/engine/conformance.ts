@@ -240,11 +240,16 @@ export function runConformance(name: string, factory: () => Backend | Promise<Ba
       assertClose(get(out), Array.from(want), rtol, atol * 10, "long attention out");
     });
 
-    it("attention over a KV cache, in one call or in chunks, equals causal attention (GQA, window, d 80)", () => {
+    it("attention over a KV cache, in one call or in chunks, equals causal attention (GQA, window, d 80; 150 keys, more than a block's warps take in one round)", () => {
       // the reference is attentionForward of this same backend, checked above against PyTorch
       const rand = rng(6);
-      for (const window of [0, 9]) {
-        const [T, H, Hkv, d] = [37, 4, 2, 80];
+      for (const [T, d, chunks, window] of [
+        [37, 80, [1, 12, 1, 1, 22], 0],
+        [37, 80, [1, 12, 1, 1, 22], 9],
+        [150, 64, [1, 60, 1, 1, 87], 0],
+        [150, 64, [1, 60, 1, 1, 87], 70],
+      ] as const) {
+        const [H, Hkv] = [4, 2];
         const s: AttentionShape = { batch: 1, tokens: T, heads: H, kvHeads: Hkv, headDim: d, scale: 0.3, window };
         const q = randomF32(rand, T * H * d);
         const k = randomF32(rand, T * Hkv * d);
@@ -252,18 +257,18 @@ export function runConformance(name: string, factory: () => Backend | Promise<Ba
         const want = zeros(q.length);
         be.attentionForward(want, zeros(T * H), f32(q), f32(k), f32(v), s);
         // the cache is larger than needed; the query rows sit at an offset in their tensor
-        const [kc, vc] = [zeros(50 * Hkv * d), zeros(50 * Hkv * d)];
+        const [kc, vc] = [zeros((T + 13) * Hkv * d), zeros((T + 13) * Hkv * d)];
         const [qt, kt, vt] = [f32([...new Float32Array(3 * H * d), ...q]), f32(k), f32(v)];
         const out = zeros(q.length + 3 * H * d);
         let start = 0;
-        for (const rows of [1, 12, 1, 1, 22]) {
+        for (const rows of chunks) {
           be.copyRows(kc, start, kt, start, rows, Hkv * d);
           be.copyRows(vc, start, vt, start, rows, Hkv * d);
           be.cachedAttention(out, qt, 3 + start, kc, vc, { rows, start, heads: H, kvHeads: Hkv, headDim: d, scale: 0.3, window });
           start += rows;
         }
         assert.equal(start, T);
-        assertClose(get(out).subarray(3 * H * d), Array.from(get(want)), rtol, atol * 10, `cached attention, window ${window}`);
+        assertClose(get(out).subarray(3 * H * d), Array.from(get(want)), rtol, atol * 10, `cached attention, ${T} keys, window ${window}`);
       }
     });
 

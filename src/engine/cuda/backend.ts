@@ -47,6 +47,8 @@ type FloatType = "f32" | "bf16";
 const BYTES: Record<DType, number> = { f32: 4, bf16: 2, i32: 4 };
 const IGNORE_INDEX = -100;
 const THREADS = 256;
+/** Threads of a cached-attention block: 32 · CACHED_WARPS of kernels/backend.cu. */
+const CACHED_ATTENTION_THREADS = 512;
 
 /** A tensor of the CUDA backend: one block of device memory from the caching allocator. */
 export class CudaTensor implements Tensor {
@@ -358,7 +360,7 @@ export class CudaBackend implements Backend {
     checkCachedAttention(s, qRow, { q: qv.size, out: ov.size, kCache: kc.size, vCache: vc.size });
     if (s.headDim > 256) throw new InvalidInputError(`cached attention on the GPU takes head dimensions up to 256, not ${s.headDim}`);
     if (kc.dtype !== vc.dtype) throw new InvalidInputError(`cached attention: kCache is ${kc.dtype}, vCache ${vc.dtype}`, { hint: "allocate both caches with one dtype" });
-    this.k.cached_attention.launch([s.rows, s.heads], [128], 0, ov.ptr, flag(ov), qv.ptr, flag(qv), kc.ptr, vc.ptr, flag(kc), qRow, s.start, s.heads, s.kvHeads, s.headDim, s.scale, s.window);
+    this.k.cached_attention.launch([s.rows, s.heads], [CACHED_ATTENTION_THREADS], 0, ov.ptr, flag(ov), qv.ptr, flag(qv), kc.ptr, vc.ptr, flag(kc), qRow, s.start, s.heads, s.kvHeads, s.headDim, s.scale, s.window);
   }
 
   copyRows(dst: Tensor, dstRow: number, src: Tensor, srcRow: number, rows: number, width: number): void {

@@ -329,13 +329,19 @@ extern "C" __global__ void softmax_backward(const float* __restrict__ S, const f
 }
 
 // Inference attention of new query rows over a KV cache (the decoder's prefill and decode).
-// grid (rows, heads), 4 warps a block; query row t sits at position p = start + t and sees keys
-// lo … p (lo = p − window + 1 with a sliding window, else 0). Each warp takes every 4th key: the
-// lanes split the head dimension (d ≤ 256: 8 values a lane), the dot product is a warp sum, and
-// the warp keeps an online softmax (running max m, sum l, unnormalised output acc). The four
-// warps' partial results are merged through shared memory at the end. q: [*, H, d] (row q_row + t),
-// kc, vc: [≥ start + rows, Hkv, d], out: like q; fp32 math whatever the storage.
-#define CACHED_WARPS 4
+// grid (rows, heads), CACHED_WARPS warps a block; query row t sits at position p = start + t and
+// sees keys lo … p (lo = p − window + 1 with a sliding window, else 0). Each warp takes groups of
+// CACHED_UNROLL consecutive keys, every CACHED_WARPS-th group: the lanes split the head dimension
+// (d ≤ 256: 8 values a lane), a group's K and V rows are loaded before any of its arithmetic so
+// their loads are in flight together, each dot product is a warp sum, and the warp keeps an online
+// softmax (running max m, sum l, unnormalised output acc). The warps' partial results are merged
+// through shared memory at the end. A decode step has one row and a few heads, so a block's warps
+// and their loads in flight are what hide the cache's latency: with 4 warps and one key at a time
+// a SmolLM2 step spent about 4 of its 5.4 ms here (bench/results/host-overhead-cpu.md).
+// q: [*, H, d] (row q_row + t), kc, vc: [≥ start + rows, Hkv, d], out: like q; fp32 math whatever
+// the storage. Launched with 32 · CACHED_WARPS threads (CACHED_ATTENTION_THREADS in backend.ts).
+#define CACHED_WARPS 16
+#define CACHED_UNROLL 4
 extern "C" __global__ void cached_attention(void* out, int obf, const void* q, int qbf, const void* kc, const void* vc, int kvbf,
                                             int q_row, int start, int heads, int kv_heads, int d, float scale, int window) {
   const int t = blockIdx.x, h = blockIdx.y;
@@ -352,25 +358,38 @@ extern "C" __global__ void cached_attention(void* out, int obf, const void* q, i
     acc[i] = 0.0f;
   }
   float m = __int_as_float(0xff800000), l = 0.0f;  // −∞
-  for (int j = lo + warp; j <= p; j += CACHED_WARPS) {
-    const long long kbase = ((long long)j * kv_heads + g) * d;
-    float s = 0.0f;
+  for (int j0 = lo + warp * CACHED_UNROLL; j0 <= p; j0 += CACHED_WARPS * CACHED_UNROLL) {
+    // the group's loads first (j is the same for the whole warp, so the branches do not diverge)
+    float s[CACHED_UNROLL], vv[CACHED_UNROLL][8];
 #pragma unroll
-    for (int i = 0; i < 8; i++) {
-      int c = lane + 32 * i;
-      if (c < d) s += qv[i] * ld(kc, kvbf, kbase + c);
-    }
-    s = warp_sum(s);
-    float mn = fmaxf(m, s);
-    float corr = expf(m - mn);  // 0 on the first key (m = −∞)
-    float e = expf(s - mn);
-    l = l * corr + e;
+    for (int u = 0; u < CACHED_UNROLL; u++) {
+      const int j = j0 + u;
+      const long long kbase = ((long long)j * kv_heads + g) * d;
+      float dot = 0.0f;
 #pragma unroll
-    for (int i = 0; i < 8; i++) {
-      int c = lane + 32 * i;
-      if (c < d) acc[i] = acc[i] * corr + e * ld(vc, kvbf, kbase + c);
+      for (int i = 0; i < 8; i++) {
+        int c = lane + 32 * i;
+        vv[u][i] = 0.0f;
+        if (j <= p && c < d) {  // past p: nothing is read (the cache may end there)
+          dot += qv[i] * ld(kc, kvbf, kbase + c);
+          vv[u][i] = ld(vc, kvbf, kbase + c);
+        }
+      }
+      s[u] = dot;
     }
-    m = mn;
+#pragma unroll
+    for (int u = 0; u < CACHED_UNROLL; u++) s[u] = warp_sum(s[u]);
+#pragma unroll
+    for (int u = 0; u < CACHED_UNROLL; u++) {
+      if (j0 + u > p) break;
+      float mn = fmaxf(m, s[u]);
+      float corr = expf(m - mn);  // 0 on the first key (m = −∞)
+      float e = expf(s[u] - mn);
+      l = l * corr + e;
+#pragma unroll
+      for (int i = 0; i < 8; i++) acc[i] = acc[i] * corr + e * vv[u][i];
+      m = mn;
+    }
   }
   __shared__ float wm[CACHED_WARPS], wl[CACHED_WARPS];
   __shared__ float wacc[CACHED_WARPS][256];
