@@ -1,5 +1,5 @@
 // Stand-ins for the CUDA driver, NVRTC and cuBLAS calls the engine makes, each returning success
-// at once: linked in place of the real libraries (bench/host-overhead.ts builds them), they leave
+// at once: linked in place of the real libraries (test/helpers/stand-in-cuda.ts builds them), they leave
 // only the host's share of every launch, copy and GEMM, on a machine without a GPU. Device
 // "memory" is a counter of addresses that nothing dereferences; device-to-host copies give zeros.
 #include <stddef.h>

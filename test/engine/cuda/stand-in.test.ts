@@ -1,0 +1,94 @@
+// The CUDA backend's host side in CI, where there is no GPU: stand-ins for the driver, NVRTC and
+// cuBLAS that return at once (test/helpers/stand-in-cuda.c, built here with cc) take every call.
+// Each launch's argument count and types, every shape and range check, the kernels' compile-and-load
+// path and the allocator's bookkeeping run as on a GPU; the numbers do not (the "device" computes
+// nothing and copies back zeros), so these tests check that the work goes through and gives every
+// block back, not what it computes. The GPU tests beside this file check the numbers.
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { buildStandInCuda } from "../../helpers/stand-in-cuda.js";
+
+const standIn = buildStandInCuda();
+// set before the backend's first library lookup (each test file runs in its own process)
+if (!("skip" in standIn)) Object.assign(process.env, standIn.env);
+after(() => {
+  if (!("skip" in standIn)) standIn.dispose();
+});
+
+const FAMILIES = ["llama", "qwen2", "qwen3", "gemma3_text"];
+
+describe("the CUDA backend's host side against stand-in libraries", { skip: "skip" in standIn ? standIn.skip : false }, () => {
+  test("every family's fast QLoRA step runs in each recomputation mode, with dropout, NEFTune and the fused NF4 route, and gives its blocks back", async () => {
+    const { openCudaDevice } = await import("../../../src/engine/cuda/device.js");
+    const { ALL_LORA_TARGETS, CudaDecoderTrainer, RECOMPUTE_MODES } = await import("../../../src/engine/cuda/decoder-trainer.js");
+    const { uploadDecoderWeights } = await import("../../../src/engine/cuda/upload-weights.js");
+    const { hostModelFromHfFolder } = await import("../../../src/model/host-weights.js");
+    const { hostDecoderWeights } = await import("../../../src/train/decoder-engine.js");
+    const { readPeftFixture } = await import("../../train/lora-fixture.js");
+    const device = openCudaDevice(0);
+    try {
+      assert.match(device.info.name, /stand-in/, "the stand-ins were loaded, not a real driver");
+      for (const family of FAMILIES) {
+        const host = hostModelFromHfFolder(new URL(`../../fixtures/decoder/${family}`, import.meta.url).pathname);
+        const b = readPeftFixture(family);
+        const weights = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]));
+        const settings = [
+          ...RECOMPUTE_MODES.map((recompute) => ({ recompute })),
+          { recompute: "off" as const, dropout: 0.3 },
+          { recompute: "full" as const, neftuneAlpha: 5 },
+          { recompute: "off" as const, fuseSharedInputs: false },
+        ];
+        // twice: the first round also makes what a device keeps for good (the NF4 code table, compiled
+        // kernels), the second must end with exactly what it started with
+        let before = 0;
+        for (const round of [1, 2]) {
+          if (round === 2) before = device.memory.memoryStats().inUse;
+          for (const route of ["expand", "fused"]) {
+            process.env.AGENTTUNE_NF4_MATMUL = route;
+            for (const s of settings) {
+              const trainer = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, seed: 0, ...s });
+              try {
+                const loss = trainer.forwardBackward(b.ids, b.targets, b.batch, b.tokens, 1);
+                assert.equal(typeof loss, "number", `${family} ${route} ${JSON.stringify(s)}`);
+                trainer.optimizerStep({ lr: 1e-3 });
+                assert.equal(trainer.readLora("params").length, 2 * 7 * host.config.numLayers, `${family}: an A and a B for each projection of each layer`);
+              } finally {
+                trainer.dispose();
+              }
+            }
+          }
+          delete process.env.AGENTTUNE_NF4_MATMUL;
+        }
+        assert.equal(device.memory.memoryStats().inUse, before, `${family}: every trainer gave its blocks back`);
+      }
+    } finally {
+      device.dispose();
+    }
+  });
+
+  test("the decoder prefills and decodes on the CUDA backend, one reply and several together", async () => {
+    const { createCudaBackend } = await import("../../../src/engine/cuda/backend.js");
+    const { Decoder } = await import("../../../src/model/decoder.js");
+    const { hostModelFromHfFolder } = await import("../../../src/model/host-weights.js");
+    for (const family of FAMILIES) {
+      const host = hostModelFromHfFolder(new URL(`../../fixtures/decoder/${family}`, import.meta.url).pathname);
+      const backend = createCudaBackend();
+      try {
+        const model = Decoder.fromWeights(backend, host.config, host.weights);
+        const caches = [0, 1, 2].map(() => model.createCache(40));
+        const prompt = Int32Array.from({ length: 30 }, (_, i) => (i * 7) % host.config.vocabSize);
+        const logits = model.forward(prompt, caches[0]!);
+        assert.equal(logits.length, host.config.vocabSize, family);
+        model.forward(prompt.subarray(0, 5), caches[1]!);
+        model.forward(prompt.subarray(0, 9), caches[2]!);
+        for (let step = 0; step < 3; step++) {
+          const out = model.forwardSegments(caches.map((cache) => ({ ids: Int32Array.of(1), cache })));
+          assert.equal(out.length, 3, family);
+        }
+        for (const c of caches) c.dispose();
+      } finally {
+        backend.dispose();
+      }
+    }
+  });
+});
