@@ -155,6 +155,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let badSteps = 0;
   /** Micro-batches run so far over all ranks (names the dropout masks of data-parallel ranks). */
   let microBatches = 0;
+  let resumedLoss = Number.NaN;
   if (options.resume === true) {
     const found = findCheckpoint(checkpointDir);
     if (found === undefined) {
@@ -180,6 +181,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           .filter((l) => l.trim() !== "" && (JSON.parse(l) as StepLog).step <= step)
       : [];
     if (lead) fs.writeFileSync(logFile, kept.map((l) => `${l}\n`).join(""));
+    // the last applied step's loss, so a resumed run that has nothing left to do still reports it
+    const applied = kept.map((l) => JSON.parse(l) as StepLog).filter((e) => e.skipped !== true && Number.isFinite(e.loss));
+    resumedLoss = applied.at(-1)?.loss ?? Number.NaN;
   } else {
     if (lead && findCheckpoint(checkpointDir) !== undefined) {
       throw new TrainSetupError(`${options.outputDir} already holds a training checkpoint`, {
@@ -199,7 +203,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
 
   const started = now();
-  let finalLoss = Number.NaN;
+  let finalLoss = resumedLoss;
   const stopAt = Math.min(totalSteps, options.maxSteps ?? totalSteps);
   outer: for (; epoch < epochs; epoch++, batchInEpoch = 0) {
     const order = epochBatchIndices(lengths, { batchSize, seed, epoch });

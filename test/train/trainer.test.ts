@@ -60,6 +60,16 @@ describe("trainer", () => {
     );
   });
 
+  it("resuming a finished run trains nothing and reports the last step's loss", async () => {
+    const dir = join(root, "finished");
+    const first = await train({ ...base, model: new SoftmaxModel(), outputDir: dir, maxSteps: 4 });
+    const again = await train({ ...base, model: new SoftmaxModel(), outputDir: dir, maxSteps: 4, resume: true });
+    assert.equal(again.steps, 4);
+    assert.ok(Number.isFinite(first.finalLoss));
+    assert.equal(again.finalLoss, first.finalLoss);
+    assert.equal(readLog(dir).length, 4, "nothing appended");
+  });
+
   it("a resume with gradient accumulation crossing an epoch repeats the losses", async () => {
     const opts = { ...base, gradAccum: 3 };
     const straight = join(root, "acc-straight");

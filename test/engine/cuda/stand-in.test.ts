@@ -5,7 +5,10 @@
 // nothing and copies back zeros), so these tests check that the work goes through and gives every
 // block back, not what it computes. The GPU tests beside this file check the numbers.
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { SKIP_NO_SMOLLM2, SMOLLM2_GGUF } from "../../helpers/real-models.js";
 import { buildStandInCuda } from "../../helpers/stand-in-cuda.js";
 
 const standIn = buildStandInCuda();
@@ -90,5 +93,31 @@ describe("the CUDA backend's host side against stand-in libraries", { skip: "ski
         backend.dispose();
       }
     }
+  });
+  test("agenttune train --backend cuda checkpoints every step, a finished run resumes to nothing left, and the adapter exports and evaluates on --device cuda", { skip: SKIP_NO_SMOLLM2 }, async () => {
+    const { runCli } = await import("../../../src/cli/main.js");
+    const work = join((standIn as { dir: string }).dir, "cli");
+    const cli = async (argv: string[]) => {
+      let [out, err] = ["", ""];
+      const code = await runCli(argv, { out: (t) => (out += t), err: (t) => (err += t), interactive: false });
+      assert.equal(code, 0, `agenttune ${argv[0]}: ${err}`);
+      return out;
+    };
+    const model = SMOLLM2_GGUF as string;
+    const data = join(work, "train.jsonl");
+    await cli(["data", "build", "--samples", "6", "--seed", "0", "--out", data]);
+    const run = join(work, "run");
+    const train = ["train", "--model", model, "--data", data, "--output-dir", run, "--backend", "cuda", "--train-samples", "4", "--batch-size", "2", "--grad-accum", "1", "--save-every", "1", "--rank", "4"];
+    assert.match(await cli([...train, "--epochs", "2"]), /trained 4\/4 steps/);
+    // a finished run resumed: nothing left to train, and the last step's loss is reported
+    assert.match(await cli([...train, "--epochs", "2", "--resume"]), /trained 4\/4 steps, final loss \d/);
+    const steps = readFileSync(join(run, "train_log.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { step: number }).step);
+    assert.deepEqual(steps, [1, 2, 3, 4], "the resume appends nothing to the log");
+    const gguf = join(work, "adapter.gguf");
+    await cli(["export", "--adapter", join(run, "adapter"), "--format", "gguf-lora", "--base", model, "--out", gguf]);
+    assert.ok(existsSync(gguf));
+    const evalDir = join(work, "eval");
+    await cli(["eval", "--engine", "own", "--device", "cuda", "--model", model, "--adapter", join(run, "adapter"), "--tasks", "data/eval/tasks.jsonl", "--limit", "2", "--out", evalDir]);
+    assert.equal((JSON.parse(readFileSync(join(evalDir, "eval.json"), "utf8")) as { records: unknown[] }).records.length, 2);
   });
 });
