@@ -2,8 +2,11 @@
 // at once: linked in place of the real libraries (test/helpers/stand-in-cuda.ts builds them), they leave
 // only the host's share of every launch, copy and GEMM, on a machine without a GPU. Device
 // "memory" is a counter of addresses that nothing dereferences; device-to-host copies give zeros.
+// AGENTTUNE_STAND_IN_GPUS sets how many GPUs there seem to be (default 1); NCCL's all-reduce leaves
+// each rank's buffer as it was.
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static uint64_t next_address = 0x7f0000000000ull;
@@ -14,7 +17,11 @@ static char handle_cell[64];  // every handle points here
 int cuGetErrorName(int status, const char **name) { *name = status == 0 ? "CUDA_SUCCESS" : "CUDA_ERROR_UNKNOWN"; return 0; }
 int cuInit(unsigned int flags) { return 0; }
 int cuDriverGetVersion(int *version) { *version = 13000; return 0; }
-int cuDeviceGetCount(int *count) { *count = 1; return 0; }
+int cuDeviceGetCount(int *count) {
+  const char *gpus = getenv("AGENTTUNE_STAND_IN_GPUS");
+  *count = gpus != NULL && atoi(gpus) > 0 ? atoi(gpus) : 1;
+  return 0;
+}
 int cuDeviceGet(int *device, int ordinal) { *device = ordinal; return 0; }
 int cuDeviceGetName(uint8_t *name, int len, int device) { strncpy((char *)name, "stand-in GPU (no device)", len); return 0; }
 int cuDeviceGetAttribute(int *value, int attribute, int device) {
@@ -76,3 +83,13 @@ int cublasDestroy_v2(void *handle) { return 0; }
 int cublasSetStream_v2(void *handle, void *stream) { return 0; }
 int cublasGemmEx(void) { return 0; }
 int cublasGemmStridedBatchedEx(void) { return 0; }
+
+// ---- NCCL ----------------------------------------------------------------------------------------
+typedef struct { char internal[128]; } ncclUniqueId;
+int ncclGetUniqueId(uint8_t *id) { memset(id, 7, 128); return 0; }
+int ncclCommInitRank(void **comm, int nranks, ncclUniqueId id, int rank) { *comm = HANDLE; return 0; }
+int ncclAllReduce(uintptr_t send, uintptr_t recv, size_t count, int datatype, int op, void *comm, void *stream) { return 0; }
+int ncclCommDestroy(void *comm) { return 0; }
+const char *ncclGetErrorString(int result) { return result == 0 ? "no error" : "stand-in error"; }
+int ncclGetVersion(int *version) { *version = 22700; return 0; }
+

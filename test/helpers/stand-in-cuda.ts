@@ -13,7 +13,7 @@ export interface StandInCuda {
 }
 
 /**
- * Builds stand-ins for the CUDA driver, NVRTC and cuBLAS with the C compiler `cc`: one library
+ * Builds stand-ins for the CUDA driver, NVRTC, cuBLAS and NCCL with the C compiler `cc`: one library
  * under each name the engine looks for, every call returning success at once. Returns a reason
  * instead when there is no C compiler.
  */
@@ -27,7 +27,7 @@ export function buildStandInCuda(): StandInCuda | { skip: string } {
     rmSync(dir, { recursive: true, force: true });
     return { skip: `no C compiler to build the stand-in CUDA libraries (cc: ${(error as Error).message.split("\n")[0]})` };
   }
-  for (const name of ["libcuda.so.1", "libnvrtc.so.12", "libcublas.so.12"]) symlinkSync(lib, join(dir, name));
+  for (const name of ["libcuda.so.1", "libnvrtc.so.12", "libcublas.so.12", "libnccl.so.2"]) symlinkSync(lib, join(dir, name));
   const cache = join(dir, "cache");
   mkdirSync(cache);
   return { dir, env: { AGENTTUNE_CUDA_LIB_DIR: dir, AGENTTUNE_CACHE_DIR: cache }, dispose: () => rmSync(dir, { recursive: true, force: true }) };

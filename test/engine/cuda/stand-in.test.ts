@@ -5,6 +5,7 @@
 // nothing and copies back zeros), so these tests check that the work goes through and gives every
 // block back, not what it computes. The GPU tests beside this file check the numbers.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -119,5 +120,25 @@ describe("the CUDA backend's host side against stand-in libraries", { skip: "ski
     const evalDir = join(work, "eval");
     await cli(["eval", "--engine", "own", "--device", "cuda", "--model", model, "--adapter", join(run, "adapter"), "--tasks", "data/eval/tasks.jsonl", "--limit", "2", "--out", evalDir]);
     assert.equal((JSON.parse(readFileSync(join(evalDir, "eval.json"), "utf8")) as { records: unknown[] }).records.length, 2);
+  });
+  test("agenttune train --backend cuda --gpus 2 runs a worker a GPU, and rank 0 alone writes the log, the checkpoint and the adapter", { skip: SKIP_NO_SMOLLM2 }, () => {
+    const work = join((standIn as { dir: string }).dir, "gpus2");
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ["bin/agenttune.js", ...args], {
+        encoding: "utf8",
+        // the source, not a build that may be older; two stand-in GPUs
+        env: { ...process.env, AGENTTUNE_FROM_SOURCE: "1", AGENTTUNE_STAND_IN_GPUS: "2" },
+      });
+    const data = join(work, "train.jsonl");
+    const built = cli(["data", "build", "--samples", "8", "--seed", "1", "--out", data]);
+    assert.equal(built.status, 0, built.stderr);
+    const run = join(work, "run");
+    const r = cli(["train", "--model", SMOLLM2_GGUF as string, "--data", data, "--output-dir", run, "--backend", "cuda", "--gpus", "2", "--train-samples", "8", "--batch-size", "1", "--grad-accum", "4", "--epochs", "1", "--save-every", "1", "--rank", "4"]);
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /starting 2 workers, one a GPU/);
+    assert.match(r.stdout, /trained 2\/2 steps/);
+    const steps = readFileSync(join(run, "train_log.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { step: number }).step);
+    assert.deepEqual(steps, [1, 2], "one log line a step: rank 1 writes none");
+    assert.ok(existsSync(join(run, "adapter", "adapter_model.safetensors")));
   });
 });
