@@ -4,16 +4,22 @@
 # adapter as an f16 GGUF LoRA, evaluate on our engine; its folder keeps run.txt (the commands and
 # wall times), train.txt, train_log.jsonl, adapter.gguf and eval-own-<backend>/.
 #
-# Usage: bash bench/experiment-batch.sh start RUNS WORK   start every run of RUNS in the background
-#        bash bench/experiment-batch.sh wait WORK SECONDS wait until all are done or SECONDS pass; print each run's state
+# Usage: bash bench/experiment-batch.sh start RUNS WORK    start every run of RUNS in the background
+#        bash bench/experiment-batch.sh evaluate WORK      then evaluate the trained runs one after another,
+#                                                          in one background job (with EVAL=0 at start)
+#        bash bench/experiment-batch.sh wait WORK SECONDS  wait until every run is done (trained, and
+#                                                          evaluated when asked) or SECONDS pass; print each one's state
 # RUNS: one run a line, `name|samples|seed|epochs|data flags|train flags`; `#` starts a comment.
 # Environment: MODEL (the base GGUF, required), AGENTTUNE (how to run the CLI; default
-# `node bin/agenttune.js`), TASKS (default data/eval/tasks.jsonl), EVAL=0 to skip the evaluation
-# (to evaluate the adapter.gguf elsewhere), CONCURRENCY (tasks at once per evaluation; default 8),
+# `node bin/agenttune.js`), TASKS (default data/eval/tasks.jsonl), EVAL=0 to leave the evaluation
+# out of each run (for `evaluate`, or to evaluate adapter.gguf elsewhere: evaluations run at once
+# share the GPU by turns, so one after another with more tasks at once each goes further),
+# CONCURRENCY (tasks at once per evaluation; default 8),
 # LIMIT (evaluate the first N tasks only), BACKEND (cuda, the default, or cpu for a trial run).
 # Runs are started with setsid, so they outlive the shell that started them.
 set -uo pipefail
-verb=${1:?usage: experiment-batch.sh start RUNS WORK | wait WORK SECONDS}
+USAGE="usage: experiment-batch.sh start RUNS WORK | evaluate WORK | wait WORK SECONDS"
+verb=${1:?$USAGE}
 
 run_one() { # name samples seed epochs "data flags" "train flags" (in the run's folder)
   local name=$1 samples=$2 seed=$3 epochs=$4 dflags=$5 tflags=$6 t0
@@ -33,19 +39,25 @@ run_one() { # name samples seed epochs "data flags" "train flags" (in the run's 
   cp ft/train_log.jsonl . 2>/dev/null
   echo "agenttune export --adapter ft/adapter --format gguf-lora --dtype f16 --base $(basename "$MODEL") --out adapter.gguf" >> run.txt
   $cli export --adapter ft/adapter --format gguf-lora --dtype f16 --base "$MODEL" --out adapter.gguf >> run.txt 2>&1 || echo "FAILED: export" >> run.txt
-  if [[ "${EVAL:-1}" != 0 ]]; then
-    t0=$(date +%s)
-    echo "agenttune eval --engine own --device $backend --model $(basename "$MODEL") --adapter ft/adapter --tasks $(basename "$TASKS") --out eval-own-$backend --concurrency ${CONCURRENCY:-8} ${limit[*]}" >> run.txt
-    $cli eval --engine own --device "$backend" --model "$MODEL" --adapter ft/adapter --tasks "$TASKS" --out "eval-own-$backend" --concurrency "${CONCURRENCY:-8}" "${limit[@]}" > eval.txt 2>&1 || echo "FAILED: eval" >> run.txt
-    echo "wall time of the eval call: $(( $(date +%s) - t0 )) s ($(date -u +%FT%TZ) end)" >> run.txt
-  fi
+  [[ "${EVAL:-1}" != 0 ]] && eval_one
   touch DONE
+}
+
+eval_one() { # (in the run's folder, after its training)
+  local cli=${AGENTTUNE:-node bin/agenttune.js} backend=${BACKEND:-cuda} limit=() t0
+  [[ -n "${LIMIT:-}" ]] && limit=(--limit "$LIMIT")
+  [[ -d ft/adapter ]] || { echo "FAILED: eval (no adapter)" >> run.txt; return; }
+  t0=$(date +%s)
+  echo "agenttune eval --engine own --device $backend --model $(basename "$MODEL") --adapter ft/adapter --tasks $(basename "$TASKS") --out eval-own-$backend --concurrency ${CONCURRENCY:-8} ${limit[*]}" >> run.txt
+  $cli eval --engine own --device "$backend" --model "$MODEL" --adapter ft/adapter --tasks "$TASKS" --out "eval-own-$backend" --concurrency "${CONCURRENCY:-8}" "${limit[@]}" > eval.txt 2>&1 || echo "FAILED: eval" >> run.txt
+  echo "wall time of the eval call: $(( $(date +%s) - t0 )) s ($(date -u +%FT%TZ) end)" >> run.txt
+  touch EVALUATED
 }
 
 case "$verb" in
   start)
-    runs=${2:?usage: experiment-batch.sh start RUNS WORK}
-    work=${3:?usage: experiment-batch.sh start RUNS WORK}
+    runs=${2:?$USAGE}
+    work=${3:?$USAGE}
     : "${MODEL:?set MODEL to the base model GGUF file}"
     [[ -f "$runs" ]] || { echo "experiment-batch.sh: no runs file $runs" >&2; exit 1; }
     MODEL=$(realpath "$MODEL"); TASKS=$(realpath "${TASKS:-data/eval/tasks.jsonl}")
@@ -55,26 +67,39 @@ case "$verb" in
       [[ -z "$name" || "$name" == \#* ]] && continue
       [[ "$name" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "experiment-batch.sh: bad run name '$name'" >&2; exit 1; }
       mkdir -p "$work/$name"
-      (cd "$work/$name" && setsid bash -c "$(declare -f run_one); run_one \"\$@\"" run_one "$name" "$samples" "$seed" "$epochs" "$dflags" "$tflags" \
+      (cd "$work/$name" && setsid bash -c "$(declare -f run_one eval_one); run_one \"\$@\"" run_one "$name" "$samples" "$seed" "$epochs" "$dflags" "$tflags" \
         > log.txt 2>&1 < /dev/null &)
       echo "started $name"
     done < "$runs"
+    # what `evaluate` needs later, kept beside the runs
+    printf 'MODEL=%q\nTASKS=%q\n' "$MODEL" "$TASKS" > "$work/batch.env"
+    ;;
+  evaluate)
+    work=${2:?$USAGE}
+    [[ -f "$work/batch.env" ]] || { echo "experiment-batch.sh: $work holds no batch (no batch.env)" >&2; exit 1; }
+    # shellcheck disable=SC1091
+    source "$work/batch.env"
+    export MODEL TASKS
+    (setsid bash -c "$(declare -f eval_one); for d in \"\$@\"; do [[ -f \$d/DONE && ! -f \$d/EVALUATED ]] && (cd \$d && eval_one); done" evaluate "$work"/*/ > "$work/evaluate.log" 2>&1 < /dev/null &)
+    echo "evaluating $(find "$work" -mindepth 1 -maxdepth 1 -type d | wc -l) runs one after another (log: $work/evaluate.log)"
     ;;
   wait)
-    work=${2:?usage: experiment-batch.sh wait WORK SECONDS}
-    limit=${3:?usage: experiment-batch.sh wait WORK SECONDS}
+    work=${2:?$USAGE}
+    limit=${3:?$USAGE}
     t0=$(date +%s)
     while (( $(date +%s) - t0 < limit )); do
       total=$(find "$work" -mindepth 1 -maxdepth 1 -type d | wc -l)
       done_=$(find "$work" -mindepth 2 -maxdepth 2 -name DONE | wc -l)
-      (( done_ >= total )) && break
+      evaluating=0; [[ -f "$work/evaluate.log" ]] && evaluating=1
+      evaluated=$(find "$work" -mindepth 2 -maxdepth 2 -name EVALUATED | wc -l)
+      (( done_ >= total && (evaluating == 0 || evaluated >= total) )) && break
       sleep 15
     done
     for d in "$work"/*/; do
-      state=running; [[ -f "$d/DONE" ]] && state=done
+      state=running; [[ -f "$d/DONE" ]] && state=trained; [[ -f "$d/EVALUATED" ]] && state="trained, evaluated"
       grep -q FAILED "$d/run.txt" 2>/dev/null && state="$state, $(grep FAILED "$d/run.txt" | tr '\n' ' ')"
       echo "$(basename "$d"): $state · $(tr '\r' '\n' < "$d/train.txt" 2>/dev/null | grep -v '^$' | tail -1 | cut -c1-90)"
     done
     ;;
-  *) echo "usage: experiment-batch.sh start RUNS WORK | wait WORK SECONDS" >&2; exit 2 ;;
+  *) echo "$USAGE" >&2; exit 2 ;;
 esac
