@@ -6,7 +6,7 @@
 // block back, not what it computes. The GPU tests beside this file check the numbers.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { SKIP_NO_SMOLLM2, SMOLLM2_GGUF } from "../../helpers/real-models.js";
@@ -121,6 +121,23 @@ describe("the CUDA backend's host side against stand-in libraries", { skip: "ski
     await cli(["eval", "--engine", "own", "--device", "cuda", "--model", model, "--adapter", join(run, "adapter"), "--tasks", "data/eval/tasks.jsonl", "--limit", "2", "--out", evalDir]);
     assert.equal((JSON.parse(readFileSync(join(evalDir, "eval.json"), "utf8")) as { records: unknown[] }).records.length, 2);
   });
+  test("agenttune experiment scaling trains on --backend cuda and evaluates on --device cuda, and a second call reuses the finished run", { skip: SKIP_NO_SMOLLM2 }, async () => {
+    const { runCli } = await import("../../../src/cli/main.js");
+    const work = join((standIn as { dir: string }).dir, "scaling");
+    const tasks = join((standIn as { dir: string }).dir, "two-tasks.jsonl");
+    writeFileSync(tasks, `${readFileSync("data/eval/tasks.jsonl", "utf8").split("\n").slice(0, 2).join("\n")}\n`);
+    const argv = ["experiment", "scaling", "--model", SMOLLM2_GGUF as string, "--sizes", "8", "--seeds", "0", "--max-steps", "2", "--rank", "4", "--backend", "cuda", "--device", "cuda", "--tasks", tasks, "--out", work];
+    const run = async () => {
+      let [out, err] = ["", ""];
+      const code = await runCli(argv, { out: (t) => (out += t), err: (t) => (err += t), interactive: false });
+      assert.equal(code, 0, err);
+      return `${out}${err}`;
+    };
+    await run();
+    assert.equal((JSON.parse(readFileSync(join(work, "scaling.json"), "utf8")) as { settings: { backend: string } }).settings.backend, "cuda");
+    assert.match(await run(), /is done .*kept/, "the second call keeps the finished run");
+  });
+
   test("agenttune train --backend cuda --gpus 2 runs a worker a GPU, and rank 0 alone writes the log, the checkpoint and the adapter", { skip: SKIP_NO_SMOLLM2 }, () => {
     const work = join((standIn as { dir: string }).dir, "gpus2");
     const cli = (args: string[]) =>
