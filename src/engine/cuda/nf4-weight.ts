@@ -174,16 +174,6 @@ export class CudaNf4Weight {
     );
   }
 
-  /** Whether matmulInto takes this weight on this device: sm_90, rows a multiple of 128, columns of 64. */
-  get fusedMatmulFits(): boolean {
-    return isHopper(this.device) && this.tilesFit("forward");
-  }
-
-  /** Whether matmulTransposedInto takes it: sm_90, rows a multiple of 64, columns of 128. */
-  get fusedTransposedFits(): boolean {
-    return isHopper(this.device) && this.tilesFit("transposed");
-  }
-
   private tilesFit(direction: keyof typeof FUSED_TILES): boolean {
     const t = FUSED_TILES[direction];
     return this.rows % t.rows === 0 && this.cols % t.cols === 0;
@@ -194,22 +184,25 @@ export class CudaNf4Weight {
    * picks: expanded into `scratch` (rows·cols bf16) and multiplied by cuBLAS, or fused.
    */
   productInto(y: DevicePtr, x: DevicePtr, m: number, accumulate: boolean, scratch: DeviceBuffer): void {
-    if (this.matmul === "fused" && this.fusedMatmulFits) {
-      this.matmulInto(y, x, m, accumulate);
-      return;
-    }
-    this.dequantizeInto(scratch);
-    this.device.cublas.gemm({ transA: false, transB: true, m, n: this.rows, k: this.cols, a: x, b: scratch.ptr, c: y, dtype: "bf16", beta: accumulate ? 1 : 0 });
+    this.product("forward", y, x, m, accumulate, scratch);
   }
 
   /** dx: [m, cols] = dy: [m, rows] · W (accumulate: dx +=), the input gradient, by the same route as productInto. */
   productTransposedInto(dx: DevicePtr, dy: DevicePtr, m: number, accumulate: boolean, scratch: DeviceBuffer): void {
-    if (this.matmul === "fused" && this.fusedTransposedFits) {
-      this.matmulTransposedInto(dx, dy, m, accumulate);
+    this.product("transposed", dx, dy, m, accumulate, scratch);
+  }
+
+  /** The fused kernel on sm_90 where its tiles divide the weight and the route asks for it, else expansion + cuBLAS. */
+  private product(direction: keyof typeof FUSED_TILES, out: DevicePtr, input: DevicePtr, m: number, accumulate: boolean, scratch: DeviceBuffer): void {
+    const forward = direction === "forward";
+    if (this.matmul === "fused" && isHopper(this.device) && this.tilesFit(direction)) {
+      this.launchFused(direction, out, input, m, accumulate, forward ? [] : DX_TILE_OFFSETS);
       return;
     }
     this.dequantizeInto(scratch);
-    this.device.cublas.gemm({ transA: false, transB: false, m, n: this.cols, k: this.rows, a: dy, b: scratch.ptr, c: dx, dtype: "bf16", beta: accumulate ? 1 : 0 });
+    // forward: out = input · Wᵀ; transposed: out = input · W
+    const [n, k] = forward ? [this.rows, this.cols] : [this.cols, this.rows];
+    this.device.cublas.gemm({ transA: false, transB: forward, m, n, k, a: input, b: scratch.ptr, c: out, dtype: "bf16", beta: accumulate ? 1 : 0 });
   }
 
   /**
