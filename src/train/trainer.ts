@@ -155,7 +155,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let badSteps = 0;
   /** Micro-batches run so far over all ranks (names the dropout masks of data-parallel ranks). */
   let microBatches = 0;
-  let resumedLoss = Number.NaN;
+  /** The loss of the last step applied (skipped steps leave it). */
+  let finalLoss = Number.NaN;
   if (options.resume === true) {
     const found = findCheckpoint(checkpointDir);
     if (found === undefined) {
@@ -178,12 +179,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       ? fs
           .readFileSync(logFile, "utf8")
           .split("\n")
-          .filter((l) => l.trim() !== "" && (JSON.parse(l) as StepLog).step <= step)
+          .filter((l) => l.trim() !== "")
+          .map((line) => ({ line, entry: JSON.parse(line) as StepLog }))
+          .filter(({ entry }) => entry.step <= step)
       : [];
-    if (lead) fs.writeFileSync(logFile, kept.map((l) => `${l}\n`).join(""));
+    if (lead) fs.writeFileSync(logFile, kept.map(({ line }) => `${line}\n`).join(""));
     // the last applied step's loss, so a resumed run that has nothing left to do still reports it
-    const applied = kept.map((l) => JSON.parse(l) as StepLog).filter((e) => e.skipped !== true && Number.isFinite(e.loss));
-    resumedLoss = applied.at(-1)?.loss ?? Number.NaN;
+    finalLoss = kept.filter(({ entry }) => entry.skipped !== true && Number.isFinite(entry.loss)).at(-1)?.entry.loss ?? Number.NaN;
   } else {
     if (lead && findCheckpoint(checkpointDir) !== undefined) {
       throw new TrainSetupError(`${options.outputDir} already holds a training checkpoint`, {
@@ -203,7 +205,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
 
   const started = now();
-  let finalLoss = resumedLoss;
   const stopAt = Math.min(totalSteps, options.maxSteps ?? totalSteps);
   outer: for (; epoch < epochs; epoch++, batchInEpoch = 0) {
     const order = epochBatchIndices(lengths, { batchSize, seed, epoch });
