@@ -10,6 +10,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { SKIP_NO_SMOLLM2, SMOLLM2_GGUF } from "../../helpers/real-models.js";
+import { readEvalResult } from "../../../src/eval/files.js";
+import { readTrainLog } from "../../../src/eval/train-log.js";
 import { buildStandInCuda } from "../../helpers/stand-in-cuda.js";
 
 const standIn = buildStandInCuda();
@@ -20,6 +22,21 @@ after(() => {
 });
 
 const FAMILIES = ["llama", "qwen2", "qwen3", "gemma3_text"];
+
+/** A folder of this file's own under the stand-ins' temporary folder. */
+const workDir = (name: string) => join((standIn as { dir: string }).dir, name);
+
+/** Runs the CLI in this process; a non-zero exit fails the test with what the command printed. */
+async function cliOk(argv: string[]): Promise<{ out: string; err: string }> {
+  const { runCli } = await import("../../../src/cli/main.js");
+  let [out, err] = ["", ""];
+  const code = await runCli(argv, { out: (t) => (out += t), err: (t) => (err += t), interactive: false });
+  assert.equal(code, 0, `agenttune ${argv.slice(0, 2).join(" ")}: ${err}`);
+  return { out, err };
+}
+
+/** The steps a training log holds, in order. */
+const loggedSteps = async (run: string) => (await readTrainLog(join(run, "train_log.jsonl"))).map((e) => e.step);
 
 describe("the CUDA backend's host side against stand-in libraries", { skip: "skip" in standIn ? standIn.skip : false }, () => {
   test("every family's fast QLoRA step runs in each recomputation mode, with dropout, NEFTune and the fused NF4 route, and gives its blocks back", async () => {
@@ -96,14 +113,8 @@ describe("the CUDA backend's host side against stand-in libraries", { skip: "ski
     }
   });
   test("agenttune train --backend cuda checkpoints every step, a finished run resumes to nothing left, and the adapter exports and evaluates on --device cuda", { skip: SKIP_NO_SMOLLM2 }, async () => {
-    const { runCli } = await import("../../../src/cli/main.js");
-    const work = join((standIn as { dir: string }).dir, "cli");
-    const cli = async (argv: string[]) => {
-      let [out, err] = ["", ""];
-      const code = await runCli(argv, { out: (t) => (out += t), err: (t) => (err += t), interactive: false });
-      assert.equal(code, 0, `agenttune ${argv[0]}: ${err}`);
-      return out;
-    };
+    const work = workDir("cli");
+    const cli = async (argv: string[]) => (await cliOk(argv)).out;
     const model = SMOLLM2_GGUF as string;
     const data = join(work, "train.jsonl");
     await cli(["data", "build", "--samples", "6", "--seed", "0", "--out", data]);
@@ -112,25 +123,21 @@ describe("the CUDA backend's host side against stand-in libraries", { skip: "ski
     assert.match(await cli([...train, "--epochs", "2"]), /trained 4\/4 steps/);
     // a finished run resumed: nothing left to train, and the last step's loss is reported
     assert.match(await cli([...train, "--epochs", "2", "--resume"]), /trained 4\/4 steps, final loss \d/);
-    const steps = readFileSync(join(run, "train_log.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { step: number }).step);
-    assert.deepEqual(steps, [1, 2, 3, 4], "the resume appends nothing to the log");
+    assert.deepEqual(await loggedSteps(run), [1, 2, 3, 4], "the resume appends nothing to the log");
     const gguf = join(work, "adapter.gguf");
     await cli(["export", "--adapter", join(run, "adapter"), "--format", "gguf-lora", "--base", model, "--out", gguf]);
     assert.ok(existsSync(gguf));
     const evalDir = join(work, "eval");
     await cli(["eval", "--engine", "own", "--device", "cuda", "--model", model, "--adapter", join(run, "adapter"), "--tasks", "data/eval/tasks.jsonl", "--limit", "2", "--out", evalDir]);
-    assert.equal((JSON.parse(readFileSync(join(evalDir, "eval.json"), "utf8")) as { records: unknown[] }).records.length, 2);
+    assert.equal((await readEvalResult(evalDir)).records.length, 2);
   });
   test("agenttune experiment scaling trains on --backend cuda and evaluates on --device cuda, and a second call reuses the finished run", { skip: SKIP_NO_SMOLLM2 }, async () => {
-    const { runCli } = await import("../../../src/cli/main.js");
-    const work = join((standIn as { dir: string }).dir, "scaling");
-    const tasks = join((standIn as { dir: string }).dir, "two-tasks.jsonl");
+    const work = workDir("scaling");
+    const tasks = workDir("two-tasks.jsonl");
     writeFileSync(tasks, `${readFileSync("data/eval/tasks.jsonl", "utf8").split("\n").slice(0, 2).join("\n")}\n`);
     const argv = ["experiment", "scaling", "--model", SMOLLM2_GGUF as string, "--sizes", "8", "--seeds", "0", "--max-steps", "2", "--rank", "4", "--backend", "cuda", "--device", "cuda", "--tasks", tasks, "--out", work];
     const run = async () => {
-      let [out, err] = ["", ""];
-      const code = await runCli(argv, { out: (t) => (out += t), err: (t) => (err += t), interactive: false });
-      assert.equal(code, 0, err);
+      const { out, err } = await cliOk(argv);
       return `${out}${err}`;
     };
     await run();
@@ -138,8 +145,8 @@ describe("the CUDA backend's host side against stand-in libraries", { skip: "ski
     assert.match(await run(), /is done .*kept/, "the second call keeps the finished run");
   });
 
-  test("agenttune train --backend cuda --gpus 2 runs a worker a GPU, and rank 0 alone writes the log, the checkpoint and the adapter", { skip: SKIP_NO_SMOLLM2 }, () => {
-    const work = join((standIn as { dir: string }).dir, "gpus2");
+  test("agenttune train --backend cuda --gpus 2 runs a worker a GPU, and rank 0 alone writes the log, the checkpoint and the adapter", { skip: SKIP_NO_SMOLLM2 }, async () => {
+    const work = workDir("gpus2");
     const cli = (args: string[]) =>
       spawnSync(process.execPath, ["bin/agenttune.js", ...args], {
         encoding: "utf8",
@@ -154,8 +161,7 @@ describe("the CUDA backend's host side against stand-in libraries", { skip: "ski
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stderr, /starting 2 workers, one a GPU/);
     assert.match(r.stdout, /trained 2\/2 steps/);
-    const steps = readFileSync(join(run, "train_log.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { step: number }).step);
-    assert.deepEqual(steps, [1, 2], "one log line a step: rank 1 writes none");
+    assert.deepEqual(await loggedSteps(run), [1, 2], "one log line a step: rank 1 writes none");
     assert.ok(existsSync(join(run, "adapter", "adapter_model.safetensors")));
   });
 });
