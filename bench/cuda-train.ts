@@ -8,6 +8,7 @@
 // runs every projection's LoRA products alone instead of sharing q/k/v's and gate/up's A side.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { gemmRouteFromEnv } from "../src/engine/cuda/cublas.js";
 import { ALL_LORA_TARGETS, CudaDecoderTrainer, RECOMPUTE_MODES, type Recompute } from "../src/engine/cuda/decoder-trainer.js";
 import { openCudaDevice } from "../src/engine/cuda/device.js";
 import { CudaOps } from "../src/engine/cuda/ops.js";
@@ -167,6 +168,7 @@ console.log(
     ...(overlapWeightGrads ? { overlap_weight_grads: true } : {}),
     nf4_expansion: nf4ExpansionFromEnv(),
     nf4_matmul: nf4MatmulFromEnv(),
+    gemm: gemmRouteFromEnv(),
     steps,
     median_step_ms: Number(median.toFixed(1)),
     tokens_per_s: Math.round(tokensPerSecond),

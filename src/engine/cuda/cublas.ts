@@ -1,3 +1,5 @@
+import { envChoice } from "../../env-choice.js";
+import type { CublasLt } from "./cublas-lt.js";
 import { CudaError, CudaUnavailableError } from "./errors.js";
 import { type DevicePtr, type KoffiLib, loadKoffi } from "./ffi.js";
 import { findCudaLibrary } from "./find-libraries.js";
@@ -21,6 +23,20 @@ const STATUS_NAMES: Record<number, string> = {
   15: "CUBLAS_STATUS_NOT_SUPPORTED",
   16: "CUBLAS_STATUS_LICENSE_ERROR",
 };
+
+/**
+ * Which library runs the single products, from $AGENTTUNE_GEMM: "gemmex" (cublasGemmEx, the
+ * heuristic's first algorithm; the default) or "lt" (cuBLASLt, each shape's fastest candidate
+ * found by timing on its first call, CublasLt).
+ */
+export function gemmRouteFromEnv(env: NodeJS.ProcessEnv = process.env): "gemmex" | "lt" {
+  return envChoice(env, "AGENTTUNE_GEMM", ["gemmex", "lt"], "gemmex");
+}
+
+/** "CUBLAS_STATUS_NOT_SUPPORTED" for 15: cuBLAS and cuBLASLt share the status codes. */
+export function cublasStatusName(status: number): string {
+  return STATUS_NAMES[status] ?? `cublasStatus ${status}`;
+}
 
 /** One row-major matrix product C = alpha·op(A)·op(B) + beta·C, shapes after op: A [m,k], B [k,n], C [m,n]. */
 export interface GemmArgs {
@@ -57,6 +73,8 @@ export class Cublas {
   private readonly beta = new Float32Array(1);
   /** Set while a stretch is profiled (CudaDevice.startProfiling): every GEMM is timed under its shape. */
   profiler: LaunchProfiler | undefined;
+  /** When set, single (not batched) products go through cuBLASLt's tuned algorithms instead of cublasGemmEx. */
+  lt: CublasLt | undefined;
 
   constructor(stream: unknown, path = findCudaLibrary("cublas")) {
     this.path = path;
@@ -85,7 +103,7 @@ export class Cublas {
   }
 
   private check(status: number, call: string): void {
-    if (status !== 0) throw new CudaError(call, status, STATUS_NAMES[status] ?? `cublasStatus ${status}`);
+    if (status !== 0) throw new CudaError(call, status, cublasStatusName(status));
   }
 
   /**
@@ -111,6 +129,8 @@ export class Cublas {
         this.f.gemmStridedBatchedEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, strideB, args.a, t, lda, strideA, this.beta, args.c, ct, ldc, strideC, count, COMPUTE_32F, GEMM_DEFAULT),
         "cublasGemmStridedBatchedEx",
       );
+    } else if (this.lt?.gemm(args)) {
+      // cuBLASLt ran it; shapes it has no algorithm for fall through to cublasGemmEx
     } else {
       this.check(
         this.f.gemmEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, args.a, t, lda, this.beta, args.c, ct, ldc, COMPUTE_32F, GEMM_DEFAULT),

@@ -433,13 +433,27 @@ export class CudaDecoderTrainer {
       dDn = dDnBuf.ptr;
     }
     const dm = dev.alloc(N * I * bf16);
-    const m = this.orMake(s.m, N * I * bf16, (out) => this.ops.gluForward(out, s.g.ptr, s.u.ptr, N * I, c.activation));
-    backProject("down", dm.ptr, [dDn], m.ptr, false);
-    if (m !== s.m) m.free();
-    dDnBuf?.free();
-    const dg = dev.alloc(N * I * bf16);
-    const du = dev.alloc(N * I * bf16);
-    this.ops.gluBackward(dg.ptr, du.ptr, dm.ptr, s.g.ptr, s.u.ptr, N * I, c.activation);
+    let dg: DeviceBuffer;
+    let du: DeviceBuffer;
+    const downXa = s.xa.down;
+    if (s.m === null && downXa && groups.down.fused) {
+      // the forward dropped the GLU output m, which only down's dA reads: the GLU backward, which
+      // reads gate and up anyway, writes m over dm once it has read it, and dA comes after
+      groups.down.backwardExceptA(dm.ptr, [dDn], downXa.ptr, dxa.ptr, N, false);
+      dDnBuf?.free();
+      dg = dev.alloc(N * I * bf16);
+      du = dev.alloc(N * I * bf16);
+      this.ops.gluBackwardRemaking(dg.ptr, du.ptr, dm.ptr, s.g.ptr, s.u.ptr, N * I, c.activation);
+      groups.down.weightGradA(dm.ptr, dxa.ptr, N);
+    } else {
+      const m = this.orMake(s.m, N * I * bf16, (out) => this.ops.gluForward(out, s.g.ptr, s.u.ptr, N * I, c.activation));
+      backProject("down", dm.ptr, [dDn], m.ptr, false);
+      if (m !== s.m) m.free();
+      dDnBuf?.free();
+      dg = dev.alloc(N * I * bf16);
+      du = dev.alloc(N * I * bf16);
+      this.ops.gluBackward(dg.ptr, du.ptr, dm.ptr, s.g.ptr, s.u.ptr, N * I, c.activation);
+    }
     dm.free();
     const dh2 = dev.alloc(N * d * bf16);
     const h2 = this.orMake(s.h2, N * d * bf16, (out) => this.normalizeAgain(out, s.x2.ptr, w.mlpNorm.ptr, N));

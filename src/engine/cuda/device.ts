@@ -1,4 +1,5 @@
-import { Cublas } from "./cublas.js";
+import { Cublas, gemmRouteFromEnv } from "./cublas.js";
+import { CublasLt } from "./cublas-lt.js";
 import { CudaDriver, DeviceAttribute, type Handle } from "./driver.js";
 import { CudaUnavailableError } from "./errors.js";
 import type { DevicePtr } from "./ffi.js";
@@ -9,6 +10,8 @@ import { Nvrtc } from "./nvrtc.js";
 import { LaunchProfiler, type LaunchTime } from "./profiler.js";
 
 const FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8; // CUfunction_attribute
+/** cuBLASLt's workspace with AGENTTUNE_GEMM=lt: what cuBLAS itself keeps on Hopper. */
+const LT_WORKSPACE_BYTES = 32 << 20;
 
 export type { ParamType } from "./kernel-args.js";
 
@@ -46,6 +49,8 @@ export class CudaDevice {
   private disposed = false;
   /** Set between startProfiling and stopProfiling: every launch and GEMM is timed. */
   private profiler: LaunchProfiler | undefined;
+  /** cuBLASLt's workspace, with AGENTTUNE_GEMM=lt. */
+  private ltWorkspace: DeviceBuffer | undefined;
 
   constructor(ordinal = 0) {
     this.driver = new CudaDriver();
@@ -64,6 +69,10 @@ export class CudaDevice {
     this.memory = new CachingAllocator(this.driver);
     this.nvrtc = new Nvrtc();
     this.cublas = new Cublas(this.stream);
+    if (gemmRouteFromEnv() === "lt") {
+      this.ltWorkspace = this.memory.alloc(LT_WORKSPACE_BYTES);
+      this.cublas.lt = new CublasLt(this.stream, { ptr: this.ltWorkspace.ptr, bytes: LT_WORKSPACE_BYTES }, (work) => this.time(work), (bytes) => this.memory.alloc(bytes));
+    }
     const attr = (a: number) => {
       const out = [0];
       this.driver.call("cuDeviceGetAttribute", out, a, this.device);
@@ -217,6 +226,8 @@ export class CudaDevice {
     this.disposed = true;
     this.synchronize();
     this.stopProfiling();
+    this.cublas.lt?.dispose();
+    this.ltWorkspace?.free();
     this.cublas.dispose();
     this.memory.releaseCached();
     for (const mod of this.modules) this.driver.call("cuModuleUnload", mod);

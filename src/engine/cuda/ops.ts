@@ -65,6 +65,8 @@ export class CudaOps {
         glu_backward: ["ptr", "ptr", "ptr", "ptr", "ptr", "i64", "i32"],
         glu_forward_x8: ["ptr", "ptr", "ptr", "i64", "i32"],
         glu_backward_x8: ["ptr", "ptr", "ptr", "ptr", "ptr", "i64", "i32"],
+        glu_backward_remake: ["ptr", "ptr", "ptr", "ptr", "ptr", "i64", "i32"],
+        glu_backward_remake_x8: ["ptr", "ptr", "ptr", "ptr", "ptr", "i64", "i32"],
       }),
       ...device.compile(kernelSource("rope.cu"), "rope.cu", {
         rope_apply: ["ptr", "ptr", "ptr", "i32", "i32", "i32", "f32", "f32"],
@@ -134,6 +136,16 @@ export class CudaOps {
     const code = act === "silu" ? 0 : 1;
     if (vectorizable(n, dgate, dup, dh, gate, up)) this.k.glu_backward_x8.launch([blocksFor(n / 8)], [THREADS], 0, dh, gate, up, dgate, dup, n / 8, code);
     else this.k.glu_backward.launch([blocksFor(n)], [THREADS], 0, dh, gate, up, dgate, dup, n, code);
+  }
+
+  /**
+   * As gluBackward, and h = act(gate) · up written over dh (dhThenH: dh in, h out), the same bits
+   * as gluForward: the backward pass of a layer whose forward dropped h gets it back here.
+   */
+  gluBackwardRemaking(dgate: DevicePtr, dup: DevicePtr, dhThenH: DevicePtr, gate: DevicePtr, up: DevicePtr, n: number, act: GluActivation): void {
+    const code = act === "silu" ? 0 : 1;
+    if (vectorizable(n, dgate, dup, dhThenH, gate, up)) this.k.glu_backward_remake_x8.launch([blocksFor(n / 8)], [THREADS], 0, dhThenH, gate, up, dgate, dup, n / 8, code);
+    else this.k.glu_backward_remake.launch([blocksFor(n)], [THREADS], 0, dhThenH, gate, up, dgate, dup, n, code);
   }
 
   /** x: [tokens, heads, headDim] rotated in place; positions: [tokens] int32. inverse = the backward pass. */

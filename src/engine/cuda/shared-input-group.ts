@@ -84,6 +84,33 @@ export class CudaSharedInputGroup {
       }
       return;
     }
+    this.fusedBackward(dx, dys, x, xa, dxa, n, accumulate);
+  }
+
+  /**
+   * The fused backward without dA_G += dxa_Gᵀ·x, for a caller that has not kept x: it remakes x and
+   * then calls weightGradA with the same dxa, untouched in between. Fused groups only.
+   */
+  backwardExceptA(dx: DevicePtr, dys: readonly DevicePtr[], xa: DevicePtr, dxa: DevicePtr, n: number, accumulate: boolean): void {
+    if (!this.fused) throw new Error("backwardExceptA is for groups whose A-side products are fused");
+    this.fusedBackward(dx, dys, null, xa, dxa, n, accumulate);
+  }
+
+  /** dA_G += dxa_Gᵀ·x: [L·r, n]·[n, in], the half of the fused backward that backwardExceptA leaves out. */
+  weightGradA(x: DevicePtr, dxa: DevicePtr, n: number): void {
+    const grads = this.adapted[0].linear.weightGrads;
+    grads.fork();
+    this.accumulateA(x, dxa, n);
+    grads.join();
+  }
+
+  private accumulateA(x: DevicePtr, dxa: DevicePtr, n: number): void {
+    const grads = this.adapted[0].linear.weightGrads;
+    grads.cublas.gemm({ transA: true, transB: false, m: this.xaColumns, n: this.members[0].inFeatures, k: n, a: dxa, b: x, c: this.adapted[0].lora.a.grad.ptr, dtype: "bf16", cType: "f32", beta: 1 });
+  }
+
+  /** The fused backward; dA_G only when x is given. */
+  private fusedBackward(dx: DevicePtr, dys: readonly DevicePtr[], x: DevicePtr | null, xa: DevicePtr, dxa: DevicePtr, n: number, accumulate: boolean): void {
     const k = this.members[0].inFeatures;
     const L = this.xaColumns;
     const blas = this.device.cublas;
@@ -93,7 +120,7 @@ export class CudaSharedInputGroup {
     // every dB_i, then dA_G += dxa_Gᵀ·x: [L·r, n]·[n, in], beside the input gradient below
     grads.fork();
     for (const [i, { linear, lora, index }] of this.adapted.entries()) linear.loraBWeightGrad(dys[index], this.slice(xa, i, n), n, L, lora);
-    grads.cublas.gemm({ transA: true, transB: false, m: L, n: k, k: n, a: dxa, b: x, c: first.grad.ptr, dtype: "bf16", cType: "f32", beta: 1 });
+    if (x !== null) this.accumulateA(x, dxa, n);
     // dx (=, or += when accumulate) dxa_G·A_G: [n, L·r]·[L·r, in]; then every base product adds onto it
     blas.gemm({ transA: false, transB: false, m: n, n: k, k: L, a: dxa, b: first.shadow.ptr, c: dx, dtype: "bf16", beta: accumulate ? 1 : 0 });
     for (const [j, m] of this.members.entries()) m.baseBackward(dx, dys[j], n, true);

@@ -173,6 +173,28 @@ describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, ()
     for (let j = 0; j < 3; j++) assert.deepEqual(vector[j], scalar[j]);
   });
 
+  // 10 007 takes the one-element kernel, 10 008 the 8-at-a-time one
+  for (const [act, n] of [["silu", 10_007], ["silu", 10_008], ["gelu_tanh", 10_007], ["gelu_tanh", 10_008]] as const) {
+    test(`${act} GLU backward remaking h over dh gives gluBackward's gradients and gluForward's h bit for bit, n = ${n}`, () => {
+      const gate = upBf16(bf(random(n, 14, 4)));
+      const up = upBf16(bf(random(n, 15, 2)));
+      const dhValues = bf(random(n, 16));
+      const [h, dg, du, dg2, du2] = [0, 1, 2, 3, 4].map(() => empty(n * 2));
+      ops.gluForward(h, gate, up, n, act);
+      ops.gluBackward(dg, du, upBf16(dhValues), gate, up, n, act);
+      const dhThenH = upBf16(dhValues);
+      ops.gluBackwardRemaking(dg2, du2, dhThenH, gate, up, n, act);
+      const bits = (p: unknown) => {
+        const out = new Uint16Array(n);
+        device.download(out, p as never);
+        return [...out];
+      };
+      assert.deepEqual(bits(dg2), bits(dg), "dgate");
+      assert.deepEqual(bits(du2), bits(du), "dup");
+      assert.deepEqual(bits(dhThenH), bits(h), "h written over dh");
+    });
+  }
+
   test("RoPE rotates pairs (i, i + d/2) and its inverse undoes it", () => {
     const tokens = 19;
     const heads = 3;

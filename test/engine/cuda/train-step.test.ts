@@ -84,6 +84,7 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
       // with LoRA dropout (the same masks on both sides: call 3 of seed 0), and with each recomputation mode:
       // selective and full remake activations with the forward's own kernels, so their gradients are
       // those of "off" bit for bit, and selective holds less at its peak
+      const fast0Names = cpu.parameters().map((p) => p.name);
       const gradsOf = new Map<Recompute, Float32Array[]>();
       const peakOf = new Map<Recompute, number>();
       for (const recompute of RECOMPUTE_MODES) {
@@ -109,6 +110,24 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
           console.log(`${family} dropout 0.3, recompute ${recompute}: loss cpu ${lossCpuD.toFixed(5)}, fast ${lossD.toFixed(5)}; worst gradient error ${worstD.toExponential(2)}; step peak ${peakOf.get(recompute)} bytes`);
         } finally {
           fastD.dispose();
+        }
+      }
+      // without dropout the groups share their A-side products, and selective's backward remakes the GLU
+      // output inside the GLU backward (gluBackwardRemaking) for down's dA: the gradients of "off" bit for bit
+      {
+        const [offT, selT] = (["off", "selective"] as const).map((recompute) => new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute, seed: 0 }));
+        try {
+          const [lossOff, lossSel] = [offT, selT].map((t) => {
+            t.setLoraParams(cpu.parameters().map((p) => b.values.get(p.name)!.data));
+            return t.forwardBackward(b.ids, b.targets, b.batch, b.tokens, 1);
+          });
+          assert.equal(lossSel, lossOff);
+          const [gOff, gSel] = [offT, selT].map((t) => t.readLora("grads"));
+          const differing = gSel.flatMap((g, i) => (g.every((v, j) => Object.is(v, gOff[i]![j])) ? [] : [fast0Names[i]]));
+          assert.deepEqual(differing, [], `selective without dropout changed gradient matrices ${differing.join(", ")}`);
+        } finally {
+          offT.dispose();
+          selT.dispose();
         }
       }
       // NEFTune (alpha 15, call 3): the GPU adds the CPU's noise to the embeddings, and the full

@@ -29,6 +29,9 @@ extern "C" __global__ void glu_forward(const bf16_t* __restrict__ gate, const bf
 }
 
 // dh → dgate = dh · up · act'(gate), dup = dh · act(gate)
+// The _remake kernels also write h = act(gate) · up over dh (each element read before it is
+// written, by the same thread), with the forward's arithmetic, so the same bits: a backward pass
+// that dropped h gets it back from the gate and up it reads anyway, instead of a forward pass more.
 extern "C" __global__ void glu_backward(const bf16_t* __restrict__ dh, const bf16_t* __restrict__ gate,
                                         const bf16_t* __restrict__ up, bf16_t* __restrict__ dgate,
                                         bf16_t* __restrict__ dup, long long n, int act) {
@@ -69,4 +72,37 @@ extern "C" __global__ void glu_backward_x8(const uint4* __restrict__ dh, const u
   }
   dgate[i] = pack_bf16x8(dg);
   dup[i] = pack_bf16x8(du);
+}
+
+extern "C" __global__ void glu_backward_remake(bf16_t* dh_h, const bf16_t* __restrict__ gate,
+                                               const bf16_t* __restrict__ up, bf16_t* __restrict__ dgate,
+                                               bf16_t* __restrict__ dup, long long n, int act) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  float g = bf16_to_f32(gate[i]), u = bf16_to_f32(up[i]), d = bf16_to_f32(dh_h[i]), da;
+  float a = act == 0 ? silu(g, &da) : gelu_tanh(g, &da);
+  dgate[i] = f32_to_bf16(d * u * da);
+  dup[i] = f32_to_bf16(d * a);
+  dh_h[i] = f32_to_bf16(a * u);
+}
+
+extern "C" __global__ void glu_backward_remake_x8(uint4* dh_h, const uint4* __restrict__ gate,
+                                                  const uint4* __restrict__ up, uint4* __restrict__ dgate,
+                                                  uint4* __restrict__ dup, long long n8, int act) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n8) return;
+  float g[8], u[8], d[8], dg[8], du[8], h[8], da;
+  unpack_bf16x8(gate[i], g);
+  unpack_bf16x8(up[i], u);
+  unpack_bf16x8(dh_h[i], d);
+#pragma unroll
+  for (int j = 0; j < 8; j++) {
+    float a = act == 0 ? silu(g[j], &da) : gelu_tanh(g[j], &da);
+    dg[j] = d[j] * u[j] * da;
+    du[j] = d[j] * a;
+    h[j] = a * u[j];
+  }
+  dgate[i] = pack_bf16x8(dg);
+  dup[i] = pack_bf16x8(du);
+  dh_h[i] = pack_bf16x8(h);
 }
