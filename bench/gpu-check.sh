@@ -15,16 +15,9 @@ mkdir -p "$out"
 out=$(realpath "$out")
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; date -u +%FT%TZ; } > "$out/machine.txt" 2>&1
 
-run() { # name command...
-  local name=$1 t0 rc
-  shift
-  echo "## $name: $*" >> "$out/commands.txt"
-  t0=$(date +%s)
-  timeout "${LIMIT_S:-120}" "$@" > "$out/$name.out" 2> "$out/$name.err"
-  rc=$?
-  echo "rc=$rc $(( $(date +%s) - t0 )) s" >> "$out/commands.txt"
-  return $rc
-}
+RUN_LIMIT_S=120
+# shellcheck source=bench/logged-run.sh
+source "$(dirname "${BASH_SOURCE[0]}")/logged-run.sh"
 tests() { # name test files... (run in the build folder, where the tests' fixtures are)
   local name=$1 rc
   shift

@@ -14,16 +14,9 @@ mkdir -p "$out"
 out=$(realpath "$out")
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; date -u +%FT%TZ; } > "$out/machine.txt" 2>&1
 
-run() { # name command...
-  local name=$1 t0 rc
-  shift
-  echo "## $name: $*" >> "$out/commands.txt"
-  t0=$(date +%s)
-  timeout "${LIMIT_S:-180}" "$@" > "$out/$name.out" 2> "$out/$name.err"
-  rc=$?
-  echo "rc=$rc $(( $(date +%s) - t0 )) s" >> "$out/commands.txt"
-  return $rc
-}
+RUN_LIMIT_S=180
+# shellcheck source=bench/logged-run.sh
+source "$(dirname "${BASH_SOURCE[0]}")/logged-run.sh"
 
 step_tests=(test/engine/cuda/cublas-lt.test.js test/engine/cuda/bindings.test.js test/engine/cuda/ops.test.js test/engine/cuda/train-step.test.js test/engine/cuda/train-model.test.js)
 (cd "$build" && run tests-gemmex node --test "${step_tests[@]}")

@@ -5,6 +5,7 @@ import { decodeBf16, encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
 import type { CudaDevice } from "../../../src/engine/cuda/device.js";
 import type { DevicePtr } from "../../../src/engine/cuda/ffi.js";
 import { openGpuOrSkip } from "./gpu.js";
+import { relativeError } from "./reference-gemm.js";
 
 function random(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -71,15 +72,6 @@ function reference(q: Float32Array, k: Float32Array, v: Float32Array, dout: Floa
   return { out, dq, dk, dv };
 }
 
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i] - want[i]) ** 2;
-    den += want[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 interface Inputs {
   q: Float32Array;
@@ -132,7 +124,7 @@ function run(device: CudaDevice, attention: CudaAttention, x: Inputs, s: Attenti
 /** Each of out, dq, dk, dv within its bound of the float64 reference (or of another path's result). */
 function assertClose(got: Record<string, ArrayLike<number>>, want: Record<string, ArrayLike<number>>, outBound = 1e-2, gradBound = 2e-2) {
   for (const name of ["out", "dq", "dk", "dv"]) {
-    const e = relErr(got[name], want[name]);
+    const e = relativeError(got[name], want[name]);
     assert.ok(e < (name === "out" ? outBound : gradBound), `${name}: relative error ${e}`);
   }
 }

@@ -19,6 +19,15 @@ __device__ __forceinline__ float silu(float x, float* dsilu) {
   return x * s;
 }
 
+// One element of the backward pass: dgate, dup, and h = act(gate) · up (the forward's product).
+__device__ __forceinline__ float glu_element_backward(float g, float u, float d, int act, float* dg, float* du) {
+  float da;
+  float a = act == 0 ? silu(g, &da) : gelu_tanh(g, &da);
+  *dg = d * u * da;
+  *du = d * a;
+  return a * u;
+}
+
 extern "C" __global__ void glu_forward(const bf16_t* __restrict__ gate, const bf16_t* __restrict__ up,
                                        bf16_t* __restrict__ h, long long n, int act) {
   long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
@@ -37,10 +46,10 @@ extern "C" __global__ void glu_backward(const bf16_t* __restrict__ dh, const bf1
                                         bf16_t* __restrict__ dup, long long n, int act) {
   long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n) return;
-  float g = bf16_to_f32(gate[i]), u = bf16_to_f32(up[i]), d = bf16_to_f32(dh[i]), da;
-  float a = act == 0 ? silu(g, &da) : gelu_tanh(g, &da);
-  dgate[i] = f32_to_bf16(d * u * da);
-  dup[i] = f32_to_bf16(d * a);
+  float dg, du;
+  glu_element_backward(bf16_to_f32(gate[i]), bf16_to_f32(up[i]), bf16_to_f32(dh[i]), act, &dg, &du);
+  dgate[i] = f32_to_bf16(dg);
+  dup[i] = f32_to_bf16(du);
 }
 
 extern "C" __global__ void glu_forward_x8(const uint4* __restrict__ gate, const uint4* __restrict__ up,
@@ -60,16 +69,12 @@ extern "C" __global__ void glu_backward_x8(const uint4* __restrict__ dh, const u
                                            uint4* __restrict__ dup, long long n8, int act) {
   long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n8) return;
-  float g[8], u[8], d[8], dg[8], du[8], da;
+  float g[8], u[8], d[8], dg[8], du[8];
   unpack_bf16x8(gate[i], g);
   unpack_bf16x8(up[i], u);
   unpack_bf16x8(dh[i], d);
 #pragma unroll
-  for (int j = 0; j < 8; j++) {
-    float a = act == 0 ? silu(g[j], &da) : gelu_tanh(g[j], &da);
-    dg[j] = d[j] * u[j] * da;
-    du[j] = d[j] * a;
-  }
+  for (int j = 0; j < 8; j++) glu_element_backward(g[j], u[j], d[j], act, &dg[j], &du[j]);
   dgate[i] = pack_bf16x8(dg);
   dup[i] = pack_bf16x8(du);
 }
@@ -79,11 +84,11 @@ extern "C" __global__ void glu_backward_remake(bf16_t* dh_h, const bf16_t* __res
                                                bf16_t* __restrict__ dup, long long n, int act) {
   long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n) return;
-  float g = bf16_to_f32(gate[i]), u = bf16_to_f32(up[i]), d = bf16_to_f32(dh_h[i]), da;
-  float a = act == 0 ? silu(g, &da) : gelu_tanh(g, &da);
-  dgate[i] = f32_to_bf16(d * u * da);
-  dup[i] = f32_to_bf16(d * a);
-  dh_h[i] = f32_to_bf16(a * u);
+  float dg, du;
+  float h = glu_element_backward(bf16_to_f32(gate[i]), bf16_to_f32(up[i]), bf16_to_f32(dh_h[i]), act, &dg, &du);
+  dgate[i] = f32_to_bf16(dg);
+  dup[i] = f32_to_bf16(du);
+  dh_h[i] = f32_to_bf16(h);
 }
 
 extern "C" __global__ void glu_backward_remake_x8(uint4* dh_h, const uint4* __restrict__ gate,
@@ -91,17 +96,12 @@ extern "C" __global__ void glu_backward_remake_x8(uint4* dh_h, const uint4* __re
                                                   uint4* __restrict__ dup, long long n8, int act) {
   long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n8) return;
-  float g[8], u[8], d[8], dg[8], du[8], h[8], da;
+  float g[8], u[8], d[8], dg[8], du[8], h[8];
   unpack_bf16x8(gate[i], g);
   unpack_bf16x8(up[i], u);
   unpack_bf16x8(dh_h[i], d);
 #pragma unroll
-  for (int j = 0; j < 8; j++) {
-    float a = act == 0 ? silu(g[j], &da) : gelu_tanh(g[j], &da);
-    dg[j] = d[j] * u[j] * da;
-    du[j] = d[j] * a;
-    h[j] = a * u[j];
-  }
+  for (int j = 0; j < 8; j++) h[j] = glu_element_backward(g[j], u[j], d[j], act, &dg[j], &du[j]);
   dgate[i] = pack_bf16x8(dg);
   dup[i] = pack_bf16x8(du);
   dh_h[i] = pack_bf16x8(h);
