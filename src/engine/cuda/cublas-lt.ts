@@ -7,10 +7,10 @@ import { findCudaLibrary } from "./find-libraries.js";
 /*
  * cuBLASLt for the same row-major products as `Cublas.gemm`, with the algorithm of each product
  * shape chosen by timing: the library's heuristic proposes up to CANDIDATES configurations (tile,
- * stages, split-K, swizzle), the first call of a shape runs each one on a scratch output and keeps
- * the fastest, and every later call of that shape runs it. cublasGemmEx takes the heuristic's
- * first guess every time, which is not always the fastest for the tall and skinny products of
- * LoRA or for C += A·B.
+ * stages, split-K, swizzle), the first call of a shape runs each one, and cublasGemmEx's own
+ * choice beside them, on a scratch output, and every later call of that shape runs the fastest
+ * (through cublasGemmEx unless a candidate beat it by MARGIN). The candidates take turns within
+ * each of three rounds, so that the GPU's clock drifting during the tuning slows them all alike.
  */
 
 const COMPUTE_32F = 68; // CUBLAS_COMPUTE_32F
@@ -24,6 +24,7 @@ const RESULT_BYTES = 96; // cublasLtMatmulHeuristicResult_t: algo, size_t worksp
 const CANDIDATES = 8;
 const NOT_SUPPORTED = 15; // CUBLAS_STATUS_NOT_SUPPORTED: no heuristic for this configuration
 const TIMED_REPS = 5;
+const MARGIN = 0.05;
 
 const ELEMENT_BYTES = { f32: 4, f16: 2, bf16: 2 } as const;
 
@@ -32,16 +33,18 @@ interface LtPlan {
   desc: unknown;
   layouts: [unknown, unknown, unknown];
   algos: Buffer[];
-  /** Index into algos of the one to run; -1 until timed. */
+  /** Index into algos of the one to run, algos.length for cublasGemmEx; -1 until timed. */
   chosen: number;
-  /** Each candidate's time (ms) as measured, in algos' order; empty until timed. */
+  /** Each candidate's time (ms) as measured, in algos' order then cublasGemmEx's; empty until timed. */
   times: number[];
 }
 
 /** What tuning found for one shape, for benchmarks and logs. */
 export interface LtTuning {
   key: string;
+  /** cuBLASLt's candidates (0: it had none, and cublasGemmEx runs the shape). */
   candidates: number;
+  /** The index of the one that runs; `candidates` for cublasGemmEx. */
   chosen: number;
   times: number[];
 }
@@ -68,13 +71,15 @@ export class CublasLt {
   /**
    * stream: where the products run; workspace: device memory the algorithms may use (candidates
    * that want more are skipped); time(work): GPU milliseconds of `work` on the stream;
-   * scratch(bytes): a temporary device buffer for tuning runs, freed by the returned function.
+   * scratch(bytes): a temporary device buffer for tuning runs, freed by the returned function;
+   * gemmEx(args): the same product through cublasGemmEx, the last candidate of every shape.
    */
   constructor(
     private readonly stream: unknown,
     private readonly workspace: { ptr: DevicePtr; bytes: number },
     private readonly time: (work: () => void) => number,
     private readonly scratch: (bytes: number) => { ptr: DevicePtr; free(): void },
+    private readonly gemmEx: (args: GemmArgs) => void,
     path = findCudaLibrary("cublasLt"),
   ) {
     this.path = path;
@@ -120,6 +125,7 @@ export class CublasLt {
     const plan = this.planFor(args);
     if (plan === null) return false;
     if (plan.chosen < 0) this.tune(plan, args);
+    if (plan.chosen === plan.algos.length) return false;
     this.run(plan, args, plan.chosen, args.c);
     return true;
   }
@@ -196,7 +202,7 @@ export class CublasLt {
         this.plans.set(s.key, null);
         return null;
       }
-      const plan: LtPlan = { desc, layouts, algos, chosen: algos.length === 1 ? 0 : -1, times: [] };
+      const plan: LtPlan = { desc, layouts, algos, chosen: -1, times: [] };
       this.plans.set(s.key, plan);
       return plan;
     } finally {
@@ -204,27 +210,38 @@ export class CublasLt {
     }
   }
 
-  /** Times every candidate into a scratch C (the real C may be accumulated into, so it is never written twice). */
+  /**
+   * Times every candidate and cublasGemmEx into a scratch C (the real C may be accumulated into, so
+   * it is never written twice): a warm-up run each, then three rounds in which each candidate runs
+   * TIMED_REPS times; a candidate's time is its median round.
+   */
   private tune(plan: LtPlan, args: GemmArgs): void {
     const { ldc, cType } = this.shape(args);
     const scratch = this.scratch(args.m * ldc * ELEMENT_BYTES[cType]);
     try {
-      plan.times = plan.algos.map((_, i) => {
-        this.run(plan, args, i, scratch.ptr); // warm-up
-        // the median of three timings of TIMED_REPS runs: one timing of a 15 µs product picked a
-        // candidate 1.7× slower than the first on an H200
-        const rounds = [0, 1, 2].map(
-          () =>
+      const onScratch = { ...args, c: scratch.ptr };
+      const candidates = [...plan.algos.map((_, i) => () => this.run(plan, args, i, scratch.ptr)), () => this.gemmEx(onScratch)];
+      for (const run of candidates) run();
+      const rounds = candidates.map((): number[] => []);
+      for (let round = 0; round < 3; round++) {
+        for (const [i, run] of candidates.entries()) {
+          rounds[i].push(
             this.time(() => {
-              for (let r = 0; r < TIMED_REPS; r++) this.run(plan, args, i, scratch.ptr);
+              for (let r = 0; r < TIMED_REPS; r++) run();
             }) / TIMED_REPS,
-        );
-        return rounds.sort((a, b) => a - b)[1];
-      });
+          );
+        }
+      }
+      plan.times = rounds.map((t) => t.sort((a, b) => a - b)[1]);
     } finally {
       scratch.free();
     }
-    plan.chosen = plan.times.indexOf(Math.min(...plan.times));
+    // a cuBLASLt algorithm replaces cublasGemmEx's only when it times MARGIN faster: on an H200 the
+    // large 7B products differ by less than their timings spread, and picks on such differences
+    // made the step 2–5 % slower
+    const gemmEx = plan.times[plan.algos.length];
+    const best = plan.times.slice(0, plan.algos.length).reduce((b, t, i, all) => (t < all[b] ? i : b), 0);
+    plan.chosen = plan.times[best] < (1 - MARGIN) * gemmEx ? best : plan.algos.length;
   }
 
   private run(plan: LtPlan, args: GemmArgs, index: number, c: DevicePtr): void {

@@ -129,15 +129,27 @@ export class Cublas {
         this.f.gemmStridedBatchedEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, strideB, args.a, t, lda, strideA, this.beta, args.c, ct, ldc, strideC, count, COMPUTE_32F, GEMM_DEFAULT),
         "cublasGemmStridedBatchedEx",
       );
-    } else if (this.lt?.gemm(args)) {
-      // cuBLASLt ran it; shapes it has no algorithm for fall through to cublasGemmEx
-    } else {
-      this.check(
-        this.f.gemmEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, args.a, t, lda, this.beta, args.c, ct, ldc, COMPUTE_32F, GEMM_DEFAULT),
-        "cublasGemmEx",
-      );
+    } else if (!this.lt?.gemm(args)) {
+      // cuBLASLt, when set, runs the shapes where one of its algorithms timed faster than this
+      this.gemmEx(args);
     }
     if (profiled !== undefined) this.profiler?.end(gemmLaunchName(m, n, k, transA, transB, args.batch?.count), profiled);
+  }
+
+  /** A single product through cublasGemmEx with the heuristic's first algorithm, whatever `lt` says (not profiled). */
+  gemmEx(args: GemmArgs): void {
+    const { transA, transB, m, n, k } = args;
+    this.alpha[0] = args.alpha ?? 1;
+    this.beta[0] = args.beta ?? 0;
+    const t = CudaDataType[args.dtype];
+    const ct = CudaDataType[args.cType ?? args.dtype];
+    const lda = args.lda ?? (transA ? m : k);
+    const ldb = args.ldb ?? (transB ? k : n);
+    const ldc = args.ldc ?? n;
+    this.check(
+      this.f.gemmEx(this.handle, transB ? 1 : 0, transA ? 1 : 0, n, m, k, this.alpha, args.b, t, ldb, args.a, t, lda, this.beta, args.c, ct, ldc, COMPUTE_32F, GEMM_DEFAULT),
+      "cublasGemmEx",
+    );
   }
 
   dispose(): void {

@@ -71,7 +71,7 @@ export class CudaDevice {
     this.cublas = new Cublas(this.stream);
     if (gemmRouteFromEnv() === "lt") {
       this.ltWorkspace = this.memory.alloc(LT_WORKSPACE_BYTES);
-      this.cublas.lt = new CublasLt(this.stream, { ptr: this.ltWorkspace.ptr, bytes: LT_WORKSPACE_BYTES }, (work) => this.time(work), (bytes) => this.memory.alloc(bytes));
+      this.cublas.lt = new CublasLt(this.stream, { ptr: this.ltWorkspace.ptr, bytes: LT_WORKSPACE_BYTES }, (work) => this.time(work), (bytes) => this.memory.alloc(bytes), (args) => this.cublas.gemmEx(args));
     }
     const attr = (a: number) => {
       const out = [0];
