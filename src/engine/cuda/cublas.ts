@@ -112,44 +112,44 @@ export class Cublas {
    * operands and m/n, keep the transpose flags. Leading dimensions are the row-major row lengths.
    */
   gemm(args: GemmArgs): void {
-    const { transA, transB, m, n, k } = args;
-    this.alpha[0] = args.alpha ?? 1;
-    this.beta[0] = args.beta ?? 0;
-    const t = CudaDataType[args.dtype];
-    const ct = CudaDataType[args.cType ?? args.dtype];
-    const lda = args.lda ?? (transA ? m : k); // row length of A as stored
-    const ldb = args.ldb ?? (transB ? k : n);
-    const ldc = args.ldc ?? n;
-    const opA = transA ? 1 : 0;
-    const opB = transB ? 1 : 0;
     const profiled = this.profiler?.begin();
-    if (args.batch) {
-      const { count, strideA, strideB, strideC } = args.batch;
-      this.check(
-        this.f.gemmStridedBatchedEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, strideB, args.a, t, lda, strideA, this.beta, args.c, ct, ldc, strideC, count, COMPUTE_32F, GEMM_DEFAULT),
-        "cublasGemmStridedBatchedEx",
-      );
-    } else if (!this.lt?.gemm(args)) {
-      // cuBLASLt, when set, runs the shapes where one of its algorithms timed faster than this
-      this.gemmEx(args);
-    }
-    if (profiled !== undefined) this.profiler?.end(gemmLaunchName(m, n, k, transA, transB, args.batch?.count), profiled);
+    if (args.batch) this.gemmBatched(args, args.batch);
+    else if (!this.lt?.gemm(args)) this.gemmEx(args); // cuBLASLt, when set, runs the shapes where one of its algorithms timed faster
+    if (profiled !== undefined) this.profiler?.end(gemmLaunchName(args.m, args.n, args.k, args.transA, args.transB, args.batch?.count), profiled);
   }
 
   /** A single product through cublasGemmEx with the heuristic's first algorithm, whatever `lt` says (not profiled). */
   gemmEx(args: GemmArgs): void {
+    const { m, n, k, opA, opB, t, ct, lda, ldb, ldc } = this.operands(args);
+    this.check(this.f.gemmEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, args.a, t, lda, this.beta, args.c, ct, ldc, COMPUTE_32F, GEMM_DEFAULT), "cublasGemmEx");
+  }
+
+  private gemmBatched(args: GemmArgs, batch: NonNullable<GemmArgs["batch"]>): void {
+    const { m, n, k, opA, opB, t, ct, lda, ldb, ldc } = this.operands(args);
+    const { count, strideA, strideB, strideC } = batch;
+    this.check(
+      this.f.gemmStridedBatchedEx(this.handle, opB, opA, n, m, k, this.alpha, args.b, t, ldb, strideB, args.a, t, lda, strideA, this.beta, args.c, ct, ldc, strideC, count, COMPUTE_32F, GEMM_DEFAULT),
+      "cublasGemmStridedBatchedEx",
+    );
+  }
+
+  /** The scalars set, and the cuBLAS arguments of a row-major product: types, transposes, row lengths as stored. */
+  private operands(args: GemmArgs) {
     const { transA, transB, m, n, k } = args;
     this.alpha[0] = args.alpha ?? 1;
     this.beta[0] = args.beta ?? 0;
-    const t = CudaDataType[args.dtype];
-    const ct = CudaDataType[args.cType ?? args.dtype];
-    const lda = args.lda ?? (transA ? m : k);
-    const ldb = args.ldb ?? (transB ? k : n);
-    const ldc = args.ldc ?? n;
-    this.check(
-      this.f.gemmEx(this.handle, transB ? 1 : 0, transA ? 1 : 0, n, m, k, this.alpha, args.b, t, ldb, args.a, t, lda, this.beta, args.c, ct, ldc, COMPUTE_32F, GEMM_DEFAULT),
-      "cublasGemmEx",
-    );
+    return {
+      m,
+      n,
+      k,
+      opA: transA ? 1 : 0,
+      opB: transB ? 1 : 0,
+      t: CudaDataType[args.dtype],
+      ct: CudaDataType[args.cType ?? args.dtype],
+      lda: args.lda ?? (transA ? m : k), // row length of A as stored
+      ldb: args.ldb ?? (transB ? k : n),
+      ldc: args.ldc ?? n,
+    };
   }
 
   dispose(): void {
