@@ -1,7 +1,8 @@
 // The first warpgroup MMAs (wgmma, sm_90a) against the host: one 64 × 64 tile over K = 64 and 256,
 // with the shared tiles K-major (no swizzle, and the 128-byte swizzle) and with B N-major (the
 // layout the input gradient through an [out, in] weight reads), and a grid of tiles whose B is an
-// NF4 weight expanded straight into shared memory, as
+// NF4 weight expanded straight into shared memory, and attention's two products chained through
+// registers (the accumulator of q·kᵀ as the A operand of p·v), as
 // test/engine/cuda/kernels/wgmma_probe.cu stages them. A wrong descriptor or fragment order
 // moves values to other places, which the element-wise comparison names.
 import assert from "node:assert/strict";
@@ -56,6 +57,7 @@ describe("wgmma on the GPU (sm_90a)", { skip: gpu.skip || notHopper }, () => {
         wgmma_probe_gemm_swizzled: ["ptr", "ptr", "ptr", "i32"],
         wgmma_probe_gemm_mn: ["ptr", "ptr", "ptr", "i32", "u32", "u32"],
         nf4_wgmma_probe_gemm: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "f32", "i32", "i32"],
+        wgmma_probe_two_products: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32"],
       },
     );
 
@@ -109,6 +111,49 @@ describe("wgmma on the GPU (sm_90a)", { skip: gpu.skip || notHopper }, () => {
       // say whether the leading and stride offsets the other way round would have been right
       const swapped = worstError(run(k.wgmma_probe_gemm_mn, a.bits, w.bits, K, 128, 1024), want);
       assert.fail(`N-major B: worst error ${worst.toExponential(2)} at ${where}; with the offsets swapped ${swapped.worst.toExponential(2)}`);
+    }
+  });
+
+  test("attention's two products: s = q·kᵀ, then o = bf16(s)·v with bf16(s) the register A operand (wgmma's RS form)", () => {
+    const device = gpu.device!;
+    const k = kernels();
+    const [q, key, v] = [bf16Matrix(64, 64, 5), bf16Matrix(64, 64, 6), bf16Matrix(64, 64, 7)];
+    const bufs = [q, key, v].map((m) => {
+      const b = device.alloc(m.bits.byteLength);
+      device.upload(b.ptr, m.bits);
+      return b;
+    });
+    const [ps, po] = [device.alloc(64 * 64 * 4), device.alloc(64 * 64 * 4)];
+    const runOrder = (order: number) => {
+      k.wgmma_probe_two_products.launch([1], [128], 0, ps.ptr, po.ptr, bufs[0].ptr, bufs[1].ptr, bufs[2].ptr, order);
+      const [sGot, oGot] = [new Float32Array(64 * 64), new Float32Array(64 * 64)];
+      device.download(sGot, ps.ptr);
+      device.download(oGot, po.ptr);
+      // p as the device rounds it (round to nearest even), from the device's own s
+      const p = bf16Of(sGot).values;
+      const oWant = (i: number, j: number) => {
+        let acc = 0;
+        for (let t = 0; t < 64; t++) acc += (p[i * 64 + t] as number) * (v.values[t * 64 + j] as number);
+        return acc;
+      };
+      return { s: sGot, o: worstError(oGot, oWant) };
+    };
+    try {
+      const first = runOrder(0);
+      const sWant = (i: number, j: number) => {
+        let acc = 0;
+        for (let t = 0; t < 64; t++) acc += (q.values[i * 64 + t] as number) * (key.values[j * 64 + t] as number);
+        return acc;
+      };
+      const sErr = worstError(first.s, sWant);
+      assert.ok(sErr.worst < 1e-4, `s = q·kᵀ: worst error ${sErr.worst.toExponential(2)} at ${sErr.where}`);
+      if (first.o.worst >= 1e-4) {
+        // say whether the other reading of the register fragment (a[1] and a[2] swapped) is right
+        const swapped = runOrder(1).o;
+        assert.fail(`o = bf16(s)·v: worst error ${first.o.worst.toExponential(2)} at ${first.o.where}; with a[1] and a[2] swapped ${swapped.worst.toExponential(2)}`);
+      }
+    } finally {
+      for (const b of [...bufs, ps, po]) b.free();
     }
   });
 

@@ -14,6 +14,10 @@
 //   nf4_wgmma_probe_gemm         y = x·Wᵀ over a grid of 64 × 64 tiles with W: [N, K] in NF4, each
 //                                W tile expanded to bf16 straight into the swizzled shared tile
 //                                (no bf16 copy of W in global memory); not pipelined yet
+//   wgmma_probe_two_products     attention's two products on one 64 × 64 tile: s = q·kᵀ from shared
+//                                tiles, then o = bf16(s)·v with bf16(s) converted in registers into
+//                                the A operand of the register form (wgmma_m64n64k16_rs) and v
+//                                N-major in shared memory, as a wgmma flash kernel chains them
 //
 // Shared layouts, in "core matrices" of 8 rows × 16 bytes (rows contiguous, 128 bytes each):
 // - K-major, no swizzle: core matrix (row group g, k chunk c) at g·1024 + c·128 bytes, so in one
@@ -161,4 +165,48 @@ extern "C" __global__ void __launch_bounds__(PROBE_THREADS) nf4_wgmma_probe_gemm
     probe_mma_tile<K_MAJOR_SWIZZLED, K_MAJOR_SWIZZLED>(d, sa, sb, k0 > 0);
   }
   probe_store(y + (long long)m0 * N + n0, N, d);
+}
+
+// The accumulator of s = q·kᵀ as the register A operand of k16 step kk of o = p·v (p = bf16(s)):
+// columns 16kk..16kk+15 of s are n8 tiles 2kk and 2kk+1 of the accumulator. order 0 takes
+// wgmma_m64n64k16_rs's layout (a[1] the row + 8, a[2] the columns + 8); order 1 swaps a[1] and
+// a[2], so that one GPU run says which reading of the fragment figure holds.
+__device__ __forceinline__ void probe_accumulator_to_a(uint32_t (&a)[4], const float (&d)[32], int kk, int order) {
+  const uint32_t rows0 = pack_bf16x2(d[8 * kk], d[8 * kk + 1]);          // row r, columns 16kk + 2t, +1
+  const uint32_t rows8 = pack_bf16x2(d[8 * kk + 2], d[8 * kk + 3]);      // row r + 8
+  const uint32_t cols8 = pack_bf16x2(d[8 * kk + 4], d[8 * kk + 5]);      // row r, columns + 8
+  const uint32_t both = pack_bf16x2(d[8 * kk + 6], d[8 * kk + 7]);       // row r + 8, columns + 8
+  a[0] = rows0;
+  a[1] = order == 0 ? rows8 : cols8;
+  a[2] = order == 0 ? cols8 : rows8;
+  a[3] = both;
+}
+
+// s: [64, 64] fp32 = q·kᵀ (q, k: [64, 64] bf16 row-major, both K-major and swizzled in shared
+// memory); o: [64, 64] fp32 = bf16(s)·v (v: [64 keys, 64] bf16 row-major, N-major in shared memory).
+extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_two_products(float* __restrict__ s_out, float* __restrict__ o_out,
+                                                                                      const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
+                                                                                      const bf16_t* __restrict__ v, int order) {
+  __shared__ __align__(1024) unsigned char sq[64 * TILE_K * 2];
+  __shared__ __align__(1024) unsigned char sk[64 * TILE_K * 2];
+  __shared__ __align__(1024) unsigned char sv[64 * TILE_K * 2];
+  float s[32], o[32];
+#pragma unroll
+  for (int i = 0; i < 32; i++) s[i] = o[i] = 0.0f;
+  probe_stage<K_MAJOR_SWIZZLED>(sq, q, TILE_K, 0);
+  probe_stage<K_MAJOR_SWIZZLED>(sk, k, TILE_K, 0);
+  probe_stage<N_MAJOR>(sv, v, TILE_K, 0);
+  probe_mma_tile<K_MAJOR_SWIZZLED, K_MAJOR_SWIZZLED>(s, sq, sk, false);  // fences the stores of all three tiles
+  probe_store(s_out, 64, s);
+  uint32_t p[TILE_K / 16][4];
+#pragma unroll
+  for (int kk = 0; kk < TILE_K / 16; kk++) probe_accumulator_to_a(p[kk], s, kk, order);
+  fence_accumulators(o);
+  wgmma_fence();  // orders the writes of p before the products that read them
+#pragma unroll
+  for (int kk = 0; kk < TILE_K / 16; kk++) wgmma_m64n64k16_rs<1>(o, p[kk], probe_descriptor<N_MAJOR>(sv, kk), kk > 0);
+  wgmma_commit();
+  wgmma_wait<0>();
+  fence_accumulators(o);
+  probe_store(o_out, 64, o);
 }
