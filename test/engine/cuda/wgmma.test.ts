@@ -2,7 +2,7 @@
 // with the shared tiles K-major (no swizzle, and the 128-byte swizzle) and with B N-major (the
 // layout the input gradient through an [out, in] weight reads), and a grid of tiles whose B is an
 // NF4 weight expanded straight into shared memory, and attention's two products chained through
-// registers (the accumulator of q·kᵀ as the A operand of p·v), as
+// registers (the accumulator of q·kᵀ as the A operand of p·v) and a whole flash forward on them, as
 // test/engine/cuda/kernels/wgmma_probe.cu stages them. A wrong descriptor or fragment order
 // moves values to other places, which the element-wise comparison names.
 import assert from "node:assert/strict";
@@ -58,6 +58,7 @@ describe("wgmma on the GPU (sm_90a)", { skip: gpu.skip || notHopper }, () => {
         wgmma_probe_gemm_mn: ["ptr", "ptr", "ptr", "i32", "u32", "u32"],
         nf4_wgmma_probe_gemm: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "f32", "i32", "i32"],
         wgmma_probe_two_products: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32"],
+        wgmma_probe_flash_forward: ["ptr", "ptr", "ptr", "ptr", "i32", "f32", "i32"],
       },
     );
 
@@ -154,6 +155,53 @@ describe("wgmma on the GPU (sm_90a)", { skip: gpu.skip || notHopper }, () => {
       }
     } finally {
       for (const b of [...bufs, ps, po]) b.free();
+    }
+  });
+
+  test("a flash forward on wgmma: o = softmax(q·kᵀ/8)·v over 256 keys, the online softmax between the two products", () => {
+    const device = gpu.device!;
+    const k = kernels();
+    const T = 256;
+    const scale = 1 / 8;
+    const [q, key, v] = [bf16Matrix(64, 64, 8), bf16Of(pattern(T * 64, 9, 2)), bf16Matrix(T, 64, 10)];
+    const bufs = [q, key, v].map((m) => {
+      const b = device.alloc(m.bits.byteLength);
+      device.upload(b.ptr, m.bits);
+      return b;
+    });
+    const po = device.alloc(64 * 64 * 4);
+    // float64 attention of the bf16 inputs
+    const want = new Float64Array(64 * 64);
+    for (let i = 0; i < 64; i++) {
+      const logits = Array.from({ length: T }, (_, t) => {
+        let acc = 0;
+        for (let j = 0; j < 64; j++) acc += (q.values[i * 64 + j] as number) * (key.values[t * 64 + j] as number);
+        return acc * scale;
+      });
+      const top = Math.max(...logits);
+      const weights = logits.map((x) => Math.exp(x - top));
+      const sum = weights.reduce((a, b) => a + b, 0);
+      for (let j = 0; j < 64; j++) {
+        let acc = 0;
+        for (let t = 0; t < T; t++) acc += (weights[t] as number) * (v.values[t * 64 + j] as number);
+        want[i * 64 + j] = acc / sum;
+      }
+    }
+    const runOrder = (order: number) => {
+      k.wgmma_probe_flash_forward.launch([1], [128], 0, po.ptr, bufs[0].ptr, bufs[1].ptr, bufs[2].ptr, T, scale, order);
+      const got = new Float32Array(64 * 64);
+      device.download(got, po.ptr);
+      return worstError(got, (i, j) => want[i * 64 + j] as number);
+    };
+    try {
+      const first = runOrder(0);
+      // the probabilities go into the second product as bf16 (8 bits of mantissa): about 1e-3
+      if (first.worst >= 1e-2) {
+        const swapped = runOrder(1);
+        assert.fail(`flash forward: worst error ${first.worst.toExponential(2)} at ${first.where}; with a[1] and a[2] swapped ${swapped.worst.toExponential(2)}`);
+      }
+    } finally {
+      for (const b of [...bufs, po]) b.free();
     }
   });
 

@@ -18,6 +18,9 @@
 //                                tiles, then o = bf16(s)·v with bf16(s) converted in registers into
 //                                the A operand of the register form (wgmma_m64n64k16_rs) and v
 //                                N-major in shared memory, as a wgmma flash kernel chains them
+//   wgmma_probe_flash_forward    o = softmax(scale·q·kᵀ)·v for 64 queries over T keys (T a multiple
+//                                of 64, no mask), the two products with the online softmax between
+//                                them, one key tile at a time: a flash forward on wgmma, not pipelined
 //
 // Shared layouts, in "core matrices" of 8 rows × 16 bytes (rows contiguous, 128 bytes each):
 // - K-major, no swizzle: core matrix (row group g, k chunk c) at g·1024 + c·128 bytes, so in one
@@ -208,5 +211,71 @@ extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_two_prod
   wgmma_commit();
   wgmma_wait<0>();
   fence_accumulators(o);
+  probe_store(o_out, 64, o);
+}
+
+__device__ __forceinline__ float probe_quad_max(float x) {
+  x = fmaxf(x, __shfl_xor_sync(0xffffffff, x, 1));
+  return fmaxf(x, __shfl_xor_sync(0xffffffff, x, 2));
+}
+__device__ __forceinline__ float probe_quad_sum(float x) {
+  x += __shfl_xor_sync(0xffffffff, x, 1);
+  return x + __shfl_xor_sync(0xffffffff, x, 2);
+}
+
+// q: [64, 64], k, v: [T, 64] bf16 row-major → o: [64, 64] fp32. Online softmax in base 2 as
+// flash_attention.cu does it: each thread's rows r and r + 8 (accumulator entries 4j, 4j+1 and
+// 4j+2, 4j+3), their maxima and sums over the 4 lanes of a quad.
+extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_flash_forward(float* __restrict__ o_out, const bf16_t* __restrict__ q,
+                                                                                       const bf16_t* __restrict__ k, const bf16_t* __restrict__ v,
+                                                                                       int T, float scale, int order) {
+  __shared__ __align__(1024) unsigned char sq[64 * TILE_K * 2];
+  __shared__ __align__(1024) unsigned char sk[64 * TILE_K * 2];
+  __shared__ __align__(1024) unsigned char sv[64 * TILE_K * 2];
+  const float c = scale * 1.4426950408889634f;
+  float o[32], s[32];
+  float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.0f, 0.0f};
+#pragma unroll
+  for (int i = 0; i < 32; i++) o[i] = 0.0f;
+  probe_stage<K_MAJOR_SWIZZLED>(sq, q, TILE_K, 0);
+  for (int k0 = 0; k0 < T; k0 += 64) {
+    probe_stage<K_MAJOR_SWIZZLED>(sk, k + (long long)k0 * 64, TILE_K, 0);
+    probe_stage<N_MAJOR>(sv, v + (long long)k0 * 64, TILE_K, 0);
+    probe_mma_tile<K_MAJOR_SWIZZLED, K_MAJOR_SWIZZLED>(s, sq, sk, false);  // s = q·kᵀ of this key tile
+    float mx[2] = {m[0], m[1]};
+#pragma unroll
+    for (int i = 0; i < 32; i++) {
+      s[i] *= c;
+      mx[(i >> 1) & 1] = fmaxf(mx[(i >> 1) & 1], s[i]);
+    }
+    float alpha[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+      mx[r] = probe_quad_max(mx[r]);
+      alpha[r] = exp2f(m[r] - mx[r]);  // 0 on the first tile (m = −inf)
+      m[r] = mx[r];
+      l[r] *= alpha[r];
+    }
+#pragma unroll
+    for (int i = 0; i < 32; i++) {
+      s[i] = exp2f(s[i] - m[(i >> 1) & 1]);
+      l[(i >> 1) & 1] += s[i];
+      o[i] *= alpha[(i >> 1) & 1];
+    }
+    uint32_t p[TILE_K / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < TILE_K / 16; kk++) probe_accumulator_to_a(p[kk], s, kk, order);
+    fence_accumulators(o);
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < TILE_K / 16; kk++) wgmma_m64n64k16_rs<1>(o, p[kk], probe_descriptor<N_MAJOR>(sv, kk), 1);
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_accumulators(o);
+    __syncthreads();  // every warp is done with sk and sv before the next tile is staged
+  }
+  const float inv[2] = {1.0f / probe_quad_sum(l[0]), 1.0f / probe_quad_sum(l[1])};
+#pragma unroll
+  for (int i = 0; i < 32; i++) o[i] *= inv[(i >> 1) & 1];
   probe_store(o_out, 64, o);
 }
