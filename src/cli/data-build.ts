@@ -57,11 +57,12 @@ export const DATA_SHAPE_FLAGS: Record<string, FlagSpec> = {
   "name-arguments": { type: "boolean", description: "every Thought before an Action ends by naming the call's argument keys in order: \"Its arguments: amount, from and to.\" (an experiment)" },
   "restate-request": { type: "boolean", description: "every Thought after an observation opens by copying the request: \"The request: …\" (an experiment)" },
   "every-company": { type: "boolean", description: "train examples deal the companies evenly and ask for each by name at least once, so every name → ticker pair is in the data (an experiment)" },
+  "contrast-pairs": { type: "boolean", description: "minimal pairs: after a quote, a conversion, the weather or a condition, the next train example is its partner with the same company, amount or city (the quote in another currency, a split bill, …) (an experiment)" },
   recovery: { type: "number", description: "share of train examples whose first call is made wrong first (company name for a ticker, from_currency for from, a required argument left out; no loss on it), answered by the tool's error, then corrected (default 0; an experiment)", placeholder: "0..1" },
 };
 
 /** The DATA_SHAPE_FLAGS given, as buildDataset options (flags not given are left to the builder's defaults). */
-export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools" | "progress" | "morePhrasings" | "thirdPhrasings" | "carryOperands" | "nameArguments" | "restateRequest" | "everyCompany" | "recovery"> {
+export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools" | "progress" | "morePhrasings" | "thirdPhrasings" | "carryOperands" | "nameArguments" | "restateRequest" | "everyCompany" | "contrastPairs" | "recovery"> {
   return {
     ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
     ...(flags.restyle === undefined ? {} : { restyle: flags.restyle as number }),
@@ -75,6 +76,7 @@ export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | 
     ...(flags["name-arguments"] === true ? { nameArguments: true } : {}),
     ...(flags["restate-request"] === true ? { restateRequest: true } : {}),
     ...(flags["every-company"] === true ? { everyCompany: true } : {}),
+    ...(flags["contrast-pairs"] === true ? { contrastPairs: true } : {}),
     ...(flags.recovery === undefined ? {} : { recovery: flags.recovery as number }),
   };
 }

@@ -11,6 +11,7 @@ import { drawRecovery } from "./recovery.js";
 import { RESTYLE_SHARE, restyleQuery } from "./restyle.js";
 import type { Category } from "./schema.js";
 import { SEED_TRAJECTORIES } from "./seeds.js";
+import { contrastPartner } from "./contrast-pairs.js";
 import { COMPANIES } from "./slots.js";
 import type { TrainingExample } from "./task.js";
 import { fillPhrasing, PlanError, runPlan, type SlotValues, type TaskTemplate } from "./template.js";
@@ -166,6 +167,15 @@ export interface BuildOptions {
    * examples than one without.
    */
   everyCompany?: boolean;
+  /**
+   * Minimal pairs (src/data/contrast-pairs.ts): after a random draw of a template that has a
+   * partner (a quote and the quote in another currency, that and the bill for n shares, a
+   * conversion and a split bill, the weather and the weather with a restaurant, the cold and the
+   * hot condition), the next example is the partner with the shared slots alike (the same company,
+   * city or amount), where its category still has room. Train only; default false. A build with it
+   * draws another stream of examples than one without.
+   */
+  contrastPairs?: boolean;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
   includeSeeds?: boolean;
   /** Render `messages` (with the system prompt). Default true. */
@@ -313,6 +323,8 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
   const morePhrasings = split === "train" && options.morePhrasings === true;
   const thirdPhrasings = split === "train" && options.thirdPhrasings === true;
   const recovery = split === "train" ? (options.recovery ?? 0) : 0;
+  const contrastPairs = split === "train" && options.contrastPairs === true;
+  let pending: { template: TaskTemplate; slots: SlotValues } | null = null;
   // Its own stream: the other draws, and so the examples, are those of the build without it.
   const recoveryRng = new Rng(hashString(`recovery ${seed}`));
   // the shaped steps, a recovery drawn for them, then the restated request (last, so a recovery's
@@ -366,10 +378,13 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     const underQuota = open.filter(([c]) => (counts.get(c) ?? 0) < (targets.get(c) ?? 0));
     const eligible = underQuota.length > 0 || perCategory !== undefined ? underQuota : open;
     if (eligible.length === 0) break;
-    const category = pickWeighted(rng, eligible);
+    // the partner of the last random draw (contrastPairs) while its category has room, else a draw
+    const pair = pending !== null && eligible.some(([c]) => c === pending?.template.category) ? pending : null;
+    pending = null;
+    const category = pair !== null ? pair.template.category : pickWeighted(rng, eligible);
     const asFunctionCall = category === FUNCTION_CALL;
-    const template = rng.pick(byCategory.get(asFunctionCall ? "single" : category) ?? []);
-    const slots: SlotValues = { ...template.slots(rng), v: rng.int(0, 999) };
+    const template = pair !== null ? pair.template : rng.pick(byCategory.get(asFunctionCall ? "single" : category) ?? []);
+    const slots: SlotValues = pair !== null ? pair.slots : { ...template.slots(rng), v: rng.int(0, 999) };
     const allPhrasings = [...template.phrasings, ...(morePhrasings ? (template.extraPhrasings ?? []) : []), ...(thirdPhrasings ? (template.thirdPhrasings ?? []) : [])];
     const company = typeof slots.company === "string" ? slots.company : undefined;
     const naming = everyCompany && company !== undefined && unnamed.has(company) ? allPhrasings.filter((p) => p.includes("{company}")) : [];
@@ -456,6 +471,7 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     perTemplate.set(idBase, n);
     example.id = `${idBase}-${n}`;
     examples.push(example);
+    if (contrastPairs && pair === null && !asFunctionCall) pending = contrastPartner(template, slots, templates, rng);
   }
   if (examples.length < target) {
     throw new InvalidInputError(

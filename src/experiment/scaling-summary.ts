@@ -7,7 +7,7 @@ import { type Spread, spreadOf } from "../eval/stats.js";
 import type { FailureKind } from "../react/types.js";
 import type { MachineInfo } from "./machine.js";
 
-/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools, progress, morePhrasings, thirdPhrasings, carryOperands, nameArguments, restateRequest, everyCompany, recovery). */
+/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools, progress, morePhrasings, thirdPhrasings, carryOperands, nameArguments, restateRequest, everyCompany, contrastPairs, recovery). */
 export interface ScalingDataSettings {
   mix?: Partial<Record<Category, number>>;
   restyle?: number;
@@ -21,6 +21,7 @@ export interface ScalingDataSettings {
   nameArguments?: boolean;
   restateRequest?: boolean;
   everyCompany?: boolean;
+  contrastPairs?: boolean;
   recovery?: number;
 }
 
