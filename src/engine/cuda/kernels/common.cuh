@@ -34,6 +34,17 @@ __device__ __forceinline__ uint4 pack_bf16x8(const float* f) {
 
 #define NEG_INF __int_as_float(0xff800000)
 
+// The maximum and the sum over the 4 lanes of a quad (lanes 4g..4g+3): the lanes that hold one
+// row of an mma.sync or wgmma accumulator.
+__device__ __forceinline__ float quad_max(float v) {
+  v = fmaxf(v, __shfl_xor_sync(0xffffffff, v, 1));
+  return fmaxf(v, __shfl_xor_sync(0xffffffff, v, 2));
+}
+__device__ __forceinline__ float quad_sum(float v) {
+  v += __shfl_xor_sync(0xffffffff, v, 1);
+  return v + __shfl_xor_sync(0xffffffff, v, 2);
+}
+
 // hashUniform of src/engine/cpu/dropout.ts as 32 bits (uniform = bits / 2^32): the stateless
 // random numbers every backend draws alike, so a mask or a noise needs no storage.
 __device__ __forceinline__ uint32_t hash_uniform_bits(uint32_t seed, long long i) {

@@ -136,15 +136,6 @@ __device__ __forceinline__ bool tile_masked(int q0, int BM, int k0, int BN, int 
   return k0 + BN - 1 > q0 || q0 + BM > T || (window > 0 && q0 + BM - 1 - k0 >= window);
 }
 
-__device__ __forceinline__ float quad_max(float v) {
-  v = fmaxf(v, __shfl_xor_sync(0xffffffff, v, 1));
-  return fmaxf(v, __shfl_xor_sync(0xffffffff, v, 2));
-}
-__device__ __forceinline__ float quad_sum(float v) {
-  v += __shfl_xor_sync(0xffffffff, v, 1);
-  return v + __shfl_xor_sync(0xffffffff, v, 2);
-}
-
 // ---- forward -------------------------------------------------------------------------------------
 
 // One block: 64 queries (16 a warp) against key tiles of BN. Online softmax in base 2 (scores

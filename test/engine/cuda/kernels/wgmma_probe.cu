@@ -214,15 +214,6 @@ extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_two_prod
   probe_store(o_out, 64, o);
 }
 
-__device__ __forceinline__ float probe_quad_max(float x) {
-  x = fmaxf(x, __shfl_xor_sync(0xffffffff, x, 1));
-  return fmaxf(x, __shfl_xor_sync(0xffffffff, x, 2));
-}
-__device__ __forceinline__ float probe_quad_sum(float x) {
-  x += __shfl_xor_sync(0xffffffff, x, 1);
-  return x + __shfl_xor_sync(0xffffffff, x, 2);
-}
-
 // q: [64, 64], k, v: [T, 64] bf16 row-major → o: [64, 64] fp32. Online softmax in base 2 as
 // flash_attention.cu does it: each thread's rows r and r + 8 (accumulator entries 4j, 4j+1 and
 // 4j+2, 4j+3), their maxima and sums over the 4 lanes of a quad.
@@ -251,7 +242,7 @@ extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_flash_fo
     float alpha[2];
 #pragma unroll
     for (int r = 0; r < 2; r++) {
-      mx[r] = probe_quad_max(mx[r]);
+      mx[r] = quad_max(mx[r]);
       alpha[r] = exp2f(m[r] - mx[r]);  // 0 on the first tile (m = −inf)
       m[r] = mx[r];
       l[r] *= alpha[r];
@@ -274,7 +265,7 @@ extern "C" __global__ void __launch_bounds__(PROBE_THREADS) wgmma_probe_flash_fo
     fence_accumulators(o);
     __syncthreads();  // every warp is done with sk and sv before the next tile is staged
   }
-  const float inv[2] = {1.0f / probe_quad_sum(l[0]), 1.0f / probe_quad_sum(l[1])};
+  const float inv[2] = {1.0f / quad_sum(l[0]), 1.0f / quad_sum(l[1])};
 #pragma unroll
   for (int i = 0; i < 32; i++) o[i] *= inv[(i >> 1) & 1];
   probe_store(o_out, 64, o);
