@@ -11,13 +11,10 @@ set -uo pipefail
 out=${1:?usage: gpu-check.sh OUT_DIR [GGUF]}
 gguf=${2:-}
 build=${BUILD:-.devbuild}
-mkdir -p "$out"
-out=$(realpath "$out")
-{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; date -u +%FT%TZ; } > "$out/machine.txt" 2>&1
-
 RUN_LIMIT_S=120
 # shellcheck source=bench/logged-run.sh
 source "$(dirname "${BASH_SOURCE[0]}")/logged-run.sh"
+start_out
 tests() { # name test files... (run in the build folder, where the tests' fixtures are)
   local name=$1 rc
   shift

@@ -10,13 +10,10 @@
 set -uo pipefail
 out=${1:?usage: step-check.sh OUT_DIR}
 build=${BUILD:-.devbuild}
-mkdir -p "$out"
-out=$(realpath "$out")
-{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; date -u +%FT%TZ; } > "$out/machine.txt" 2>&1
-
 RUN_LIMIT_S=180
 # shellcheck source=bench/logged-run.sh
 source "$(dirname "${BASH_SOURCE[0]}")/logged-run.sh"
+start_out
 
 step_tests=(test/engine/cuda/cublas-lt.test.js test/engine/cuda/bindings.test.js test/engine/cuda/ops.test.js test/engine/cuda/train-step.test.js test/engine/cuda/train-model.test.js)
 (cd "$build" && run tests-gemmex node --test "${step_tests[@]}")
