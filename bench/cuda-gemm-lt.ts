@@ -83,10 +83,10 @@ const device = openCudaDevice(0);
 console.log(`device: ${device.info.name} (${device.arch}), driver ${device.info.driverVersion}; ${M} tokens, ${layers} layers`);
 const workspace = device.alloc(32 << 20);
 const lt = new CublasLt(device.stream, { ptr: workspace.ptr, bytes: 32 << 20 }, (w) => device.time(w), (b) => device.alloc(b), (a) => device.cublas.gemmEx(a));
-// what AGENTTUNE_GEMM=lt runs: the tuned choice, cublasGemmEx where that timed fastest
-const tunedGemm = (args: GemmArgs) => {
-  if (!lt.gemm(args)) device.cublas.gemmEx(args);
-};
+// what AGENTTUNE_GEMM=lt runs: Cublas.gemm with cuBLASLt set (its tuned choice, cublasGemmEx where
+// that timed fastest); the GemmEx column calls cublasGemmEx itself
+device.cublas.lt = lt;
+const tunedGemm = (args: GemmArgs) => device.cublas.gemm(args);
 
 function timeIt(run: () => void): number {
   for (let i = 0; i < 3; i++) run();
@@ -114,7 +114,7 @@ for (const p of products) {
   device.fill(b.ptr, 0x3c, bRows * ldb * 2);
   device.fill(c.ptr, 0, p.m * ldc * 2);
   const args: GemmArgs = { transA: p.transA, transB: p.transB, m: p.m, n: p.n, k: p.k, a: a.ptr, b: b.ptr, c: c.ptr, dtype: "bf16", beta: p.beta, lda, ldb, ldc };
-  const gemmEx = timeIt(() => device.cublas.gemm(args));
+  const gemmEx = timeIt(() => device.cublas.gemmEx(args));
   tunedGemm(args); // tunes this shape
   const tuning = lt.tunings().at(-1)!;
   const first = tuning.times[0] ?? Number.NaN;
@@ -136,6 +136,7 @@ for (const p of products) {
 console.log("");
 for (const [g, [e, t]] of Object.entries(total)) console.log(`${g}: GemmEx ${e.toFixed(1)} ms a step, cuBLASLt tuned ${t.toFixed(1)} ms (${(t - e).toFixed(1)} ms)`);
 if (values.json) writeFileSync(values.json, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`);
+device.cublas.lt = undefined;
 lt.dispose();
 workspace.free();
 device.dispose();

@@ -21,11 +21,13 @@ describe("cuBLASLt with tuned algorithms on a real GPU", { skip: gpu.skip }, () 
   const device = gpu.device!;
   const workspace = device.alloc(32 << 20);
   const lt = new CublasLt(device.stream, { ptr: workspace.ptr, bytes: 32 << 20 }, (w) => device.time(w), (b) => device.alloc(b), (a) => device.cublas.gemmEx(a));
-  // as Cublas.gemm with lt set: the tuned choice, or cublasGemmEx where that timed fastest
-  const gemm = (args: GemmArgs) => {
-    if (!lt.gemm(args)) device.cublas.gemmEx(args);
-  };
+  // every product through Cublas.gemm with cuBLASLt set, as AGENTTUNE_GEMM=lt runs them: the tuned
+  // choice, or cublasGemmEx where that timed fastest
+  const before = device.cublas.lt; // the device's own under AGENTTUNE_GEMM=lt
+  device.cublas.lt = lt;
+  const gemm = (args: GemmArgs) => device.cublas.gemm(args);
   after(() => {
+    device.cublas.lt = before;
     lt.dispose();
     workspace.free();
   });
