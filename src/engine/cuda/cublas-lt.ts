@@ -37,6 +37,8 @@ interface LtPlan {
   chosen: number;
   /** Each candidate's time (ms) as measured, in algos' order then cublasGemmEx's; empty until timed. */
   times: number[];
+  /** Bytes of C as stored (rows × ldc): the tuning's scratch output. */
+  cBytes: number;
 }
 
 /** What tuning found for one shape, for benchmarks and logs. */
@@ -202,7 +204,7 @@ export class CublasLt {
         this.plans.set(s.key, null);
         return null;
       }
-      const plan: LtPlan = { desc, layouts, algos, chosen: -1, times: [] };
+      const plan: LtPlan = { desc, layouts, algos, chosen: -1, times: [], cBytes: m * s.ldc * ELEMENT_BYTES[s.cType] };
       this.plans.set(s.key, plan);
       return plan;
     } finally {
@@ -216,8 +218,7 @@ export class CublasLt {
    * TIMED_REPS times; a candidate's time is its median round.
    */
   private tune(plan: LtPlan, args: GemmArgs): void {
-    const { ldc, cType } = this.shape(args);
-    const scratch = this.scratch(args.m * ldc * ELEMENT_BYTES[cType]);
+    const scratch = this.scratch(plan.cBytes);
     try {
       const onScratch = { ...args, c: scratch.ptr };
       const candidates = [...plan.algos.map((_, i) => () => this.run(plan, args, i, scratch.ptr)), () => this.gemmEx(onScratch)];
