@@ -3,7 +3,7 @@ import { after, describe, test } from "node:test";
 import { decodeBf16, encodeBf16, fromBf16Bits, toBf16Bits } from "../../../src/engine/cuda/bf16-host.js";
 import { CudaOutOfMemoryError, KernelCompileError } from "../../../src/engine/cuda/errors.js";
 import { openGpuOrSkip } from "./gpu.js";
-import { randomMatrix, referenceGemm, relativeError } from "./reference-gemm.js";
+import { randomMatrix, referenceGemm, relativeError, TRANSPOSE_PAIRS } from "./reference-gemm.js";
 
 
 test("bf16 host conversion rounds to nearest even and round-trips exactly", () => {
@@ -111,12 +111,7 @@ describe("CUDA bindings on a real GPU", { skip: gpu.skip }, () => {
     );
   });
 
-  for (const [transA, transB] of [
-    [false, false],
-    [false, true],
-    [true, false],
-    [true, true],
-  ] as const) {
+  for (const [transA, transB] of TRANSPOSE_PAIRS) {
     test(`cuBLAS row-major bf16 GEMM with transA=${transA} transB=${transB} matches a float64 reference`, () => {
       const m = 77;
       const n = 130;

@@ -6,7 +6,7 @@ import { type GemmArgs, gemmRouteFromEnv } from "../../../src/engine/cuda/cublas
 import { CublasLt } from "../../../src/engine/cuda/cublas-lt.js";
 import { offsetPtr } from "../../../src/engine/cuda/ffi.js";
 import { openGpuOrSkip } from "./gpu.js";
-import { randomMatrix, referenceGemm, relativeError } from "./reference-gemm.js";
+import { randomMatrix, referenceGemm, relativeError, TRANSPOSE_PAIRS } from "./reference-gemm.js";
 
 test("AGENTTUNE_GEMM picks the product library: gemmex unless lt is asked for, an error naming the variable otherwise", () => {
   assert.equal(gemmRouteFromEnv({}), "gemmex");
@@ -40,12 +40,7 @@ describe("cuBLASLt with tuned algorithms on a real GPU", { skip: gpu.skip }, () 
     return { host, buf };
   }
 
-  for (const [transA, transB] of [
-    [false, false],
-    [false, true],
-    [true, false],
-    [true, true],
-  ] as const) {
+  for (const [transA, transB] of TRANSPOSE_PAIRS) {
     test(`row-major bf16 product with transA=${transA} transB=${transB} matches a float64 reference, every call after tuning too`, () => {
       const m = 77;
       const n = 130;

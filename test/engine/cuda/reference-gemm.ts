@@ -11,6 +11,14 @@ export function randomMatrix(n: number, seed: number): Float32Array {
   return out;
 }
 
+/** Every (transA, transB) a product test runs. */
+export const TRANSPOSE_PAIRS = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+] as const;
+
 /** float64 reference of row-major C = op(A)·op(B). */
 export function referenceGemm(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transA: boolean, transB: boolean): Float64Array {
   const c = new Float64Array(m * n);
