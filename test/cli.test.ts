@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { defineCommand, formatHelp, parseFlags } from "../src/cli/command.js";
-import { runCli } from "../src/cli/main.js";
+import { runCli, untilReaderCloses } from "../src/cli/main.js";
 
 const echo = defineCommand({
   name: "echo",
@@ -53,4 +59,38 @@ test("an unknown command says so and exits 2", async () => {
   const c = capture();
   assert.equal(await runCli(["fly"], c.io, [echo]), 2);
   assert.match(c.err.join(""), /unknown command "fly"/);
+});
+
+test("output to a reader that has gone is dropped, not thrown: the command finishes its work", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "agenttune-epipe-"));
+  const out = join(dir, "train.jsonl");
+  // the reader closes its end at once, as `agenttune data build … | head -c 0` would
+  const child = spawn(process.execPath, [fileURLToPath(new URL("../bin/agenttune.js", import.meta.url)), "data", "build", "--samples", "40", "--out", out], {
+    env: { ...process.env, AGENTTUNE_FROM_SOURCE: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout.destroy();
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE/);
+  assert.equal(readFileSync(out, "utf8").trim().split("\n").length, 40);
+});
+
+test("untilReaderCloses stops writing after EPIPE and still throws any other stream error", () => {
+  const written: string[] = [];
+  const stream = new EventEmitter() as EventEmitter & { write: (t: string) => boolean };
+  stream.write = (t: string) => {
+    written.push(t);
+    return true;
+  };
+  const write = untilReaderCloses(stream as unknown as NodeJS.WritableStream);
+  write("a");
+  stream.emit("error", Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+  write("b");
+  assert.deepEqual(written, ["a"]);
+  assert.throws(() => stream.emit("error", Object.assign(new Error("write EIO"), { code: "EIO" })), /EIO/);
 });

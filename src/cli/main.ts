@@ -75,11 +75,27 @@ export async function runCli(argv: string[], io: CommandIO, commands: CommandSpe
   }
 }
 
+/**
+ * Writes to `stream` until its reader goes away (`agenttune data build … | head -1`), then drops
+ * the rest: the command still finishes its work (a build its file, a training run its checkpoint)
+ * instead of dying on an unhandled EPIPE halfway.
+ */
+export function untilReaderCloses(stream: NodeJS.WritableStream): (text: string) => void {
+  let readerGone = false;
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    readerGone = true;
+  });
+  return (text) => {
+    if (!readerGone) stream.write(text);
+  };
+}
+
 /** The process entry point: wires stdout/stderr and sets the exit code. */
 export async function main(): Promise<void> {
   const io: CommandIO = {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
+    out: untilReaderCloses(process.stdout),
+    err: untilReaderCloses(process.stderr),
     interactive: process.stderr.isTTY === true,
   };
   process.exitCode = await runCli(process.argv.slice(2), io);
