@@ -4,8 +4,8 @@ import { EventEmitter } from "node:events";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { defineCommand, formatHelp, parseFlags } from "../src/cli/command.js";
 import { runCli, untilReaderCloses } from "../src/cli/main.js";
 

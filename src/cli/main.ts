@@ -1,4 +1,4 @@
-import { describeError, AgentTuneError } from "../errors.js";
+import { AgentTuneError, describeError } from "../errors.js";
 import { type CommandIO, type CommandSpec, formatHelp, parseFlags } from "./command.js";
 import { COMMANDS } from "./commands.js";
 
