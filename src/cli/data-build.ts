@@ -58,11 +58,15 @@ export const DATA_SHAPE_FLAGS: Record<string, FlagSpec> = {
   "restate-request": { type: "boolean", description: "every Thought after an observation opens by copying the request: \"The request: …\" (an experiment)" },
   "every-company": { type: "boolean", description: "train examples deal the companies evenly and ask for each by name at least once, so every name → ticker pair is in the data (an experiment)" },
   "contrast-pairs": { type: "boolean", description: "minimal pairs: after a quote, a conversion, the weather or a condition, the next train example is its partner with the same company, amount or city (the quote in another currency, a split bill, …) (an experiment)" },
+  "pairs-keep-mix": { type: "boolean", description: "with --contrast-pairs: each partner takes the place of a later random draw of its template, so every template keeps its share of a build without pairs (an experiment)" },
   recovery: { type: "number", description: "share of train examples whose first call is made wrong first (company name for a ticker, from_currency for from, a required argument left out; no loss on it), answered by the tool's error, then corrected (default 0; an experiment)", placeholder: "0..1" },
 };
 
 /** The DATA_SHAPE_FLAGS given, as buildDataset options (flags not given are left to the builder's defaults). */
-export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools" | "progress" | "morePhrasings" | "thirdPhrasings" | "carryOperands" | "nameArguments" | "restateRequest" | "everyCompany" | "contrastPairs" | "recovery"> {
+export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | "restyle" | "restrictTools" | "toolCheck" | "planTools" | "progress" | "morePhrasings" | "thirdPhrasings" | "carryOperands" | "nameArguments" | "restateRequest" | "everyCompany" | "contrastPairs" | "pairsKeepMix" | "recovery"> {
+  if (flags["pairs-keep-mix"] === true && flags["contrast-pairs"] !== true) {
+    throw new InvalidInputError("--pairs-keep-mix changes how --contrast-pairs draws its partners, and --contrast-pairs is not given", { field: "pairs-keep-mix", hint: "add --contrast-pairs, or leave --pairs-keep-mix out" });
+  }
   return {
     ...(typeof flags.mix === "string" ? { mix: parseMix(flags.mix) } : {}),
     ...(flags.restyle === undefined ? {} : { restyle: flags.restyle as number }),
@@ -77,6 +81,7 @@ export function dataShapeOptions(flags: FlagValues): Pick<BuildOptions, "mix" | 
     ...(flags["restate-request"] === true ? { restateRequest: true } : {}),
     ...(flags["every-company"] === true ? { everyCompany: true } : {}),
     ...(flags["contrast-pairs"] === true ? { contrastPairs: true } : {}),
+    ...(flags["pairs-keep-mix"] === true ? { pairsKeepMix: true } : {}),
     ...(flags.recovery === undefined ? {} : { recovery: flags.recovery as number }),
   };
 }

@@ -176,6 +176,15 @@ export interface BuildOptions {
    * draws another stream of examples than one without.
    */
   contrastPairs?: boolean;
+  /**
+   * With contrastPairs: each partner takes the place of the next random draw of its template
+   * (and a template owed one gets no further partner until a draw has made up for it), so every
+   * template keeps the share it has in a build without pairs. Plain contrastPairs adds its
+   * partners on top of the draws and so shifts each category's mix toward the paired templates
+   * (chain.stock-convert 7 → 22 of 250 at seed 0, the chains of time, translation and web search
+   * 28 → 11), which cost SmolLM2 those tasks (results/smollm2-contrast-pairs).
+   */
+  pairsKeepMix?: boolean;
   /** Start a train build with the hand-written (ReAct) seed trajectories. Default true (train only; not with format "function_call"). */
   includeSeeds?: boolean;
   /** Render `messages` (with the system prompt). Default true. */
@@ -324,6 +333,9 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
   const thirdPhrasings = split === "train" && options.thirdPhrasings === true;
   const recovery = split === "train" ? (options.recovery ?? 0) : 0;
   const contrastPairs = split === "train" && options.contrastPairs === true;
+  const pairsKeepMix = contrastPairs && options.pairsKeepMix === true;
+  // pairsKeepMix: per template, the partners drawn that no random draw of it has yet made up for
+  const owedDraws = new Map<string, number>();
   let pending: { template: TaskTemplate; slots: SlotValues } | null = null;
   // Its own stream: the other draws, and so the examples, are those of the build without it.
   const recoveryRng = new Rng(hashString(`recovery ${seed}`));
@@ -384,6 +396,11 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     const category = pair !== null ? pair.template.category : pickWeighted(rng, eligible);
     const asFunctionCall = category === FUNCTION_CALL;
     const template = pair !== null ? pair.template : rng.pick(byCategory.get(asFunctionCall ? "single" : category) ?? []);
+    const owed = owedDraws.get(template.id) ?? 0;
+    if (pair === null && !asFunctionCall && owed > 0) {
+      owedDraws.set(template.id, owed - 1); // this draw's place went to a partner earlier
+      continue;
+    }
     const slots: SlotValues = pair !== null ? pair.slots : { ...template.slots(rng), v: rng.int(0, 999) };
     const allPhrasings = [...template.phrasings, ...(morePhrasings ? (template.extraPhrasings ?? []) : []), ...(thirdPhrasings ? (template.thirdPhrasings ?? []) : [])];
     const company = typeof slots.company === "string" ? slots.company : undefined;
@@ -471,7 +488,11 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
     perTemplate.set(idBase, n);
     example.id = `${idBase}-${n}`;
     examples.push(example);
-    if (contrastPairs && pair === null && !asFunctionCall) pending = contrastPartner(template, slots, templates, rng);
+    if (pair !== null && pairsKeepMix) owedDraws.set(template.id, (owedDraws.get(template.id) ?? 0) + 1);
+    if (contrastPairs && pair === null && !asFunctionCall) {
+      pending = contrastPartner(template, slots, templates, rng);
+      if (pending !== null && pairsKeepMix && (owedDraws.get(pending.template.id) ?? 0) > 0) pending = null;
+    }
   }
   if (examples.length < target) {
     throw new InvalidInputError(

@@ -7,7 +7,7 @@ import { type Spread, spreadOf } from "../eval/stats.js";
 import type { FailureKind } from "../react/types.js";
 import type { MachineInfo } from "./machine.js";
 
-/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools, progress, morePhrasings, thirdPhrasings, carryOperands, nameArguments, restateRequest, everyCompany, contrastPairs, recovery). */
+/** Data-builder options a study may change (`buildDataset`'s mix, restyle, restrictTools, toolCheck, planTools, progress, morePhrasings, thirdPhrasings, carryOperands, nameArguments, restateRequest, everyCompany, contrastPairs, pairsKeepMix, recovery). */
 export interface ScalingDataSettings {
   mix?: Partial<Record<Category, number>>;
   restyle?: number;
@@ -22,6 +22,7 @@ export interface ScalingDataSettings {
   restateRequest?: boolean;
   everyCompany?: boolean;
   contrastPairs?: boolean;
+  pairsKeepMix?: boolean;
   recovery?: number;
 }
 

@@ -164,6 +164,7 @@ function definedData(data: ScalingDataSettings | undefined): ScalingDataSettings
   if (data?.restateRequest === true) out.restateRequest = true;
   if (data?.everyCompany === true) out.everyCompany = true;
   if (data?.contrastPairs === true) out.contrastPairs = true;
+  if (data?.pairsKeepMix === true) out.pairsKeepMix = true;
   // 0 is the builder's default (off), recorded as nothing so earlier runs still match.
   if (data?.recovery !== undefined && data.recovery > 0) out.recovery = data.recovery;
   return Object.keys(out).length === 0 ? undefined : out;

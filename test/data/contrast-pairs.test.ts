@@ -52,8 +52,37 @@ describe("minimal pairs (contrastPairs)", () => {
     assert.deepEqual(await buildDataset({ tools, samples: 40, seed: 3, split: "eval", contrastPairs: true }), evalPlain);
   });
 
+  it("with pairsKeepMix each template keeps its share of a build without pairs, and the pairs are still there", async () => {
+    // per template, over three seeds of 250: plain, paired on top of the draws, paired in their place
+    const tally = async (options: { contrastPairs?: boolean; pairsKeepMix?: boolean }) => {
+      const counts = new Map<string, number>();
+      let pairs = 0;
+      for (const seed of [0, 1, 2]) {
+        const examples = await buildDataset({ tools, samples: 250, seed, morePhrasings: true, thirdPhrasings: true, everyCompany: true, ...options });
+        for (const e of examples) counts.set(templateOf(e), (counts.get(templateOf(e)) ?? 0) + 1);
+        for (let i = 0; i + 1 < examples.length; i++) {
+          if (!contrastPartners(templateOf(examples[i] as TrainingExample)).includes(templateOf(examples[i + 1] as TrainingExample))) continue;
+          pairs++;
+          i++;
+        }
+      }
+      return { counts, pairs };
+    };
+    const plain = await tally({});
+    const onTop = await tally({ contrastPairs: true });
+    const inPlace = await tally({ contrastPairs: true, pairsKeepMix: true });
+    const worst = (t: { counts: Map<string, number> }) => Math.max(...[...new Set([...plain.counts.keys(), ...t.counts.keys()])].map((id) => Math.abs((t.counts.get(id) ?? 0) - (plain.counts.get(id) ?? 0))));
+    // on top of the draws, chain.stock-convert alone gains 15 at seed 0; in their place no template moves by more than chance
+    assert.ok(worst(onTop) >= 20, `pairs on top move a template by ${worst(onTop)} of 750`);
+    assert.ok(worst(inPlace) <= 10, `pairs in place move a template by ${worst(inPlace)} of 750`);
+    assert.ok(inPlace.pairs >= 45, `${inPlace.pairs} pairs in 750 examples (plain draws: ${plain.pairs})`);
+    assert.ok(plain.pairs < inPlace.pairs / 2, `plain draws put ${plain.pairs} partners side by side, paired ones ${inPlace.pairs}`);
+  });
+
   it("--contrast-pairs sets the option; without it the option is left out", () => {
     assert.deepEqual(dataShapeOptions({ "contrast-pairs": true }), { contrastPairs: true });
+    assert.deepEqual(dataShapeOptions({ "contrast-pairs": true, "pairs-keep-mix": true }), { contrastPairs: true, pairsKeepMix: true });
     assert.deepEqual(dataShapeOptions({}), {});
+    assert.throws(() => dataShapeOptions({ "pairs-keep-mix": true }), (e: Error & { field?: string }) => e.field === "pairs-keep-mix" && /--contrast-pairs/.test(e.message));
   });
 });
