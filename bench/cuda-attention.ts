@@ -1,14 +1,18 @@
 // Attention forward + backward on the GPU, fused kernels against batched GEMMs, at the training
-// shapes of the Qwen2.5 configurations. Usage (on a GPU machine): node .devbuild/bench/cuda-attention.js
+// shapes of the Qwen2.5 configurations; on sm_90 also the fused path with the wgmma forward
+// (flash_forward_wgmma.cu). Usage (on a GPU machine): node .devbuild/bench/cuda-attention.js
 import { type AttentionPath, type AttentionShape, CudaAttention } from "../src/engine/cuda/attention.js";
 import { encodeBf16 } from "../src/engine/cuda/bf16-host.js";
 import { openCudaDevice } from "../src/engine/cuda/device.js";
 
 const device = openCudaDevice(0);
-const paths: Record<AttentionPath, CudaAttention> = {
-  fused: new CudaAttention(device, { path: "fused" }),
+const hopper = device.info.computeCapability.join(".") === "9.0";
+const paths: Record<string, CudaAttention> = {
+  fused: new CudaAttention(device, { path: "fused", flashForward: "mma" }),
+  ...(hopper ? { "fused, wgmma forward": new CudaAttention(device, { path: "fused", flashForward: "wgmma" }) } : {}),
   gemm: new CudaAttention(device, { path: "gemm" }),
 };
+const pathName = (name: string): AttentionPath => (name.startsWith("fused") ? "fused" : "gemm");
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`device: ${device.info.name}`);
 console.log("| shape | path | forward ms | backward ms | causal TFLOP/s (fwd+bwd) |");
@@ -40,7 +44,7 @@ for (const [label, s] of [
     // useful FLOPs of causal attention: forward 2 GEMMs, backward 4 (plus the recomputed scores), half of T² each
     const flops = (6 * 2 * s.batch * s.heads * s.tokens * s.tokens * s.headDim) / 2;
     const total = median(fwd) + median(bwd);
-    const taken = attention.pathFor(s) === name ? name : `${name} (takes ${attention.pathFor(s)})`;
+    const taken = attention.pathFor(s) === pathName(name) ? name : `${name} (takes ${attention.pathFor(s)})`;
     console.log(`| ${label} | ${taken} | ${median(fwd).toFixed(2)} | ${median(bwd).toFixed(2)} | ${(flops / (total / 1e3) / 1e12).toFixed(0)} |`);
   }
   for (const b of bufs) b.free();

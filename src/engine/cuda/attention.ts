@@ -1,7 +1,7 @@
 import { envChoice } from "../../env-choice.js";
 import type { CudaDevice, Kernel } from "./device.js";
 import type { DevicePtr } from "./ffi.js";
-import { CudaFlashAttention } from "./flash-attention.js";
+import { CudaFlashAttention, type FlashForward } from "./flash-attention.js";
 import { kernelSource } from "./kernel-source.js";
 
 // The sizes of one attention call: the engine's shared shape (GQA, scale, sliding window).
@@ -20,6 +20,8 @@ export interface CudaAttentionOptions {
   path?: AttentionPath;
   /** Blocks sharing one key tile in the fused dK/dV kernel (tests pin it; by default it follows the grid size). */
   dkdvSplits?: number;
+  /** The fused path's forward kernel (default $AGENTTUNE_FLASH_FORWARD, else "mma"; "wgmma" needs sm_90). */
+  flashForward?: FlashForward;
 }
 
 /**
@@ -61,6 +63,7 @@ export class CudaAttention {
   /** The path asked for; `pathFor(shape)` says which one a shape takes. */
   readonly path: AttentionPath;
   private readonly dkdvSplits: number | undefined;
+  private readonly flashForward: FlashForward | undefined;
   private gemmKernels: Record<string, Kernel> | undefined;
   private flash: CudaFlashAttention | undefined;
 
@@ -70,6 +73,7 @@ export class CudaAttention {
   ) {
     this.path = options.path ?? attentionPathFromEnv();
     this.dkdvSplits = options.dkdvSplits;
+    this.flashForward = options.flashForward;
   }
 
   /** The path a call of this shape takes. */
@@ -89,7 +93,7 @@ export class CudaAttention {
   }
 
   private get fused(): CudaFlashAttention {
-    this.flash ??= new CudaFlashAttention(this.device, this.dkdvSplits);
+    this.flash ??= new CudaFlashAttention(this.device, this.dkdvSplits, this.flashForward);
     return this.flash;
   }
 

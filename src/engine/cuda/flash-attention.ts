@@ -1,3 +1,5 @@
+import { envChoice } from "../../env-choice.js";
+import { InvalidInputError } from "../../errors.js";
 import type { AttentionShape } from "../backend.js";
 import type { CudaDevice, Kernel, ParamType } from "./device.js";
 import type { DevicePtr } from "./ffi.js";
@@ -29,6 +31,27 @@ function sharedBytes(d: number): { forward: number; dq: number; dkdv: number } {
   };
 }
 
+/**
+ * Which kernel runs the forward pass: "mma" (flash_attention.cu, mma.sync, any sm_80+ GPU) or
+ * "wgmma" (flash_forward_wgmma.cu, Hopper's warpgroup MMA, sm_90 only). Both write the o and lse
+ * the backward kernels read.
+ */
+export type FlashForward = "mma" | "wgmma";
+
+/** The kernel asked for by $AGENTTUNE_FLASH_FORWARD (mma | wgmma), "mma" when unset. */
+export function flashForwardFromEnv(env: NodeJS.ProcessEnv = process.env): FlashForward {
+  return envChoice(env, "AGENTTUNE_FLASH_FORWARD", ["mma", "wgmma"], "mma");
+}
+
+/** Dynamic shared memory of flash_forward_wgmma_d{d}: FwTiles<D>::SMEM (Q tile, two K/V stages, 1024 for alignment). */
+export function wgmmaForwardSharedBytes(d: number): number {
+  const keys = 64;
+  const queries = 128;
+  return queries * d * 2 + 2 * (2 * keys * d * 2) + 1024;
+}
+const WGMMA_QUERY_BLOCK = 128; // two warpgroups of 64 queries
+const WGMMA_THREADS = 256;
+
 const FORWARD: ParamType[] = ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "f32"];
 const BACKWARD_DQ: ParamType[] = ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "f32"];
 const BACKWARD_DKDV: ParamType[] = ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "f32", "i32"];
@@ -48,12 +71,24 @@ export class CudaFlashAttention {
   }
 
   private readonly k: Record<string, Kernel>;
+  private wgmma: Record<string, Kernel> | undefined;
 
-  /** `dkdvSplits` fixes how many blocks share one key tile's (head, query tile) items; by default it follows the grid size. */
+  /**
+   * `dkdvSplits` fixes how many blocks share one key tile's (head, query tile) items; by default it
+   * follows the grid size. `forwardKernel` picks the forward's kernel (default $AGENTTUNE_FLASH_FORWARD).
+   */
   constructor(
     private readonly device: CudaDevice,
     private readonly dkdvSplits?: number,
+    readonly forwardKernel: FlashForward = flashForwardFromEnv(),
   ) {
+    const [major, minor] = device.info.computeCapability;
+    if (forwardKernel === "wgmma" && !(major === 9 && minor === 0)) {
+      throw new InvalidInputError(`the wgmma attention forward runs Hopper's warpgroup MMA and needs an sm_90 GPU; this one is ${device.arch}`, {
+        field: "AGENTTUNE_FLASH_FORWARD",
+        hint: 'unset AGENTTUNE_FLASH_FORWARD (or set it to "mma") on this GPU',
+      });
+    }
     const kernels: Record<string, ParamType[]> = {
       flash_backward_dot: ["ptr", "ptr", "ptr", "i64", "i32", "i32", "i32"],
       flash_dkdv_reduce: ["ptr", "ptr", "ptr", "i64", "i32"],
@@ -76,9 +111,25 @@ export class CudaFlashAttention {
   forward(out: DevicePtr, lse: DevicePtr, q: DevicePtr, k: DevicePtr, v: DevicePtr, s: AttentionShape): void {
     const { batch: B, tokens: T, heads: H, kvHeads: Hkv, headDim: d } = s;
     if (B === 0 || T === 0) return;
+    if (this.forwardKernel === "wgmma") {
+      this.wgmmaKernels()[`flash_forward_wgmma_d${d}`].launch(
+        [Math.ceil(T / WGMMA_QUERY_BLOCK), H, B], [WGMMA_THREADS], wgmmaForwardSharedBytes(d), q, k, v, out, lse, T, H, Hkv, s.window, s.scale,
+      );
+      return;
+    }
     this.k[`flash_forward_d${d}`].launch(
       [Math.ceil(T / QUERY_BLOCK), H, B], [THREADS], sharedBytes(d).forward, q, k, v, out, lse, T, H, Hkv, s.window, s.scale,
     );
+  }
+
+  /** The wgmma forward's kernels, compiled on first use (sm_90a). */
+  private wgmmaKernels(): Record<string, Kernel> {
+    if (!this.wgmma) {
+      const kernels = Object.fromEntries(CudaFlashAttention.headDims.map((d) => [`flash_forward_wgmma_d${d}`, FORWARD]));
+      this.wgmma = this.device.compile(kernelSource("flash_forward_wgmma.cu"), "flash_forward_wgmma.cu", kernels);
+      for (const d of CudaFlashAttention.headDims) this.wgmma[`flash_forward_wgmma_d${d}`].allowDynamicShared(wgmmaForwardSharedBytes(d));
+    }
+    return this.wgmma;
   }
 
   /**

@@ -4,6 +4,7 @@ import { type AttentionShape, CudaAttention, attentionPathFromEnv } from "../../
 import { decodeBf16, encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
 import type { CudaDevice } from "../../../src/engine/cuda/device.js";
 import type { DevicePtr } from "../../../src/engine/cuda/ffi.js";
+import { flashForwardFromEnv } from "../../../src/engine/cuda/flash-attention.js";
 import { openGpuOrSkip } from "./gpu.js";
 import { relativeError } from "./reference-gemm.js";
 
@@ -96,6 +97,12 @@ test("AGENTTUNE_ATTENTION picks the path (fused when unset); any other value is 
   assert.throws(() => attentionPathFromEnv({ AGENTTUNE_ATTENTION: "flash" }), (e: Error) => e.name === "InvalidInputError" && /"flash"/.test(e.message));
 });
 
+test("AGENTTUNE_FLASH_FORWARD picks the fused forward's kernel (mma when unset); any other value is an input error naming it", () => {
+  assert.equal(flashForwardFromEnv({}), "mma");
+  assert.equal(flashForwardFromEnv({ AGENTTUNE_FLASH_FORWARD: "wgmma" }), "wgmma");
+  assert.throws(() => flashForwardFromEnv({ AGENTTUNE_FLASH_FORWARD: "fa3" }), (e: Error) => e.name === "InvalidInputError" && /"fa3"/.test(e.message));
+});
+
 const gpu = openGpuOrSkip();
 after(() => gpu.device?.dispose());
 
@@ -156,23 +163,24 @@ describe("attention on the GPU against a float64 reference", { skip: gpu.skip },
   });
 });
 
+// T not a multiple of the tiles (64 queries, 64 or 32 keys), GQA groups of 1 to 8, windows
+// shorter and longer than a tile, batch > 1, and peaked rows (q × 16) for the running max.
+const FUSED_CASES: { s: AttentionShape; qScale?: number; splits?: number }[] = [
+  { s: { batch: 2, tokens: 77, heads: 4, kvHeads: 2, headDim: 64, scale: 1 / 8, window: 0 } },
+  { s: { batch: 1, tokens: 1000, heads: 2, kvHeads: 1, headDim: 64, scale: 1 / 8, window: 0 } },
+  { s: { batch: 2, tokens: 200, heads: 8, kvHeads: 1, headDim: 64, scale: 1 / 8, window: 70 }, qScale: 16 },
+  { s: { batch: 1, tokens: 5, heads: 1, kvHeads: 1, headDim: 64, scale: 1 / 8, window: 2 } },
+  { s: { batch: 3, tokens: 64, heads: 2, kvHeads: 2, headDim: 128, scale: 0.0884, window: 0 } },
+  { s: { batch: 2, tokens: 130, heads: 6, kvHeads: 2, headDim: 128, scale: 0.0884, window: 40 }, qScale: 16 },
+  { s: { batch: 1, tokens: 1000, heads: 4, kvHeads: 1, headDim: 128, scale: 0.0884, window: 200 } },
+  { s: { batch: 2, tokens: 300, heads: 4, kvHeads: 2, headDim: 128, scale: 0.0884, window: 0 }, splits: 1 },
+  { s: { batch: 2, tokens: 300, heads: 4, kvHeads: 2, headDim: 64, scale: 1 / 8, window: 0 }, splits: 3 },
+];
+
 describe("fused attention against the float64 reference", { skip: gpu.skip }, () => {
   const device = gpu.device as CudaDevice;
   const fused = new CudaAttention(device, { path: "fused" });
-  // T not a multiple of the tiles (64 queries, 64 or 32 keys), GQA groups of 1 to 8, windows
-  // shorter and longer than a tile, batch > 1, and peaked rows (q × 16) for the running max.
-  const cases: { s: AttentionShape; qScale?: number; splits?: number }[] = [
-    { s: { batch: 2, tokens: 77, heads: 4, kvHeads: 2, headDim: 64, scale: 1 / 8, window: 0 } },
-    { s: { batch: 1, tokens: 1000, heads: 2, kvHeads: 1, headDim: 64, scale: 1 / 8, window: 0 } },
-    { s: { batch: 2, tokens: 200, heads: 8, kvHeads: 1, headDim: 64, scale: 1 / 8, window: 70 }, qScale: 16 },
-    { s: { batch: 1, tokens: 5, heads: 1, kvHeads: 1, headDim: 64, scale: 1 / 8, window: 2 } },
-    { s: { batch: 3, tokens: 64, heads: 2, kvHeads: 2, headDim: 128, scale: 0.0884, window: 0 } },
-    { s: { batch: 2, tokens: 130, heads: 6, kvHeads: 2, headDim: 128, scale: 0.0884, window: 40 }, qScale: 16 },
-    { s: { batch: 1, tokens: 1000, heads: 4, kvHeads: 1, headDim: 128, scale: 0.0884, window: 200 } },
-    { s: { batch: 2, tokens: 300, heads: 4, kvHeads: 2, headDim: 128, scale: 0.0884, window: 0 }, splits: 1 },
-    { s: { batch: 2, tokens: 300, heads: 4, kvHeads: 2, headDim: 64, scale: 1 / 8, window: 0 }, splits: 3 },
-  ];
-  for (const { s, qScale = 1, splits } of cases) {
+  for (const { s, qScale = 1, splits } of FUSED_CASES) {
     const extra = `${qScale === 1 ? "" : `, q × ${qScale}`}${splits === undefined ? "" : `, dK/dV in ${splits} split(s)`}`;
     test(`${label(s)}${extra}: output and gradients`, () => {
       const attention = splits === undefined ? fused : new CudaAttention(device, { path: "fused", dkdvSplits: splits });
@@ -217,4 +225,45 @@ describe("fused attention against the GEMM path", { skip: gpu.skip }, () => {
       assertClose(run(device, fused, x, s), run(device, gemm, x, s));
     });
   }
+});
+
+const hopper = gpu.device !== undefined && gpu.device.info.computeCapability.join(".") === "9.0";
+describe("the wgmma forward (sm_90) against the float64 reference and the mma.sync forward", { skip: gpu.skip || (!hopper && "the wgmma forward needs an sm_90 GPU") }, () => {
+  const device = gpu.device as CudaDevice;
+  const wgmma = new CudaAttention(device, { path: "fused", flashForward: "wgmma" });
+  const mma = new CudaAttention(device, { path: "fused", flashForward: "mma" });
+  // the backward runs on the wgmma forward's o and lse, so wrong logsumexps show in every gradient
+  for (const { s, qScale = 1 } of FUSED_CASES) {
+    test(`${label(s)}${qScale === 1 ? "" : `, q × ${qScale}`}: output and gradients`, () => {
+      const x = inputsFor(s, qScale);
+      assertClose(run(device, wgmma, x, s), reference(x.q, x.k, x.v, x.dout, s));
+    });
+  }
+
+  test("the same output and logsumexps as the mma.sync forward, at a training shape", () => {
+    const s: AttentionShape = { batch: 2, tokens: 1024, heads: 8, kvHeads: 2, headDim: 128, scale: 0.0884, window: 0 };
+    const x = inputsFor(s);
+    const nq = x.q.length;
+    const inputs = [x.q, x.k, x.v].map((values) => {
+      const buffer = device.alloc(values.length * 2);
+      device.upload(buffer.ptr, encodeBf16(values));
+      return buffer;
+    });
+    const [q, k, v] = inputs.map((b) => b.ptr);
+    const forward = (attention: CudaAttention) => {
+      const o = device.alloc(nq * 2);
+      const saved = attention.forward(o.ptr, q, k, v, s);
+      const out = new Uint16Array(nq);
+      device.download(out, o.ptr);
+      const lse = new Float32Array(s.batch * s.heads * s.tokens);
+      device.download(lse, saved.lse);
+      saved.free();
+      o.free();
+      return { out: decodeBf16(out), lse };
+    };
+    const [got, want] = [forward(wgmma), forward(mma)];
+    for (const b of inputs) b.free();
+    assert.ok(relativeError(got.out, want.out) < 5e-3, `out: relative error ${relativeError(got.out, want.out)}`);
+    assert.ok(relativeError(got.lse, want.lse) < 1e-5, `lse: relative error ${relativeError(got.lse, want.lse)}`);
+  });
 });

@@ -1,0 +1,224 @@
+// uses: wgmma.cuh
+// needs: sm_90a
+//
+// The forward pass of flash_attention.cu on Hopper's warpgroup MMA (wgmma): the same contract
+// (q, o: [B, T, H, d], k, v: [B, T, Hkv, d] token-major bf16; lse: [B, H, T] fp32, natural log;
+// query head h reads KV head h / (H / Hkv); key k visible to query q iff k <= q and (window == 0
+// or q - k < window)), so the backward kernels take its o and lse as they are.
+//
+// One block: 128 queries of one head, two warpgroups of 64 (warpgroup g owns rows q0 + 64g ..),
+// against key tiles of 64 that both warpgroups read. Per tile and warpgroup:
+//   S = Q·Kᵀ      m64n64k16 over d, Q and K K-major in the 128-byte swizzle (one 64-wide atom
+//                 per 64 of d), from shared memory;
+//   online softmax in base 2 on the accumulator, in registers (as flash_attention.cu);
+//   O += P·V      m64n{d}k16 with bf16(P) as the register A operand (the RS form), V N-major.
+// Tiles come in with cp.async, double-buffered: at the top of an iteration every thread waits for
+// its copies and fences them for the async proxy (wgmma reads shared memory through it), one
+// __syncthreads publishes the stage and frees the other, and the next tile is requested into it.
+// A warpgroup skips the products of a tile that holds nothing visible to its rows (above its
+// diagonal, or wholly outside the window), but still meets every barrier.
+//
+// Instantiations (the host picks by name): flash_forward_wgmma_d64, flash_forward_wgmma_d128,
+// grid (ceil(T / 128), H, B), 256 threads, dynamic shared memory FwTiles<D>::SMEM bytes.
+
+#define FW_THREADS 256
+#define FW_BM 128  // queries a block (two warpgroups of 64)
+#define FW_BN 64   // keys a tile
+#define FW_LOG2E 1.4426950408889634f
+
+// Byte sizes of the shared tiles; the host mirrors SMEM (flash-attention.ts).
+template <int D>
+struct FwTiles {
+  static constexpr int ATOMS = D / 64;          // 64-wide swizzle atoms of d
+  static constexpr int Q_ATOM = FW_BM * 128;    // one atom of the Q tile: 128 rows of 128 bytes
+  static constexpr int K_ATOM = FW_BN * 128;    // one atom of a K tile
+  static constexpr int V_GROUP = (D / 8) * 128; // bytes between 8-key groups of the N-major V tile
+  static constexpr int Q_BYTES = ATOMS * Q_ATOM;
+  static constexpr int K_BYTES = ATOMS * K_ATOM;
+  static constexpr int V_BYTES = FW_BN * D * 2;
+  static constexpr int STAGE = K_BYTES + V_BYTES;
+  static constexpr int SMEM = Q_BYTES + 2 * STAGE + 1024;  // + the 1024-byte alignment of the base
+};
+
+__device__ __forceinline__ void fw_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void fw_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+
+__device__ __forceinline__ uint32_t fw_dynamic_smem_bytes() {
+  uint32_t r;
+  asm("mov.u32 %0, %%dynamic_smem_size;\n" : "=r"(r));
+  return r;
+}
+
+// Rows [r0, r0 + R) × all of d of a token-major tensor (row stride ld) → a K-major swizzled tile
+// of R rows: 16-byte chunk c of row r in atom c / 8 at swizzle128(r, c % 8). Rows at or past T are
+// zero-filled (their address clamped to row T - 1, which exists).
+template <int R, int D>
+__device__ __forceinline__ void fw_stage_k_major(unsigned char* s, const bf16_t* g, long long ld, int r0, int T) {
+  constexpr int CH = D / 8;
+  static_assert((R * CH) % FW_THREADS == 0, "the copy must divide among the threads");
+#pragma unroll
+  for (int j = 0; j < R * CH / FW_THREADS; j++) {
+    const int i = threadIdx.x + j * FW_THREADS;
+    const int r = i / CH, c = i % CH, row = r0 + r;
+    cp_async_16_zfill(s + (c >> 3) * (R * 128) + swizzle128(r, c & 7), g + (long long)min(row, T - 1) * ld + c * 8, row < T);
+  }
+}
+
+// Keys [r0, r0 + 64) × d of V → the N-major tile: core matrix (8-key group r / 8, 8-value chunk
+// c) at (r / 8)·V_GROUP + c·128, key r % 8 of it 16 bytes a row.
+template <int D>
+__device__ __forceinline__ void fw_stage_n_major(unsigned char* s, const bf16_t* g, long long ld, int r0, int T) {
+  constexpr int CH = D / 8;
+  static_assert((FW_BN * CH) % FW_THREADS == 0, "the copy must divide among the threads");
+#pragma unroll
+  for (int j = 0; j < FW_BN * CH / FW_THREADS; j++) {
+    const int i = threadIdx.x + j * FW_THREADS;
+    const int r = i / CH, c = i % CH, row = r0 + r;
+    cp_async_16_zfill(s + (r >> 3) * FwTiles<D>::V_GROUP + c * 128 + (r & 7) * 16, g + (long long)min(row, T - 1) * ld + c * 8, row < T);
+  }
+}
+
+// O += P·V over one k16 step (keys 16kk .. 16kk + 15): the N-major descriptor's leading offset
+// is the distance between 8-key groups, its stride the distance between 8-value chunks.
+__device__ __forceinline__ void fw_pv_step(float (&o)[32], const uint32_t (&p)[4], const unsigned char* sv, int kk) {
+  wgmma_m64n64k16_rs<1>(o, p, wgmma_descriptor(sv + kk * 2 * FwTiles<64>::V_GROUP, FwTiles<64>::V_GROUP, 128, 0), 1);
+}
+__device__ __forceinline__ void fw_pv_step(float (&o)[64], const uint32_t (&p)[4], const unsigned char* sv, int kk) {
+  wgmma_m64n128k16_rs<1>(o, p, wgmma_descriptor(sv + kk * 2 * FwTiles<128>::V_GROUP, FwTiles<128>::V_GROUP, 128, 0), 1);
+}
+
+__device__ __forceinline__ bool fw_visible(int q, int k, int T, int window) {
+  return k <= q && q < T && (window <= 0 || q - k < window);
+}
+
+template <int D>
+__device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
+                                                    const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
+                                                    float* __restrict__ lse, int T, int H, int Hkv, int window, float scale) {
+  typedef FwTiles<D> L;
+  if (fw_dynamic_smem_bytes() < (uint32_t)L::SMEM) __trap();  // the host sized it from other constants
+  extern __shared__ unsigned char fw_smem_raw[];
+  unsigned char* smem = fw_smem_raw + ((1024 - (smem_addr(fw_smem_raw) & 1023)) & 1023);  // swizzled tiles need 1024-byte alignment
+  unsigned char* sq = smem;
+  unsigned char* stages = smem + L::Q_BYTES;
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = (tid >> 5) & 3, wg = tid >> 7, t4 = lane & 3;
+  const int q0 = (gridDim.x - 1 - blockIdx.x) * FW_BM;  // the longest rows first
+  const int qw = q0 + wg * 64;                          // this warpgroup's first row
+  const int h = blockIdx.y, b = blockIdx.z, kvh = h / (H / Hkv);
+  const long long ldq = (long long)H * D, ldk = (long long)Hkv * D;
+  const bf16_t* qb = q + (long long)b * T * ldq + (long long)h * D;
+  const bf16_t* kb = k + (long long)b * T * ldk + (long long)kvh * D;
+  const bf16_t* vb = v + (long long)b * T * ldk + (long long)kvh * D;
+  const float c = scale * FW_LOG2E;
+  const int kt_lo = window > 0 ? max(0, q0 - window + 1) / FW_BN : 0;
+  const int kt_hi = (min(q0 + FW_BM, T) - 1) / FW_BN;
+
+  fw_stage_k_major<FW_BM, D>(sq, qb, ldq, q0, T);
+  fw_stage_k_major<FW_BN, D>(stages, kb, ldk, kt_lo * FW_BN, T);
+  fw_stage_n_major<D>(stages + L::K_BYTES, vb, ldk, kt_lo * FW_BN, T);
+  fw_commit();
+
+  float acc[D / 2];  // O: [64, D] a warpgroup, wgmma's accumulator layout
+  float s[32];       // S: [64, 64]
+#pragma unroll
+  for (int i = 0; i < D / 2; i++) acc[i] = 0.0f;
+  float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.0f, 0.0f};
+  const int row0 = qw + warp * 16 + (lane >> 2);  // this thread's rows: row0, row0 + 8
+
+  for (int kt = kt_lo; kt <= kt_hi; kt++) {
+    const int cur = (kt - kt_lo) & 1;
+    fw_wait_all();
+    fence_proxy_async_shared();
+    __syncthreads();  // tile kt ready in stage cur; both warpgroups are done with the other stage
+    if (kt < kt_hi) {
+      unsigned char* next = stages + (cur ^ 1) * L::STAGE;
+      fw_stage_k_major<FW_BN, D>(next, kb, ldk, (kt + 1) * FW_BN, T);
+      fw_stage_n_major<D>(next + L::K_BYTES, vb, ldk, (kt + 1) * FW_BN, T);
+    }
+    fw_commit();
+    const int k0 = kt * FW_BN;
+    const bool nothing = k0 > qw + 63 || qw >= T || (window > 0 && qw - (k0 + FW_BN - 1) >= window);
+    if (nothing) continue;
+    const unsigned char* sk = stages + cur * L::STAGE;
+    const unsigned char* sv = sk + L::K_BYTES;
+
+    // S = Q·Kᵀ over d: k16 step kk reads atom kk / 4 of both tiles, 32 bytes further a step within it
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk++) {
+      const uint64_t da = swizzled_descriptor(sq + (kk >> 2) * L::Q_ATOM + wg * 64 * 128, kk & 3);
+      const uint64_t db = swizzled_descriptor(sk + (kk >> 2) * L::K_ATOM, kk & 3);
+      wgmma_m64n64k16<0>(s, da, db, kk > 0);
+    }
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_accumulators(s);
+
+    // entry i: row row0 + 8·((i >> 1) & 1), key k0 + 8·(i >> 2) + 2·t4 + (i & 1)
+    const bool edge = k0 + FW_BN - 1 > qw || qw + 64 > T || (window > 0 && qw + 63 - k0 >= window);
+    float mx[2] = {m[0], m[1]};
+#pragma unroll
+    for (int i = 0; i < 32; i++) {
+      float x = s[i] * c;
+      if (edge && !fw_visible(row0 + ((i >> 1) & 1) * 8, k0 + (i >> 2) * 8 + t4 * 2 + (i & 1), T, window)) x = NEG_INF;
+      s[i] = x;
+      mx[(i >> 1) & 1] = fmaxf(mx[(i >> 1) & 1], x);
+    }
+    float base[2], alpha[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+      mx[r] = quad_max(mx[r]);
+      base[r] = mx[r] == NEG_INF ? 0.0f : mx[r];  // a row with nothing visible yet stays at zero
+      alpha[r] = exp2f(m[r] - base[r]);
+      m[r] = mx[r];
+      l[r] *= alpha[r];
+    }
+#pragma unroll
+    for (int i = 0; i < 32; i++) {
+      s[i] = exp2f(s[i] - base[(i >> 1) & 1]);
+      l[(i >> 1) & 1] += s[i];
+    }
+#pragma unroll
+    for (int i = 0; i < D / 2; i++) acc[i] *= alpha[(i >> 1) & 1];
+
+    // bf16(P) as the A operand of k16 step kk: rows r and r + 8, keys 16kk + 2·t4 (+1) and + 8
+    uint32_t p[FW_BN / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < FW_BN / 16; kk++) {
+      p[kk][0] = pack_bf16x2(s[8 * kk], s[8 * kk + 1]);
+      p[kk][1] = pack_bf16x2(s[8 * kk + 2], s[8 * kk + 3]);
+      p[kk][2] = pack_bf16x2(s[8 * kk + 4], s[8 * kk + 5]);
+      p[kk][3] = pack_bf16x2(s[8 * kk + 6], s[8 * kk + 7]);
+    }
+    fence_accumulators(acc);
+    wgmma_fence();  // orders the writes of p and acc before the products that read them
+#pragma unroll
+    for (int kk = 0; kk < FW_BN / 16; kk++) fw_pv_step(acc, p[kk], sv, kk);
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_accumulators(acc);
+  }
+  fw_wait_all();  // no copy may still be writing shared memory when the block exits
+
+#pragma unroll
+  for (int r = 0; r < 2; r++) {
+    const int row = row0 + r * 8;
+    const float sum = quad_sum(l[r]);
+    if (row >= T) continue;
+    const float inv = 1.0f / sum;
+    uint32_t* orow = reinterpret_cast<uint32_t*>(o + ((long long)b * T + row) * ldq + (long long)h * D);
+#pragma unroll
+    for (int j = 0; j < D / 8; j++) orow[(j * 8 + t4 * 2) / 2] = pack_bf16x2(acc[4 * j + 2 * r] * inv, acc[4 * j + 2 * r + 1] * inv);
+    if (t4 == 0) lse[((long long)b * H + h) * T + row] = m[r] / FW_LOG2E + logf(sum);
+  }
+}
+
+#define FW_INSTANCE(D)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(FW_THREADS, 1) flash_forward_wgmma_d##D(                            \
+      const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v, bf16_t* __restrict__ o, \
+      float* __restrict__ lse, int T, int H, int Hkv, int window, float scale) {                                   \
+    flash_forward_wgmma<D>(q, k, v, o, lse, T, H, Hkv, window, scale);                                            \
+  }
+FW_INSTANCE(64)
+FW_INSTANCE(128)
