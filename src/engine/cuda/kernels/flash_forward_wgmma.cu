@@ -49,32 +49,21 @@ __device__ __forceinline__ uint32_t fw_dynamic_smem_bytes() {
   return r;
 }
 
-// Rows [r0, r0 + R) × all of d of a token-major tensor (row stride ld) → a K-major swizzled tile
-// of R rows: 16-byte chunk c of row r in atom c / 8 at swizzle128(r, c % 8). Rows at or past T are
-// zero-filled (their address clamped to row T - 1, which exists).
-template <int R, int D>
-__device__ __forceinline__ void fw_stage_k_major(unsigned char* s, const bf16_t* g, long long ld, int r0, int T) {
+// Rows [r0, r0 + R) × all of d of a token-major tensor (row stride ld) → a shared tile, 16 bytes
+// a copy; rows at or past T are zero-filled (their address clamped to row T - 1, which exists).
+// K-major (Q, K): R rows in the 128-byte swizzle, chunk c of row r in atom c / 8 at
+// swizzle128(r, c % 8). N-major (V, R = 64 keys): core matrix (8-key group r / 8, 8-value chunk c)
+// at (r / 8)·V_GROUP + c·128, key r % 8 of it 16 bytes a row.
+template <int R, int D, bool N_MAJOR>
+__device__ __forceinline__ void fw_stage(unsigned char* s, const bf16_t* g, long long ld, int r0, int T) {
   constexpr int CH = D / 8;
   static_assert((R * CH) % FW_THREADS == 0, "the copy must divide among the threads");
 #pragma unroll
   for (int j = 0; j < R * CH / FW_THREADS; j++) {
     const int i = threadIdx.x + j * FW_THREADS;
     const int r = i / CH, c = i % CH, row = r0 + r;
-    cp_async_16_zfill(s + (c >> 3) * (R * 128) + swizzle128(r, c & 7), g + (long long)min(row, T - 1) * ld + c * 8, row < T);
-  }
-}
-
-// Keys [r0, r0 + 64) × d of V → the N-major tile: core matrix (8-key group r / 8, 8-value chunk
-// c) at (r / 8)·V_GROUP + c·128, key r % 8 of it 16 bytes a row.
-template <int D>
-__device__ __forceinline__ void fw_stage_n_major(unsigned char* s, const bf16_t* g, long long ld, int r0, int T) {
-  constexpr int CH = D / 8;
-  static_assert((FW_BN * CH) % FW_THREADS == 0, "the copy must divide among the threads");
-#pragma unroll
-  for (int j = 0; j < FW_BN * CH / FW_THREADS; j++) {
-    const int i = threadIdx.x + j * FW_THREADS;
-    const int r = i / CH, c = i % CH, row = r0 + r;
-    cp_async_16_zfill(s + (r >> 3) * FwTiles<D>::V_GROUP + c * 128 + (r & 7) * 16, g + (long long)min(row, T - 1) * ld + c * 8, row < T);
+    const int at = N_MAJOR ? (r >> 3) * FwTiles<D>::V_GROUP + c * 128 + (r & 7) * 16 : (c >> 3) * (R * 128) + swizzle128(r, c & 7);
+    cp_async_16_zfill(s + at, g + (long long)min(row, T - 1) * ld + c * 8, row < T);
   }
 }
 
@@ -114,9 +103,9 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
   const int kt_lo = window > 0 ? max(0, q0 - window + 1) / FW_BN : 0;
   const int kt_hi = (min(q0 + FW_BM, T) - 1) / FW_BN;
 
-  fw_stage_k_major<FW_BM, D>(sq, qb, ldq, q0, T);
-  fw_stage_k_major<FW_BN, D>(stages, kb, ldk, kt_lo * FW_BN, T);
-  fw_stage_n_major<D>(stages + L::K_BYTES, vb, ldk, kt_lo * FW_BN, T);
+  fw_stage<FW_BM, D, false>(sq, qb, ldq, q0, T);
+  fw_stage<FW_BN, D, false>(stages, kb, ldk, kt_lo * FW_BN, T);
+  fw_stage<FW_BN, D, true>(stages + L::K_BYTES, vb, ldk, kt_lo * FW_BN, T);
   fw_commit();
 
   float acc[D / 2];  // O: [64, D] a warpgroup, wgmma's accumulator layout
@@ -133,8 +122,8 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
     __syncthreads();  // tile kt ready in stage cur; both warpgroups are done with the other stage
     if (kt < kt_hi) {
       unsigned char* next = stages + (cur ^ 1) * L::STAGE;
-      fw_stage_k_major<FW_BN, D>(next, kb, ldk, (kt + 1) * FW_BN, T);
-      fw_stage_n_major<D>(next + L::K_BYTES, vb, ldk, (kt + 1) * FW_BN, T);
+      fw_stage<FW_BN, D, false>(next, kb, ldk, (kt + 1) * FW_BN, T);
+      fw_stage<FW_BN, D, true>(next + L::K_BYTES, vb, ldk, (kt + 1) * FW_BN, T);
     }
     fw_commit();
     const int k0 = kt * FW_BN;
