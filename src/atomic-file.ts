@@ -1,19 +1,21 @@
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { checkOutputPath, outputError } from "./output-path.js";
 
 /**
  * Writes `text` to `path` through a temporary file beside it and a rename, so a reader (or a
  * run resumed after a crash) sees the old file or the whole new one, never half of it.
  */
 export async function writeFileAtomic(path: string, text: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  checkOutputPath(path);
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   try {
+    await mkdir(dirname(path), { recursive: true });
     await writeFile(tmp, text);
     await rename(tmp, path);
   } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw outputError(path, error);
   }
 }
 

@@ -94,3 +94,13 @@ test("untilReaderCloses stops writing after EPIPE and still throws any other str
   assert.deepEqual(written, ["a"]);
   assert.throws(() => stream.emit("error", Object.assign(new Error("write EIO"), { code: "EIO" })), /EIO/);
 });
+
+test("a negative number after a number flag is its value; --help wins over a bad value; errors name the command once", async () => {
+  assert.equal(parseFlags(echo, ["--steps", "-3"]).flags.steps, -3);
+  assert.equal(parseFlags(echo, ["--steps", "-.5", "x"]).flags.steps, -0.5);
+  assert.deepEqual(parseFlags(echo, ["--steps", "-3", "x"]).positionals, ["x"]);
+  assert.equal(parseFlags(echo, ["--steps", "abc", "--help"]).help, true);
+  const c = capture();
+  assert.equal(await runCli(["echo", "--stream"], c.io, [echo]), 2);
+  assert.equal(c.err.join("").match(/agenttune echo:/g)?.length, 1, c.err.join(""));
+});

@@ -54,13 +54,25 @@ export function parseFlags(spec: CommandSpec, argv: string[]): { flags: FlagValu
   for (const [name, flag] of Object.entries(spec.flags)) {
     for (const alias of flag.aliases ?? []) aliasToName.set(kebab(alias), name);
   }
-  const normalized = argv.map((arg) => {
-    if (!arg.startsWith("--")) return arg;
+  const normalized: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith("--")) {
+      normalized.push(arg);
+      continue;
+    }
     const eq = arg.indexOf("=");
     const rawName = kebab(arg.slice(2, eq === -1 ? undefined : eq));
     const name = aliasToName.get(rawName) ?? rawName;
-    return `--${name}${eq === -1 ? "" : arg.slice(eq)}`;
-  });
+    const next = argv[i + 1];
+    // `--lr -1`: a number flag's negative value would read as a flag of its own
+    if (eq === -1 && spec.flags[name]?.type === "number" && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      normalized.push(`--${name}=${next}`);
+      i++;
+      continue;
+    }
+    normalized.push(`--${name}${eq === -1 ? "" : arg.slice(eq)}`);
+  }
   const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {
     help: { type: "boolean", short: "h" },
   };
@@ -72,7 +84,7 @@ export function parseFlags(spec: CommandSpec, argv: string[]): { flags: FlagValu
   try {
     parsed = parseArgs({ args: normalized, options, allowPositionals: true, strict: true, allowNegative: true } as never);
   } catch (error) {
-    throw new InvalidInputError(`agenttune ${spec.name}: ${(error as Error).message}`, {
+    throw new InvalidInputError((error as Error).message, {
       hint: `run \`agenttune ${spec.name} --help\` to see the flags it takes`,
     });
   }
@@ -86,6 +98,7 @@ export function parseFlags(spec: CommandSpec, argv: string[]): { flags: FlagValu
     }
   }
   const flags: FlagValues = {};
+  if (values.help === true) return { flags, positionals: parsed.positionals, help: true }; // --help wins over a bad value
   for (const [name, flag] of Object.entries(spec.flags)) {
     const raw = values[name];
     if (raw === undefined) {

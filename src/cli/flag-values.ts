@@ -40,3 +40,12 @@ export function dropoutFlag(flags: FlagValues): number {
   if (typeof v !== "number" || !(v >= 0 && v < 1)) throw new InvalidInputError(`--dropout must be at least 0 and below 1, got ${String(v)}`, { field: "dropout" });
   return v;
 }
+
+/** --warmup-ratio: the share of the steps spent warming up, at least 0 and below 1. */
+export function warmupRatioFlag(flags: FlagValues): number {
+  const v = flags["warmup-ratio"];
+  if (typeof v !== "number" || !(v >= 0 && v < 1)) {
+    throw new InvalidInputError(`--warmup-ratio must be at least 0 and below 1, got ${String(v)}`, { field: "warmup-ratio", hint: "the reference warms up over 0.03 of the steps" });
+  }
+  return v;
+}

@@ -7,7 +7,7 @@ import { finetune } from "../train/finetune.js";
 import { launchWorkers, type WorkerRank, workerRank } from "../train/launch.js";
 import { DEFAULT_MAX_LENGTH } from "../train/tokenize.js";
 import { type CommandSpec, defineCommand, type FlagValues } from "./command.js";
-import { dropoutFlag, NEFTUNE_FLAG, neftuneFlag } from "./flag-values.js";
+import { dropoutFlag, NEFTUNE_FLAG, neftuneFlag, positiveFlag, warmupRatioFlag } from "./flag-values.js";
 import { createProgress } from "./progress.js";
 
 function num(flags: FlagValues, name: string): number {
@@ -93,11 +93,14 @@ GPU with the same --grad-accum. Rank 0 writes the log, the checkpoints and the a
         .split(",")
         .map((t) => t.trim())
         .filter((t) => t !== "");
+      if (targets.length === 0) throw new InvalidInputError("--targets names no projection", { field: "targets", hint: `name one or more of ${Object.keys(PEFT_TARGET_MODULES).join(",")}` });
       for (const t of targets) {
         if (!(t in PEFT_TARGET_MODULES)) throw new InvalidInputError(`unknown --targets entry "${t}"`, { field: "targets", hint: `use any of ${Object.keys(PEFT_TARGET_MODULES).join(",")}` });
       }
-      const lora = { rank: whole(flags, "rank", 1), alpha: num(flags, "alpha"), dropout: dropoutFlag(flags), targets, seed: whole(flags, "seed", 0), ...neftuneFlag(flags) };
+      const lora = { rank: whole(flags, "rank", 1), alpha: positiveFlag(flags, "alpha"), dropout: dropoutFlag(flags), targets, seed: whole(flags, "seed", 0), ...neftuneFlag(flags) };
       const maxLength = whole(flags, "max-length", 2);
+      const lr = positiveFlag(flags, "lr");
+      const warmupRatio = warmupRatioFlag(flags);
       let examples = await readTrainingExamples(data);
       if (flags["train-samples"] !== undefined) examples = examples.slice(0, whole(flags, "train-samples", 1));
 
@@ -115,8 +118,8 @@ GPU with the same --grad-accum. Rank 0 writes the log, the checkpoints and the a
         lora,
         maxLength,
         epochs: whole(flags, "epochs", 1),
-        lr: num(flags, "lr"),
-        warmupRatio: num(flags, "warmup-ratio"),
+        lr,
+        warmupRatio,
         batchSize: whole(flags, "batch-size", 1),
         gradAccum: whole(flags, "grad-accum", 1),
         saveEvery: whole(flags, "save-every", 0),

@@ -1,8 +1,9 @@
 import { createReadStream } from "node:fs";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { FileFormatError, InvalidInputError } from "../errors.js";
+import { checkOutputPath, outputError } from "../output-path.js";
 
 /**
  * JSONL files (one JSON value a line): a streaming reader that never holds more than one line
@@ -152,6 +153,11 @@ export async function* readJsonl(file: string, options: ReadJsonlOptions = {}): 
       cause: error,
     });
   }
+  // a folder opens like a file and fails only on the first read, with no path in the error
+  if ((await stat(file)).isDirectory()) {
+    stream.destroy();
+    throw new InvalidInputError(`cannot read ${file}: it is a folder`, { field: "file", hint: "name a JSONL file inside it" });
+  }
   try {
     yield* readJsonlChunks(stream as AsyncIterable<Uint8Array>, file, options);
   } finally {
@@ -172,9 +178,15 @@ export async function readJsonlFile(file: string, options: Omit<ReadJsonlOptions
  * renamed over it, so a reader never sees half a file and a crash leaves the old one intact.
  */
 export async function writeJsonl(file: string, values: Iterable<unknown> | AsyncIterable<unknown>): Promise<number> {
-  await mkdir(dirname(file), { recursive: true });
+  checkOutputPath(file);
   const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const handle = await open(temp, "w");
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    handle = await open(temp, "w");
+  } catch (error) {
+    throw outputError(file, error);
+  }
   let count = 0;
   try {
     let pending: string[] = [];
@@ -197,8 +209,8 @@ export async function writeJsonl(file: string, values: Iterable<unknown> | Async
     await rename(temp, file);
   } catch (error) {
     await handle.close().catch(() => undefined);
-    await rm(temp, { force: true });
-    throw error;
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw outputError(file, error);
   }
   return count;
 }

@@ -4,6 +4,7 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { FileFormatError } from "../errors.js";
+import { checkOutputPath, outputError } from "../output-path.js";
 
 const MAX_READ = 1 << 30;
 
@@ -69,8 +70,14 @@ export class PositionedFile {
  * `path`, so readers never see a half-written model file. `write` is called with a sink.
  */
 export function writeFileAtomic(path: string, write: (sink: (bytes: Uint8Array) => void) => void): void {
+  checkOutputPath(path);
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  const fd = openSync(tmp, "w");
+  let fd: number;
+  try {
+    fd = openSync(tmp, "w");
+  } catch (error) {
+    throw outputError(path, error);
+  }
   let ok = false;
   try {
     write((bytes) => {
@@ -79,9 +86,16 @@ export function writeFileAtomic(path: string, write: (sink: (bytes: Uint8Array) 
     });
     fsyncSync(fd);
     ok = true;
+  } catch (error) {
+    throw outputError(path, error);
   } finally {
     closeSync(fd);
     if (!ok) rmSync(tmp, { force: true });
   }
-  renameSync(tmp, path);
+  try {
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw outputError(path, error);
+  }
 }

@@ -71,6 +71,17 @@ describe("agenttune train / export", () => {
     const dropout = await cli(["train", "--model", "m", "--data", dataFile, "--output-dir", join(root, "x"), "--dropout", "1.5"], [command]);
     assert.equal(dropout.code, 2);
     assert.match(dropout.err, /--dropout must be at least 0 and below 1, got 1\.5/);
+    // settings that would train backwards, with no adapter, or never leave the warm-up
+    for (const [flag, value, message] of [
+      ["--lr", "-1", /--lr must be a positive number, got -1/],
+      ["--alpha", "-5", /--alpha must be a positive number, got -5/],
+      ["--warmup-ratio", "5", /--warmup-ratio must be at least 0 and below 1, got 5/],
+      ["--targets", "", /--targets names no projection/],
+    ] as const) {
+      const r = await cli(["train", "--model", "m", "--data", dataFile, "--output-dir", join(root, "x"), `${flag}=${value}`], [command]);
+      assert.equal(r.code, 2, `${flag}=${value}: ${r.err}`);
+      assert.match(r.err, message);
+    }
   });
 
   it("--recompute is checked before anything loads, and reaches the engine on cuda", async () => {
