@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { writeFileAtomic } from "../src/atomic-file.js";
 import { readJsonl, writeJsonl } from "../src/data/jsonl.js";
+import { PACKAGE_TASKS, tasksFileFor } from "../src/data/package-tasks.js";
 import { describeError } from "../src/errors.js";
 import { writeFileAtomic as writeModelFileAtomic } from "../src/model/gguf-io.js";
 
@@ -55,4 +56,17 @@ test("a folder given where a JSONL file is read is named as a folder", async () 
     for await (const _ of readJsonl(dir)) assert.fail("a folder has no records");
   });
   assert.match(read.text, new RegExp(`cannot read ${dir}: it is a folder`));
+});
+
+test("--tasks data/eval/tasks.jsonl finds the package's copy when run outside a checkout", () => {
+  const cwd = process.cwd();
+  try {
+    process.chdir(dir);
+    const file = tasksFileFor(PACKAGE_TASKS);
+    assert.ok(file.endsWith("data/eval/tasks.jsonl") && file.startsWith("/"), file);
+    assert.ok(readFileSync(file, "utf8").length > 0);
+    assert.equal(tasksFileFor("mine.jsonl"), "mine.jsonl");
+  } finally {
+    process.chdir(cwd);
+  }
 });

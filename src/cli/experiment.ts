@@ -1,3 +1,4 @@
+import { PACKAGE_TASKS, tasksFileFor } from "../data/package-tasks.js";
 import { InvalidInputError } from "../errors.js";
 import type { EvalProgress } from "../eval/runner.js";
 import { runComparison } from "../experiment/compare.js";
@@ -9,8 +10,8 @@ import { formatSeconds } from "../experiment/scaling-report.js";
 import type { FetchProgress } from "../model/fetch-pypi.js";
 import type { FinetuneOptions, FinetuneResult } from "../train/finetune.js";
 import { type CommandIO, type CommandSpec, defineCommand, type FlagSpec, type FlagValues, formatCommandLine } from "./command.js";
-import { deviceFlag } from "./device-flag.js";
 import { DATA_SHAPE_FLAGS, dataShapeOptions } from "./data-build.js";
+import { deviceFlag } from "./device-flag.js";
 import { dropoutFlag, NEFTUNE_FLAG, neftuneFlag, optionalWholeFlag, positiveFlag, wholeFlag } from "./flag-values.js";
 import { createProgress, type Progress } from "./progress.js";
 
@@ -98,7 +99,7 @@ function commonSettings(spec: CommandSpec, flags: FlagValues, deps: ExperimentCo
 }
 
 const EVAL_FLAGS: Record<string, FlagSpec> = {
-  tasks: { type: "string", description: "evaluation tasks, JSONL (SPECS §3)", default: "data/eval/tasks.jsonl", placeholder: "file", aliases: ["tasks_file", "eval_file"] },
+  tasks: { type: "string", description: "evaluation tasks, JSONL (SPECS §3); by default the package's held-out set", default: PACKAGE_TASKS, placeholder: "file", aliases: ["tasks_file", "eval_file"] },
   "eval-tasks": { type: "number", description: "evaluate only N tasks, taken evenly across categories (default: all)", placeholder: "n" },
   device: { type: "string", description: "cpu or cuda: where the evaluation's engine runs", default: "cpu" },
   "eval-max-steps": { type: "number", description: "model replies an evaluation run may take", default: 8 },
@@ -107,7 +108,7 @@ const EVAL_FLAGS: Record<string, FlagSpec> = {
 
 function evalSettings(flags: FlagValues) {
   return {
-    tasksFile: required(flags, "tasks", "experiment"),
+    tasksFile: tasksFileFor(required(flags, "tasks", "experiment")),
     ...defined({ evalTasks: optionalWholeFlag(flags, "eval-tasks", 1) }),
     device: deviceFlag(flags.device),
     evalMaxSteps: wholeFlag(flags, "eval-max-steps", 1),

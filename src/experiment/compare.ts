@@ -6,9 +6,10 @@ import { join } from "node:path";
 import { InvalidInputError } from "../errors.js";
 import type { EvalResult } from "../eval/result.js";
 import type { EvalProgress } from "../eval/runner.js";
+import { readPeftAdapter } from "../train/export-peft.js";
 import { evaluateModel, evaluateOrRead } from "./evaluate-model.js";
 import { type EvalSource, evalSource, type FailureDelta, failureDeltas, type MetricDelta, metricDeltas } from "./metric-deltas.js";
-import { adapterForEngine, evalPlan, fetchedModel } from "./model-files.js";
+import { adapterForEngine, evalPlan, fetchedModel, isFile } from "./model-files.js";
 import { type PairFiles, type PairSettings, pairProvenance, sideEvalOptions, writePairReport } from "./pair-report.js";
 import type { Provenance } from "./provenance.js";
 import { loadExperimentTasks } from "./tasks.js";
@@ -74,6 +75,13 @@ export async function runComparison(options: CompareExperimentOptions): Promise<
     stage("fetch", options.model as string);
     plan = await evalPlan(await fetchedModel(options.model as string, options.onFetchProgress), options.engine);
   }
+  // the adapter too, before the zero-shot evaluation spends minutes: readable, and in the form the
+  // engine takes (a GGUF LoRA exported now for node-llama-cpp)
+  let adapter: string | undefined;
+  if (plan !== undefined && options.finetunedEval === undefined) {
+    adapter = adapterForEngine(plan, options.adapter as string, join(options.outputDir, "adapter.gguf"));
+    if (plan.engine === "own" && !isFile(adapter)) readPeftAdapter(adapter);
+  }
   const device = options.device ?? "cpu";
   const side = (which: "zero-shot" | "fine-tuned") => sideEvalOptions(options, tasks, (p) => options.onEvalProgress?.(which, p));
 
@@ -85,18 +93,17 @@ export async function runComparison(options: CompareExperimentOptions): Promise<
   stage("fine-tuned", options.finetunedEval === undefined ? `with ${options.adapter}` : `reading ${options.finetunedEval}`);
   const tuned = await evaluateOrRead(options.finetunedEval, join(options.outputDir, "fine-tuned"), () => {
     const p = plan as NonNullable<typeof plan>;
-    const adapter = adapterForEngine(p, options.adapter as string, join(options.outputDir, "adapter.gguf"));
-    return evaluateModel({ model: p.modelPath, engine: p.engine, adapter, device }, side("fine-tuned"));
+    return evaluateModel({ model: p.modelPath, engine: p.engine, adapter: adapter as string, device }, side("fine-tuned"));
   });
 
   stage("report", "compare.json, compare.md, compare.svg");
   const model = options.model ?? basename(zero.result.model);
-  const adapter = options.adapter ?? tuned.result.adapter;
+  const adapterName = options.adapter ?? tuned.result.adapter;
   const result: ComparisonResult = {
     version: 1,
     kind: "compare",
     model,
-    ...(adapter === undefined ? {} : { adapter }),
+    ...(adapterName === undefined ? {} : { adapter: adapterName }),
     ...(await pairProvenance(options)),
     columns: COLUMNS,
     zeroShot: evalSource(zero.result, zero.file, zero.ran),

@@ -25,7 +25,7 @@ export async function evalPlan(model: string, engine?: string): Promise<Extract<
   return plan;
 }
 
-function isFile(path: string): boolean {
+export function isFile(path: string): boolean {
   return existsSync(path) && statSync(path).isFile();
 }
 

@@ -11,7 +11,7 @@ import { existsMaybeGzipped } from "../gzip-file.js";
 import { buildDataset } from "../data/build.js";
 import { writeJsonl } from "../data/jsonl.js";
 import type { Task } from "../data/task.js";
-import { InvalidInputError } from "../errors.js";
+import { FileFormatError, InvalidInputError } from "../errors.js";
 import { readEvalResult, writeEvalResult } from "../eval/files.js";
 import type { EvalResult } from "../eval/result.js";
 import type { EvalProgress } from "../eval/runner.js";
@@ -186,7 +186,12 @@ function differences(a: ScalingSettings, b: ScalingSettings): string {
 async function readRunRecord(dir: string, settings: ScalingSettings, id: string): Promise<RunRecord | undefined> {
   const file = join(dir, RUN_JSON);
   if (!existsSync(file)) return undefined;
-  const record = JSON.parse(await readFile(file, "utf8")) as RunRecord;
+  let record: RunRecord;
+  try {
+    record = JSON.parse(await readFile(file, "utf8")) as RunRecord;
+  } catch (error) {
+    throw new FileFormatError({ file, problem: `not valid JSON (${(error as Error).message})`, hint: "the run's record is damaged: delete that run's folder to train it again", cause: error });
+  }
   if (!sameSettings(record.settings, settings)) {
     const plainThoughts = record.settings.data?.toolCheck !== true && settings.data?.toolCheck === true;
     throw new InvalidInputError(`run ${id} in ${dir} was made with other settings: ${differences(record.settings, settings)}`, {

@@ -1,7 +1,7 @@
 // Positioned reads and atomic writes for model files (GGUF, safetensors). Reading goes through
 // one file descriptor at explicit offsets, so a large file is never held in memory whole.
 
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { FileFormatError } from "../errors.js";
 import { checkOutputPath, outputError } from "../output-path.js";
@@ -66,14 +66,16 @@ export class PositionedFile {
 }
 
 /**
- * Writes a file by streaming chunks into `<path>.tmp-…` beside it, fsyncing and renaming over
- * `path`, so readers never see a half-written model file. `write` is called with a sink.
+ * Writes a file by streaming chunks into `<path>.tmp-…` beside it (its folder made when missing),
+ * fsyncing and renaming over `path`, so readers never see a half-written model file. `write` is
+ * called with a sink.
  */
 export function writeFileAtomic(path: string, write: (sink: (bytes: Uint8Array) => void) => void): void {
   checkOutputPath(path);
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   let fd: number;
   try {
+    mkdirSync(dirname(path), { recursive: true });
     fd = openSync(tmp, "w");
   } catch (error) {
     throw outputError(path, error);

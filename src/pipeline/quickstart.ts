@@ -2,13 +2,13 @@
 // set, evaluate the model zero-shot, fine-tune it with QLoRA, evaluate the adapter on the same
 // tasks, and compare. Every artefact lands in one folder; nothing here prints.
 
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { ChatModel } from "../agent/chat-model.js";
 import { buildDataset } from "../data/build.js";
 import { writeJsonl } from "../data/jsonl.js";
+import { packageTasksFile } from "../data/package-tasks.js";
 import type { Task, TrainingExample } from "../data/task.js";
 import { readTasks } from "../data/tasks-file.js";
 import { InvalidInputError } from "../errors.js";
@@ -68,14 +68,6 @@ export interface QuickstartResult {
   comparisonFile: string;
 }
 
-/** The package's evaluation set, from a build (dist/src/pipeline) or a source checkout (src/pipeline). */
-function defaultTasksFile(): string {
-  for (const rel of ["../../../data/eval/tasks.jsonl", "../../data/eval/tasks.jsonl"]) {
-    const path = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(path)) return path;
-  }
-  throw new InvalidInputError("the package's evaluation set (data/eval/tasks.jsonl) is missing", { hint: "pass --tasks with a task file" });
-}
 
 /** `n` tasks taken round-robin over the categories, each category in file order. */
 export function pickTasks(tasks: readonly Task[], n: number): Task[] {
@@ -139,7 +131,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   const trainFile = join(out, "train.jsonl");
   await writeJsonl(trainFile, examples);
 
-  const tasksFile = options.tasksFile ?? defaultTasksFile();
+  const tasksFile = options.tasksFile ?? packageTasksFile();
   const tasks = pickTasks(await readTasks(tasksFile), options.evalTasks ?? 12);
 
   stage("zero-shot", `${tasks.length} held-out tasks, ${modelRef} as it is`);

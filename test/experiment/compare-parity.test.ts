@@ -78,6 +78,13 @@ describe("experiment compare", () => {
     await assert.rejects(runComparison({ model: folderModel, tasks: TASKS, outputDir: join(root, "x") }), field("adapter"));
     await assert.rejects(runComparison({ adapter, tasks: TASKS, outputDir: join(root, "x") }), field("model"));
     await assert.rejects(runComparison({ model: folderModel, adapter, tasksFile: join(root, "none.jsonl"), outputDir: join(root, "x") }), (e: unknown) => field("tasks")(e) && /none\.jsonl does not exist/.test((e as Error).message));
+    // a missing adapter is found before the zero-shot evaluation runs a single task
+    const opened: ModelRequest[] = [];
+    await assert.rejects(
+      runComparison({ model: folderModel, adapter: join(root, "no-adapter"), tasks: TASKS, outputDir: join(root, "x"), machine: MACHINE, openModel: scriptedOpener(() => false, opened) }),
+      /no-adapter/,
+    );
+    assert.deepEqual(opened, []);
   });
 
   it("with a GGUF base and a PEFT folder, node-llama-cpp gets the adapter exported as a GGUF LoRA", async () => {

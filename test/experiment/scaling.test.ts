@@ -1,11 +1,11 @@
 // The scaling study's plumbing with a stand-in fine-tuning and scripted models: the files of each
 // run and of the study, the aggregation over seeds, resuming, and refusing bad input.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { InvalidInputError } from "../../src/errors.js";
+import { describeError, FileFormatError, InvalidInputError } from "../../src/errors.js";
 import { runScalingStudy, type ScalingOptions, type ScalingStageEvent } from "../../src/experiment/scaling.js";
 import type { ScalingResult } from "../../src/experiment/scaling-summary.js";
 import { writeTinyModel } from "../../src/experiment/tiny-model.js";
@@ -142,6 +142,14 @@ describe("the scaling study", () => {
     );
     assert.match(readFileSync(files.markdown, "utf8"), /Runs finished: 1 of 4; not run: 3-s1, 6-s0, 6-s1/);
     assert.equal(s.stages.filter((e) => e.stage === "skip" && /not run \(report only\)/.test(e.detail)).length, 3);
+  });
+
+  it("a damaged run.json is named, with what to do", async () => {
+    const damaged = join(root, "damaged");
+    await study(damaged, { sizes: [3], seeds: [0] }).run();
+    const file = join(damaged, "runs", "3-s0", "run.json");
+    writeFileSync(file, readFileSync(file, "utf8").slice(0, 40));
+    await assert.rejects(study(damaged, { reportOnly: true }).run(), (e: unknown) => e instanceof FileFormatError && e.file === file && /delete that run's folder/.test(describeError(e)));
   });
 
   it("with trainOnly trains every run and evaluates none; the same study without it then only evaluates", async () => {
