@@ -4,6 +4,7 @@ import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node
 import type { ChatMessage, ChatModel, GenerateOptions, GenerateResult } from "../agent/chat-model.js";
 import { AgentTuneError } from "../errors.js";
 import { CHATML_TEMPLATE, replyStops } from "../model/chat-template.js";
+import { openGguf } from "../model/gguf.js";
 
 export interface LlamaCppOptions {
   /** Path of a GGUF file. */
@@ -42,6 +43,9 @@ export class LlamaCppModel implements ChatModel {
 
   private load() {
     this.loaded ??= (async () => {
+      // our own reader first: a truncated or foreign file gets an error naming what is wrong with
+      // it (node-llama-cpp says only "Failed to load model", or worse)
+      for (const file of [this.options.modelPath, this.options.loraPath]) if (file !== undefined) openGguf(file).close();
       try {
         const { getLlama } = await import("node-llama-cpp");
         const llama = await getLlama({ gpu: this.options.gpu ?? false, build: "never" });
@@ -164,7 +168,13 @@ export class LlamaCppModel implements ChatModel {
     if (!this.loaded) return;
     const loaded = this.loaded;
     this.loaded = undefined;
-    const { llama, model, context, sequence } = await loaded;
+    let parts: Awaited<typeof loaded>;
+    try {
+      parts = await loaded;
+    } catch {
+      return; // a load that failed holds nothing to free
+    }
+    const { llama, model, context, sequence } = parts;
     sequence.dispose();
     await context.dispose();
     await model.dispose();

@@ -74,6 +74,7 @@ export function exportGgufLoraForBase(path: string, adapter: LoraWeights, baseGg
       const v = gguf.metadata[`${arch}.attention.${key}`];
       return typeof v === "number" ? v : undefined;
     };
+    checkAdapterFitsBase(adapter, baseGguf, new Map(gguf.tensors.map((t) => [t.name, t.ne])));
     exportGgufLora(path, adapter, { architecture: arch, heads: count("head_count"), kvHeads: count("head_count_kv") ?? count("head_count") }, dtype);
   } finally {
     gguf.close();
@@ -126,5 +127,29 @@ export function readGgufLora(path: string, base: GgufLoraBase): LoraWeights {
     return { baseModel: "", rank, alpha, dropout: 0, targets: [...targets].sort(), tensors };
   } finally {
     g.close();
+  }
+}
+
+/**
+ * Every adapted projection must be a weight of the base with the adapter's sizes: lora_A [r, in]
+ * and lora_B [out, r] against the base's [out, in] (GGUF ne = [in, out]). An adapter of another
+ * model would otherwise export cleanly and fail only when llama.cpp loads the pair.
+ */
+function checkAdapterFitsBase(adapter: LoraWeights, baseGguf: string, baseDims: ReadonlyMap<string, readonly number[]>): void {
+  for (const [name, t] of adapter.tensors) {
+    const m = KEY.exec(name);
+    const gguf = m === null ? undefined : GGUF_NAMES[m[2]];
+    if (m === null || gguf === undefined) continue; // exportGgufLora names it
+    const weight = `blk.${m[1]}.${gguf}.weight`;
+    const ne = baseDims.get(weight);
+    const [size, want] = m[3] === "A" ? [t.shape[1], ne?.[0]] : [t.shape[0], ne?.[1]];
+    if (ne === undefined || size !== want) {
+      throw new FileFormatError({
+        file: baseGguf,
+        location: weight,
+        problem: ne === undefined ? `the base has no ${weight}, which the adapter's ${name} adapts` : `${weight} is [${[...ne].reverse().join(", ")}], but the adapter's ${name} is [${t.shape.join(", ")}]`,
+        hint: "the adapter was trained on another base model: pass that model's GGUF with --base",
+      });
+    }
   }
 }

@@ -15,7 +15,7 @@ import type { ModelRequest } from "../../src/infer/resolve.js";
 import { openGguf } from "../../src/model/gguf.js";
 import { writeGguf } from "../../src/model/gguf-writer.js";
 import { exportPeftAdapter } from "../../src/train/export-peft.js";
-import { TINY_QWEN2, tinyAdapter } from "../train/tiny-adapter.js";
+import { baseWeightsFor, TINY_QWEN2, tinyAdapter } from "../train/tiny-adapter.js";
 import { competent, MACHINE, scriptedOpener, TASKS } from "./helpers.js";
 import { parseXml } from "./xml.js";
 
@@ -26,7 +26,7 @@ const adapter = join(root, "adapter");
 exportPeftAdapter(adapter, tinyAdapter());
 // A GGUF header is all the model resolution reads before the (scripted) model opens.
 const ggufModel = join(root, "base.gguf");
-writeGguf(ggufModel, { metadata: { "general.architecture": "qwen2", "qwen2.attention.head_count": TINY_QWEN2.heads, "qwen2.attention.head_count_kv": TINY_QWEN2.kvHeads }, tensors: [] });
+writeGguf(ggufModel, { metadata: { "general.architecture": "qwen2", "qwen2.attention.head_count": TINY_QWEN2.heads, "qwen2.attention.head_count_kv": TINY_QWEN2.kvHeads }, tensors: baseWeightsFor(tinyAdapter()) });
 
 describe("experiment compare", () => {
   const out = join(root, "compare");

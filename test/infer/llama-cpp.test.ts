@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, test } from "node:test";
+import { FileFormatError } from "../../src/errors.js";
 import { LlamaCppModel } from "../../src/infer/llama-cpp.js";
 import { SKIP_NO_SMOLLM2, SMOLLM2_GGUF } from "../helpers/real-models.js";
 
@@ -27,4 +31,15 @@ test("a stop string cuts the SmolLM2 output and streamed pieces concatenate to i
   let streamed = "";
   for await (const piece of m.stream(q, { maxTokens: 24, temperature: 0, stop: [stop] })) streamed += piece;
   assert.equal(streamed, cut.text);
+});
+
+test("a truncated GGUF (or LoRA) is named with what is wrong with it before node-llama-cpp sees it", { skip: SKIP }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "agenttune-llama-"));
+  const short = join(dir, "short.gguf");
+  writeFileSync(short, readFileSync(SMOLLM2_GGUF as string).subarray(0, 5_000_000));
+  for (const options of [{ modelPath: short }, { modelPath: SMOLLM2_GGUF as string, loraPath: short }]) {
+    const m = new LlamaCppModel({ ...options, contextSize: 256 });
+    await assert.rejects(m.generate(q, { maxTokens: 1 }), (e: unknown) => e instanceof FileFormatError && e.file === short && /past the end of the data/.test((e as Error).message));
+    await m.dispose();
+  }
 });

@@ -13,7 +13,7 @@ import { openGguf } from "../../src/model/gguf.js";
 import { writeGguf } from "../../src/model/gguf-writer.js";
 import { pickTasks, quickstart, type QuickstartStage } from "../../src/pipeline/quickstart.js";
 import { exportPeftAdapter } from "../../src/train/export-peft.js";
-import { TINY_QWEN2, tinyAdapter } from "../train/tiny-adapter.js";
+import { baseWeightsFor, TINY_QWEN2, tinyAdapter } from "../train/tiny-adapter.js";
 
 const root = mkdtempSync(join(tmpdir(), "agenttune-quickstart-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -31,7 +31,7 @@ describe("quickstart", () => {
 
   it("runs every stage in order, writes every artefact and compares zero-shot with fine-tuned", async () => {
     const base = join(root, "base.gguf");
-    writeGguf(base, { metadata: { "general.architecture": "qwen2", "qwen2.attention.head_count": TINY_QWEN2.heads, "qwen2.attention.head_count_kv": TINY_QWEN2.kvHeads }, tensors: [] });
+    writeGguf(base, { metadata: { "general.architecture": "qwen2", "qwen2.attention.head_count": TINY_QWEN2.heads, "qwen2.attention.head_count_kv": TINY_QWEN2.kvHeads }, tensors: baseWeightsFor(tinyAdapter()) });
     const out = join(root, "run");
     const stages: QuickstartStage[] = [];
     const opened: { adapter?: string; engine?: string }[] = [];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -13,7 +13,7 @@ import { createTrainCommand } from "../../src/cli/train.js";
 import { readPeftAdapter } from "../../src/train/export-peft.js";
 import { chatmlTemplate } from "../../src/train/tokenize.js";
 import { byteTokenize, SoftmaxModel } from "./fake-model.js";
-import { tinyAdapter } from "./tiny-adapter.js";
+import { baseWeightsFor, tinyAdapter } from "./tiny-adapter.js";
 
 const root = mkdtempSync(join(tmpdir(), "agenttune-cli-train-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -141,7 +141,7 @@ describe("agenttune train / export", () => {
 
   it("export --format gguf-lora reads the head counts from the base GGUF", async () => {
     const base = join(root, "base.gguf");
-    writeGguf(base, { metadata: { "general.architecture": "llama", "llama.attention.head_count": 4, "llama.attention.head_count_kv": 2 }, tensors: [] });
+    writeGguf(base, { metadata: { "general.architecture": "llama", "llama.attention.head_count": 4, "llama.attention.head_count_kv": 2 }, tensors: baseWeightsFor(tinyAdapter()) });
     const out = join(root, "adapter.gguf");
     const r = await cli(["export", "--adapter", join(root, "exported"), "--format", "gguf-lora", "--base", base, "--out", out], [exportCommand]);
     assert.equal(r.code, 0, r.err);
@@ -152,5 +152,13 @@ describe("agenttune train / export", () => {
     const missing = await cli(["export", "--adapter", join(root, "exported"), "--format", "gguf-lora", "--out", out], [exportCommand]);
     assert.equal(missing.code, 2);
     assert.match(missing.err, /needs --base/);
+    // the base of another model: every size is checked against it before anything is written
+    const other = join(root, "other-base.gguf");
+    const wider = { ...tinyAdapter(), tensors: new Map([...tinyAdapter().tensors].map(([n, t]) => [n, n.endsWith("lora_A.weight") ? { shape: [t.shape[0], t.shape[1] * 2], data: new Float32Array(t.data.length * 2) } : t])) };
+    writeGguf(other, { metadata: { "general.architecture": "llama", "llama.attention.head_count": 4, "llama.attention.head_count_kv": 2 }, tensors: baseWeightsFor(wider) });
+    const foreign = await cli(["export", "--adapter", join(root, "exported"), "--format", "gguf-lora", "--base", other, "--out", join(root, "foreign.gguf")], [exportCommand]);
+    assert.equal(foreign.code, 2, foreign.err);
+    assert.match(foreign.err, /other-base\.gguf \(blk\.0\.\w+\.weight\): blk\.0\.\w+\.weight is \[\d+, \d+\], but the adapter's \S+lora_A\.weight is \[4, \d+\]\n {2}hint: the adapter was trained on another base model/);
+    assert.ok(!existsSync(join(root, "foreign.gguf")));
   });
 });

@@ -1,3 +1,4 @@
+import type { GgufWriteTensor } from "../../src/model/gguf-writer.js";
 import type { LoraWeights } from "../../src/train/export-peft.js";
 
 /** The tiny Qwen2 config of scripts/fixtures/peft_export.py. */
@@ -34,4 +35,22 @@ export function tinyAdapter(): LoraWeights {
     }
   }
   return { baseModel: "tiny-qwen2", rank, alpha: 8, dropout: 0.05, targets: Object.keys(dims), tensors };
+}
+
+/** PEFT module → the llama.cpp weight name inside `blk.{i}.` (as export-gguf-lora.ts maps them). */
+const GGUF_WEIGHT: Record<string, string> = { q_proj: "attn_q", k_proj: "attn_k", v_proj: "attn_v", o_proj: "attn_output", gate_proj: "ffn_gate", up_proj: "ffn_up", down_proj: "ffn_down" };
+
+/** Zero F32 base weights [out, in] for every projection `adapter` adapts: what a stand-in base GGUF needs for a GGUF LoRA export. */
+export function baseWeightsFor(adapter: LoraWeights): GgufWriteTensor[] {
+  const sizes = new Map<string, { inF?: number; outF?: number }>();
+  for (const [name, t] of adapter.tensors) {
+    const m = /layers\.(\d+)\.\w+\.(\w+_proj)\.lora_(A|B)\.weight$/.exec(name);
+    if (m === null) continue;
+    const weight = `blk.${m[1]}.${GGUF_WEIGHT[m[2]]}.weight`;
+    const s = sizes.get(weight) ?? {};
+    if (m[3] === "A") s.inF = t.shape[1];
+    else s.outF = t.shape[0];
+    sizes.set(weight, s);
+  }
+  return [...sizes].map(([name, { inF = 0, outF = 0 }]) => ({ name, shape: [outF, inF], type: "F32" as const, data: new Float32Array(outF * inF) }));
 }
