@@ -95,7 +95,12 @@ export interface SynthesizeResult {
   examples: TrainingExample[];
   dropped: Record<SynthDropReason, number>;
   attempts: number;
+  /** The first request that failed, in words (a server that cannot be reached says so here). */
+  firstModelError?: string;
 }
+
+/** Requests that fail before any response arrives, after which a run stops: the server is not answering. */
+export const SYNTH_GIVE_UP_AFTER = 3;
 
 /** The instructions the writing model gets (a pure function of the tool list). */
 export function synthSystemPrompt(tools: readonly ToolSpec[]): string {
@@ -210,6 +215,9 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   const agentPrompt = buildSystemPrompt(specs);
   const seen = new Set((options.existing ?? []).map(dedupKey));
   const dropped = Object.fromEntries(SYNTH_DROP_REASONS.map((r) => [r, 0])) as Record<SynthDropReason, number>;
+  let firstModelError: string | undefined;
+  let answered = false; // a response came back: the server is there, whatever it wrote
+  const unreachable = () => !answered && dropped.model_error >= SYNTH_GIVE_UP_AFTER;
   const kept: { index: number; example: TrainingExample }[] = [];
   let next = 0;
 
@@ -224,9 +232,11 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
     let text: string;
     try {
       text = (await model.generate(messages, { temperature: options.temperature ?? 0.8, maxTokens: options.maxTokens ?? 800, seed: simSeed, signal: options.signal })).text;
-    } catch {
+    } catch (error) {
+      firstModelError ??= (error as Error).message;
       return { ok: false, reason: "model_error" };
     }
+    answered = true;
     const split = splitSynthResponse(text);
     if (split === undefined) return { ok: false, reason: "unparsable" };
     const parsed = parseTrajectoryText(split.trajectory.trim(), { strict: true });
@@ -276,7 +286,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   };
 
   const worker = async (): Promise<void> => {
-    while (kept.length < options.n && next < maxAttempts && !options.signal?.aborted) {
+    while (kept.length < options.n && next < maxAttempts && !options.signal?.aborted && !unreachable()) {
       const index = next++;
       const outcome = await attempt(index);
       if (!outcome.ok) dropped[outcome.reason]++;
@@ -293,5 +303,5 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   kept.sort((a, b) => a.index - b.index);
-  return { examples: kept.slice(0, options.n).map((k) => k.example), dropped, attempts: next };
+  return { examples: kept.slice(0, options.n).map((k) => k.example), dropped, attempts: next, ...(firstModelError === undefined ? {} : { firstModelError }) };
 }

@@ -67,7 +67,8 @@ export async function locateModel(ref: string, options: LocateOptions = {}): Pro
     if (!hasGgufMagic(ref)) throw new ModelPathError(ref, "is not a GGUF file (it does not start with the bytes GGUF)", { field: "model", hint: CATALOG_HINT });
     return { kind: "gguf", path: ref };
   }
-  if (isModelId(ref) && options.hubIds !== false) {
+  // m/model.gguf has the form ORG/NAME too, but names a file that is not there
+  if (isModelId(ref) && options.hubIds !== false && !/\.(gguf|safetensors|bin)$/i.test(ref)) {
     return { kind: "hf", path: await resolveModelFolder(ref, options.env === undefined ? {} : { env: options.env }) };
   }
   throw new ModelPathError(ref, "no such file, folder or catalog model", { field: "model", hint: CATALOG_HINT });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -155,5 +156,35 @@ describe("agenttune data", () => {
     assert.match(c.out.join(""), /kept 1 of 4 responses/);
     assert.match(c.out.join(""), /dropped: duplicate 3/);
     assert.equal((await readFile(out, "utf8")).trim().split("\n").length, 1);
+  });
+
+  it("synth against a server that does not answer stops after a few requests, says why, and writes nothing", async () => {
+    let calls = 0;
+    const down: ChatModel = {
+      id: "down",
+      async generate() {
+        calls++;
+        throw new Error("connect ECONNREFUSED 127.0.0.1:9");
+      },
+      async *stream() {
+        yield "";
+      },
+    };
+    const synth = createDataSynthCommand({ openModel: async () => down, tools: async () => tools });
+    const out = join(dir, "synth-down.jsonl");
+    const c = capture();
+    assert.equal(await runCli(["data", "synth", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--n", "5", "--concurrency", "1", "--out", out], c.io, [synth]), 1);
+    assert.equal(calls, 3);
+    assert.match(c.err.join(""), /kept none of 3 responses, so nothing was written; dropped: model_error 3; the first failed request: connect ECONNREFUSED/);
+    assert.match(c.err.join(""), /hint: check that http:\/\/127\.0\.0\.1:9\/v1 answers/);
+    assert.ok(!existsSync(out));
+    for (const [flags, message] of [
+      [["--base-url", "notaurl"], /--base-url is not an http\(s\) URL: "notaurl"/],
+      [["--base-url", "http://h/v1", "--max-attempts", "0"], /--max-attempts must be a whole number ≥ 1, got 0/],
+    ] as const) {
+      const bad = capture();
+      assert.equal(await runCli(["data", "synth", ...flags, "--model", "m", "--out", out], bad.io, [synth]), 2);
+      assert.match(bad.err.join(""), message);
+    }
   });
 });

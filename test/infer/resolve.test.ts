@@ -99,6 +99,8 @@ describe("where the model files are", () => {
 
   test("a missing path, a non-GGUF file and a folder without config.json are refused with the path named", async () => {
     await refused(planModel({ model: join(dir, "nope.gguf") }, options), ModelPathError, /nope\.gguf: no such file, folder or catalog model/);
+    // a relative path of the form ORG/NAME is a missing file too, not a model id to download
+    await refused(planModel({ model: "models/nope.gguf" }, options), ModelPathError, /models\/nope\.gguf: no such file, folder or catalog model/);
     await refused(planModel({ model: NOT_GGUF }, options), ModelPathError, /is not a GGUF file/);
     await refused(planModel({ model: EMPTY_DIR }, options), ModelPathError, /is a folder without config\.json/);
   });
