@@ -116,6 +116,9 @@ export function createDataBuildCommand(deps: DataBuildDeps = { loadTools: defaul
       if (!["react", "function_call", "mix"].includes(format)) {
         throw new InvalidInputError(`--format must be react, function_call or mix, got "${format}"`, { field: "format" });
       }
+      if (flags.out !== undefined && flags["output-dir"] !== undefined) {
+        throw new InvalidInputError("--out and --output-dir both name the output; give one", { field: "out", hint: "--out FILE, or --output-dir DIR for DIR/<split>.jsonl" });
+      }
       const out = flags.out !== undefined ? String(flags.out) : flags["output-dir"] !== undefined ? join(String(flags["output-dir"]), `${split}.jsonl`) : undefined;
       if (out === undefined) throw new InvalidInputError("name the output file with --out FILE (or --output-dir DIR)", { field: "out" });
       const tools = await deps.loadTools(flags.tools as string | undefined);

@@ -2,6 +2,7 @@ import { formatIssue } from "../data/jsonl.js";
 import { type RecordKind, validateFile } from "../data/tasks-file.js";
 import { InvalidInputError } from "../errors.js";
 import { type CommandSpec, defineCommand } from "./command.js";
+import { wholeFlag } from "./flag-values.js";
 
 /** `agenttune data validate FILE…`: every problem with its line; exit 1 when there is any. */
 export const dataValidateCommand: CommandSpec = defineCommand({
@@ -16,7 +17,7 @@ export const dataValidateCommand: CommandSpec = defineCommand({
     if (positionals.length === 0) throw new InvalidInputError("name at least one file to validate", { hint: "agenttune data validate data/train.jsonl" });
     const kind = String(flags.kind) as RecordKind;
     if (!["task", "example", "auto"].includes(kind)) throw new InvalidInputError(`--kind must be task, example or auto, got "${kind}"`, { field: "kind" });
-    const limit = flags["max-issues"] as number;
+    const limit = wholeFlag(flags, "max-issues", 0);
     let bad = 0;
     for (const file of positionals) {
       const { records, issues } = await validateFile(file, kind);

@@ -7,6 +7,7 @@ import { formatRate, METRICS } from "../eval/metrics.js";
 import { type EvalTools, evaluate } from "../eval/runner.js";
 import { type CommandSpec, defineCommand } from "./command.js";
 import { deviceFlag } from "./device-flag.js";
+import { wholeFlag } from "./flag-values.js";
 import { ENGINE_NAMES, loadModelLazily, type ModelRequest } from "./load-model.js";
 import { createProgress } from "./progress.js";
 
@@ -121,7 +122,7 @@ Examples:
           maxTokens: flags["max-tokens"] as number,
           k,
           temperature: flags.temperature as number,
-          seedOffset: flags["seed-offset"] as number,
+          seedOffset: wholeFlag(flags, "seed-offset", 0),
           timeoutMs: (flags.timeout as number) * 1000,
           signal: controller.signal,
           tasksFile: tasksFile as string,

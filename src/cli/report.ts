@@ -4,6 +4,7 @@ import { readEvalResult } from "../eval/files.js";
 import { renderHtmlReport } from "../eval/html-report.js";
 import { readTrainLog } from "../eval/train-log.js";
 import { defineCommand } from "./command.js";
+import { wholeFlag } from "./flag-values.js";
 
 export const reportCommand = defineCommand({
   name: "report",
@@ -28,7 +29,7 @@ Example:
     const html = renderHtmlReport(results, {
       ...(trainLog === undefined ? {} : { trainLog }),
       ...(flags.title === undefined ? {} : { title: flags.title as string }),
-      examples: flags.examples as number,
+      examples: wholeFlag(flags, "examples", 0),
     });
     const out = flags.out as string;
     await writeFile(out, html);

@@ -1,10 +1,11 @@
+import { existsSync, statSync } from "node:fs";
 import type { ChatModel } from "../agent/chat-model.js";
 import type { AgentTools } from "../agent/tools.js";
 import { InvalidInputError } from "../errors.js";
-import { type ServeOptions, createServer } from "../serve/server.js";
+import { createServer, type ServeOptions } from "../serve/server.js";
+import { type CommandIO, type CommandSpec, defineCommand, type FlagSpec, type FlagValues } from "./command.js";
 import { deviceFlag } from "./device-flag.js";
 import { ENGINE_NAMES, loadModelLazily, type ModelRequest } from "./load-model.js";
-import { type CommandIO, type CommandSpec, type FlagSpec, type FlagValues, defineCommand } from "./command.js";
 
 /** What the serve and demo commands need to open a model from their flags. */
 export type ServeModelRequest = ModelRequest;
@@ -112,6 +113,9 @@ Examples:
         device: deviceFlag(flags.device),
         ...((flags["max-concurrency"] as number) > 1 ? { maxBatch: flags["max-concurrency"] as number } : {}),
       };
+      if (flags.report !== undefined && !(existsSync(flags.report as string) && statSync(flags.report as string).isFile())) {
+        throw new InvalidInputError(`the report ${String(flags.report)} does not exist`, { field: "report", hint: "make it with agenttune report, or leave --report out" });
+      }
       io.err(`loading ${model}${adapter === undefined ? "" : ` with ${adapter}`}…\n`);
       const served = await deps.loadModel(adapter === undefined ? request : { ...request, adapter });
       // The demo compares the base model with the adapter; the API offers the base as "<name>:base".

@@ -303,9 +303,9 @@ export async function buildDatasetWithReport(options: BuildOptions): Promise<Bui
   if (perCategory !== undefined && (!Number.isInteger(perCategory) || perCategory < 1)) {
     throw new InvalidInputError(`perCategory must be a whole number of at least 1, got ${perCategory}`, { field: "perCategory" });
   }
-  if (!(fcRatio >= 0 && fcRatio <= 1)) throw new InvalidInputError(`functionCallRatio must lie in [0, 1], got ${fcRatio}`, { field: "functionCallRatio" });
-  for (const [field, value] of [["restyle", options.restyle], ["restrictTools", options.restrictTools], ["recovery", options.recovery]] as const) {
-    if (value !== undefined && !(value >= 0 && value <= 1)) throw new InvalidInputError(`${field} must lie in [0, 1], got ${value}`, { field });
+  if (!(fcRatio >= 0 && fcRatio <= 1)) throw new InvalidInputError(`the function-call ratio (--function-call-ratio) must lie in [0, 1], got ${fcRatio}`, { field: "functionCallRatio" });
+  for (const [field, flag, value] of [["restyle", "restyle", options.restyle], ["restrictTools", "restrict-tools", options.restrictTools], ["recovery", "recovery", options.recovery]] as const) {
+    if (value !== undefined && !(value >= 0 && value <= 1)) throw new InvalidInputError(`--${flag} is a share and must lie in [0, 1], got ${value}`, { field });
   }
 
   const tools = options.tools ?? (await defaultTools());

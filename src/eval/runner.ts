@@ -123,7 +123,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   checkPositiveInteger(concurrency, "concurrency");
   checkPositiveInteger(maxSteps, "maxSteps");
   checkPositiveInteger(k, "k");
-  if (!(timeoutMs > 0)) throw new InvalidInputError(`timeoutMs must be positive, got ${timeoutMs}`, { field: "timeoutMs" });
+  if (!(timeoutMs > 0)) throw new InvalidInputError(`the time a task may take (--timeout) must be positive, got ${timeoutMs} ms`, { field: "timeoutMs" });
   if (!(temperature >= 0)) throw new InvalidInputError(`temperature must be 0 or more, got ${temperature}`, { field: "temperature" });
   if (k > 1 && temperature === 0) {
     throw new InvalidInputError(`pass^k with k = ${k} needs sampling, but the temperature is 0`, {

@@ -125,14 +125,15 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
     throw new InvalidInputError(`the quickstart takes a catalog name or a .gguf file, got "${modelRef}"`, { field: "model", hint: "use agenttune train and agenttune eval for model folders" });
   }
 
+  // the tasks first: a missing or broken task file fails before any data is built
+  const tasksFile = options.tasksFile ?? packageTasksFile();
+  const tasks = pickTasks(await readTasks(tasksFile), options.evalTasks ?? 12);
   const samples = options.samples ?? 64;
   stage("data", `${samples} training trajectories (seed ${options.seed ?? 0})`);
   const examples: TrainingExample[] = await buildDataset({ samples, seed: options.seed ?? 0 });
   const trainFile = join(out, "train.jsonl");
   await writeJsonl(trainFile, examples);
 
-  const tasksFile = options.tasksFile ?? packageTasksFile();
-  const tasks = pickTasks(await readTasks(tasksFile), options.evalTasks ?? 12);
 
   stage("zero-shot", `${tasks.length} held-out tasks, ${modelRef} as it is`);
   const zeroShot = await evaluateWith(open, { model: modelPath, engine: "llama" }, tasks, options, "zero-shot", tasksFile);

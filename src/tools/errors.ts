@@ -62,7 +62,8 @@ export class ToolDefinitionError extends FileFormatError {
   constructor(options: { file?: string; field: string; problem: string; hint?: string; cause?: unknown }) {
     super({
       file: options.file ?? "<inline>",
-      location: options.field,
+      // "(file)": the whole file is at fault, so no location beside its name
+      location: options.field === "(file)" ? undefined : options.field,
       problem: options.problem,
       hint: options.hint ?? "a tool needs a name, a description and an object JSON Schema under `parameters`",
       cause: options.cause,

@@ -57,7 +57,7 @@ describe("agenttune data", () => {
     for (const [flags, pattern] of [
       [["--mix", "single=1,flights=2"], /--mix: "flights=2" is not category=weight/],
       [["--mix", ","], /--mix names no category/],
-      [["--restyle", "1.5"], /restyle must lie in \[0, 1\], got 1.5/],
+      [["--restyle", "1.5"], /--restyle is a share and must lie in \[0, 1\], got 1.5/],
     ] as const) {
       const bad = capture();
       assert.equal(await runCli(["data", "build", "--samples", "10", ...flags, "--out", join(dir, "bad.jsonl")], bad.io, commands), 2);
@@ -77,7 +77,10 @@ describe("agenttune data", () => {
     assert.equal(await runCli(["data", "validate", file], v.io, commands), 0, v.out.join(""));
     const bad = capture();
     assert.equal(await runCli(["data", "build", "--samples", "10", "--recovery", "2", "--out", join(dir, "bad.jsonl")], bad.io, commands), 2);
-    assert.match(bad.err.join(""), /recovery must lie in \[0, 1\], got 2/);
+    assert.match(bad.err.join(""), /--recovery is a share and must lie in \[0, 1\], got 2/);
+    const both = capture();
+    assert.equal(await runCli(["data", "build", "--samples", "10", "--out", join(dir, "a.jsonl"), "--output-dir", dir], both.io, commands), 2);
+    assert.match(both.err.join(""), /--out and --output-dir both name the output/);
   });
 
   it("build --no-seeds leaves the hand-written trajectories out", async () => {

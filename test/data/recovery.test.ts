@@ -100,7 +100,7 @@ describe("recovery trajectories", () => {
     const plain = await buildDataset({ samples: 120, seed: 1, nameArguments: true });
     assert.deepEqual(await buildDataset({ samples: 120, seed: 1, nameArguments: true, recovery: 0 }), plain);
     assert.deepEqual(await buildDataset({ samples: 60, seed: 1, split: "eval", recovery: 1 }), await buildDataset({ samples: 60, seed: 1, split: "eval" }));
-    await assert.rejects(buildDataset({ samples: 10, recovery: 1.5 }), /recovery must lie in \[0, 1\], got 1.5/);
+    await assert.rejects(buildDataset({ samples: 10, recovery: 1.5 }), /--recovery is a share and must lie in \[0, 1\], got 1.5/);
   });
 
   it("recovery 1 transforms every eligible example and nothing else; the rest of the build is unchanged", async () => {

@@ -79,7 +79,7 @@ describe("agenttune experiment", () => {
     assert.match(readFileSync(join(out, "scaling.md"), "utf8"), /--no-tool-check/);
     const share = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", join(root, "y"), "--restyle", "2"]);
     assert.equal(share.code, 2);
-    assert.match(share.err, /restyle must lie in \[0, 1\], got 2/);
+    assert.match(share.err, /--restyle is a share and must lie in \[0, 1\], got 2/);
     const mix = await cli(["experiment", "scaling", "--model", model, "--sizes", "12", "--seeds", "0", "--tasks", tasks, "--out", join(root, "z"), "--mix", "singel=1"]);
     assert.equal(mix.code, 2);
     assert.match(mix.err, /singel/);

@@ -55,3 +55,20 @@ test("agenttune serve without --model is a usage error naming the flag", async (
   assert.equal(code, 2);
   assert.match(err.join(""), /needs --model/);
 });
+
+test("serve --report with a file that is not there is refused before any model loads", async () => {
+  let loads = 0;
+  const command = createServeCommand("serve", {
+    loadModel: async () => {
+      loads++;
+      return tokyoModel({ id: "base" });
+    },
+    loadTools: async () => toAgentTools(TOKYO_TOOLS),
+    waitForStop: () => Promise.resolve(),
+  });
+  const err: string[] = [];
+  const code = await runCli(["serve", "--model", "smol.gguf", "--port", "0", "--report", "no-such-report.html"], { out: () => {}, err: (t) => err.push(t), interactive: false }, [command]);
+  assert.equal(code, 2);
+  assert.match(err.join(""), /the report no-such-report\.html does not exist/);
+  assert.equal(loads, 0);
+});
