@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { AgentTuneError } from "../errors.js";
 import { collate, epochBatchIndices } from "./batches.js";
 import { type CheckpointFs, CheckpointMismatchError, findCheckpoint, fingerprint, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
+import { type DistributedOptions, rankShare } from "./distributed.js";
 import { HostStepOptimizer, NonFiniteLossError, type Parameter, type StepOptimizer } from "./optimizer.js";
 import { cosineWithWarmup, warmupStepsFor } from "./schedule.js";
-import { type DistributedOptions, rankShare } from "./distributed.js";
 import type { TokenizedExample } from "./tokenize.js";
 
 /**
@@ -126,6 +126,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const stepsPerEpoch = Math.ceil(batchesPerEpoch / gradAccum);
   const totalSteps = stepsPerEpoch * epochs;
   const warmupSteps = warmupStepsFor(totalSteps, options.warmupRatio ?? 0.03);
+  if (warmupSteps >= totalSteps && baseLr > 0) {
+    options.onWarning?.(
+      `all ${totalSteps} step(s) are warm-up: the learning rate climbs from 0 and never reaches --lr ${baseLr}, so the adapter barely moves from its start; train on more examples or epochs, or lower --warmup-ratio`,
+    );
+  }
   const fp = fingerprint({
     modelId: options.modelId,
     epochs,
@@ -146,6 +151,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const optimizer: StepOptimizer = (reducer === undefined ? model.deviceOptimizer?.({ weightDecay }) : undefined) ?? new HostStepOptimizer(params, { weightDecay });
   const checkpointDir = join(options.outputDir, "checkpoint");
   const logFile = join(options.outputDir, "train_log.jsonl");
+  // a resume with nothing to resume fails before it makes an empty output folder
+  const found = options.resume === true ? findCheckpoint(checkpointDir) : undefined;
+  if (options.resume === true && found === undefined) {
+    throw new TrainSetupError(`no checkpoint to resume in ${options.outputDir}`, { hint: "run without --resume to start training" });
+  }
   fs.mkdirSync(options.outputDir, { recursive: true });
 
   const lead = reducer === undefined || reducer.rank === 0;
@@ -157,11 +167,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let microBatches = 0;
   /** The loss of the last step applied (skipped steps leave it). */
   let finalLoss = Number.NaN;
-  if (options.resume === true) {
-    const found = findCheckpoint(checkpointDir);
-    if (found === undefined) {
-      throw new TrainSetupError(`no checkpoint to resume in ${options.outputDir}`, { hint: "run without --resume to start training" });
-    }
+  if (found !== undefined) {
     const ck = readCheckpoint(found);
     if (ck.state.fingerprint !== fp) throw new CheckpointMismatchError(checkpointDir);
     const saved = params.map((p) => {

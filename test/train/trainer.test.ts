@@ -45,6 +45,22 @@ describe("trainer", () => {
     assert.equal(log[11].epoch, 3);
   });
 
+  it("a run whose steps are all warm-up says so; one with steps past the warm-up does not", async () => {
+    const warnings: string[] = [];
+    await train({ ...base, examples: examples.slice(0, 2), epochs: 1, model: new SoftmaxModel(), outputDir: join(root, "all-warmup"), onWarning: (m) => warnings.push(m) });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] as string, /all 1 step\(s\) are warm-up: the learning rate climbs from 0 and never reaches --lr 0\.05/);
+    const none: string[] = [];
+    await train({ ...base, model: new SoftmaxModel(), outputDir: join(root, "past-warmup"), onWarning: (m) => none.push(m) });
+    assert.deepEqual(none, []);
+  });
+
+  it("a resume with no checkpoint is refused and makes no output folder", async () => {
+    const out = join(root, "nothing-to-resume");
+    await assert.rejects(train({ ...base, model: new SoftmaxModel(), outputDir: out, resume: true }), (e: Error) => e.name === "TrainSetupError" && /no checkpoint to resume/.test(e.message));
+    assert.equal(fs.existsSync(out), false);
+  });
+
   it("6 steps straight and 3 steps + resume to 6 log the same losses", async () => {
     const straight = join(root, "straight");
     await train({ ...base, model: new SoftmaxModel(), outputDir: straight, maxSteps: 6 });
