@@ -1,6 +1,7 @@
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { checkOutputPath, outputError } from "./output-path.js";
+import { holdTemp, sweepStaleTemps, tempPathFor } from "./temp-files.js";
 
 /**
  * Writes `text` to `path` through a temporary file beside it and a rename, so a reader (or a
@@ -8,14 +9,18 @@ import { checkOutputPath, outputError } from "./output-path.js";
  */
 export async function writeFileAtomic(path: string, text: string | Uint8Array): Promise<void> {
   checkOutputPath(path);
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = tempPathFor(path);
+  const release = holdTemp(tmp);
   try {
     await mkdir(dirname(path), { recursive: true });
+    sweepStaleTemps(path);
     await writeFile(tmp, text);
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true }).catch(() => undefined);
     throw outputError(path, error);
+  } finally {
+    release();
   }
 }
 

@@ -1,9 +1,10 @@
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname, } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { FileFormatError, InvalidInputError } from "../errors.js";
 import { checkOutputPath, outputError } from "../output-path.js";
+import { holdTemp, sweepStaleTemps, tempPathFor } from "../temp-files.js";
 
 /**
  * JSONL files (one JSON value a line): a streaming reader that never holds more than one line
@@ -179,12 +180,15 @@ export async function readJsonlFile(file: string, options: Omit<ReadJsonlOptions
  */
 export async function writeJsonl(file: string, values: Iterable<unknown> | AsyncIterable<unknown>): Promise<number> {
   checkOutputPath(file);
-  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const temp = tempPathFor(file);
+  const release = holdTemp(temp);
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     await mkdir(dirname(file), { recursive: true });
+    sweepStaleTemps(file);
     handle = await open(temp, "w");
   } catch (error) {
+    release();
     throw outputError(file, error);
   }
   let count = 0;
@@ -211,6 +215,8 @@ export async function writeJsonl(file: string, values: Iterable<unknown> | Async
     await handle.close().catch(() => undefined);
     await rm(temp, { force: true }).catch(() => undefined);
     throw outputError(file, error);
+  } finally {
+    release();
   }
   return count;
 }

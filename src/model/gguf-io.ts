@@ -2,9 +2,10 @@
 // one file descriptor at explicit offsets, so a large file is never held in memory whole.
 
 import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { dirname, } from "node:path";
 import { FileFormatError } from "../errors.js";
 import { checkOutputPath, outputError } from "../output-path.js";
+import { sweepStaleTemps, tempPathFor } from "../temp-files.js";
 
 const MAX_READ = 1 << 30;
 
@@ -66,16 +67,18 @@ export class PositionedFile {
 }
 
 /**
- * Writes a file by streaming chunks into `<path>.tmp-…` beside it (its folder made when missing),
+ * Writes a file by streaming chunks into a temporary file beside it (`tempPathFor`) (its folder made when missing),
  * fsyncing and renaming over `path`, so readers never see a half-written model file. `write` is
  * called with a sink.
  */
 export function writeFileAtomic(path: string, write: (sink: (bytes: Uint8Array) => void) => void): void {
   checkOutputPath(path);
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  // synchronous: a signal cannot run a handler mid-write, so a killed write's file is swept next time
+  const tmp = tempPathFor(path);
   let fd: number;
   try {
     mkdirSync(dirname(path), { recursive: true });
+    sweepStaleTemps(path);
     fd = openSync(tmp, "w");
   } catch (error) {
     throw outputError(path, error);
