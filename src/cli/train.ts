@@ -1,5 +1,5 @@
 import { readTrainingExamples } from "../data/tasks-file.js";
-import { InvalidInputError } from "../errors.js";
+import { FileFormatError, InvalidInputError } from "../errors.js";
 import type { TrainEngineLoader } from "../train/engine.js";
 import { PEFT_TARGET_MODULES } from "../train/export-peft.js";
 import type { DistributedOptions } from "../train/distributed.js";
@@ -102,6 +102,10 @@ GPU with the same --grad-accum. Rank 0 writes the log, the checkpoints and the a
       const lr = positiveFlag(flags, "lr");
       const warmupRatio = warmupRatioFlag(flags);
       let examples = await readTrainingExamples(data);
+      if (examples.length === 0) {
+        // before the model loads: an empty file should not cost a model load to find out
+        throw new FileFormatError({ file: data, problem: "holds no training examples", hint: `build some with \`agenttune data build --out ${data}\`` });
+      }
       if (flags["train-samples"] !== undefined) examples = examples.slice(0, whole(flags, "train-samples", 1));
 
       let progress: ReturnType<typeof createProgress> | undefined;

@@ -11,7 +11,8 @@ import type { Task, TrainingExample } from "./task.js";
 
 /** One problem with one object; `field` is a path such as `expected_calls[0].arguments`. */
 export interface SchemaIssue {
-  field: string;
+  /** The field's path; absent when the problem is the whole line (not an object). */
+  field?: string;
   problem: string;
 }
 
@@ -54,7 +55,7 @@ function checkCount(value: unknown, field: string, issues: SchemaIssue[], min: n
 /** Validates an evaluation task: required `id`, `query`, `expected_tools`; types of the optional fields. */
 export function validateTask(value: unknown): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
-  if (!isJsonObject(value)) return [{ field: "(line)", problem: `must be a JSON object, got ${typeName(value)}` }];
+  if (!isJsonObject(value)) return [{ problem: `must be a JSON object, got ${typeName(value)}` }];
   for (const key of ["id", "query"] as const) {
     if (!(key in value)) issues.push({ field: key, problem: "is missing (required)" });
     else if (typeof value[key] !== "string" || (value[key] as string).trim() === "") issues.push({ field: key, problem: `must be a non-empty string, got ${typeName(value[key])}` });

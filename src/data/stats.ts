@@ -4,6 +4,8 @@ import { readJsonl } from "./jsonl.js";
 /** Summary numbers of a task or training file (`agenttune data stats`). */
 export interface DatasetStats {
   records: number;
+  /** Lines that hold JSON but not an object (an array, a number): counted, nothing else read. */
+  notObjects: number;
   byCategory: Record<string, number>;
   byFormat: Record<string, number>;
   /** How often each tool is expected to be called, over all records. */
@@ -45,6 +47,7 @@ function lengths(values: number[]): LengthStats {
 export async function datasetStats(file: string): Promise<DatasetStats> {
   const stats: DatasetStats = {
     records: 0,
+    notObjects: 0,
     byCategory: {},
     byFormat: {},
     toolCalls: {},
@@ -57,7 +60,10 @@ export async function datasetStats(file: string): Promise<DatasetStats> {
   const messageLengths: number[] = [];
   for await (const { value } of readJsonl(file)) {
     stats.records++;
-    if (!isJsonObject(value)) continue;
+    if (!isJsonObject(value)) {
+      stats.notObjects++;
+      continue;
+    }
     bump(stats.byCategory, typeof value.category === "string" ? value.category : "(none)");
     bump(stats.byFormat, typeof value.format === "string" ? value.format : "messages" in value || "steps" in value ? "react" : "task");
     const tools = Array.isArray(value.expected_tools) ? value.expected_tools.map(String) : [];
@@ -84,8 +90,10 @@ export function formatStats(file: string, stats: DatasetStats): string {
     return [`${title}:`, ...entries.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)];
   };
   const len = (l: LengthStats) => (l.count === 0 ? "none" : `min ${l.min}, mean ${l.mean}, max ${l.max}`);
+  if (stats.records === 0) return `${file}: no records`;
+  const odd = stats.notObjects === 0 ? "" : ` (${stats.notObjects} not a JSON object and left out of the counts below: \`agenttune data validate ${file}\` names them)`;
   return [
-    `${file}: ${stats.records} records`,
+    `${file}: ${stats.records} records${odd}`,
     ...block("by category", stats.byCategory),
     ...block("by format", stats.byFormat),
     ...block("tool calls", stats.toolCalls),

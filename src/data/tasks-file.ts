@@ -31,7 +31,7 @@ export async function validateFile(file: string, kind: RecordKind = "auto"): Pro
   let records = 0;
   for await (const { line, value } of readJsonl(file, { lenient: true, onIssue: (i) => issues.push(i) })) {
     records++;
-    for (const issue of validateAs(kind, value)) issues.push({ file, line, field: issue.field, problem: issue.problem });
+    for (const issue of validateAs(kind, value)) issues.push({ file, line, ...(issue.field === undefined ? {} : { field: issue.field }), problem: issue.problem });
     if (isJsonObject(value) && typeof value.id === "string") {
       const first = seenIds.get(value.id);
       if (first !== undefined) issues.push({ file, line, field: "id", problem: `"${value.id}" repeats the id of line ${first}` });
@@ -51,7 +51,7 @@ async function readValidated<T>(file: string, kind: RecordKind): Promise<T[]> {
       const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem(s) on that line)` : "";
       throw new FileFormatError({
         file,
-        location: `line ${line}, ${first.field}`,
+        location: first.field === undefined ? `line ${line}` : `line ${line}, ${first.field}`,
         problem: `${first.problem}${more}`,
         hint: `run \`agenttune data validate ${file}\` to list every problem`,
       });

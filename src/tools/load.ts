@@ -176,6 +176,10 @@ export async function loadToolModule(path: string, options: { validator?: Argume
   } else {
     throw new ToolDefinitionError({ file: path, field: "(file)", problem: `unsupported file type "${ext}"`, hint: "use a .json file with canned responses or a .js/.mjs/.ts module" });
   }
+  if (items.length === 0) {
+    // an empty list is a file written wrong, not a wish for no tools: `--tools` adds tools
+    throw new ToolDefinitionError({ file: path, field: ext === ".json" ? "(file)" : "default", problem: "defines no tools (an empty list)", hint: "list one or more tools, or drop the --tools flag" });
+  }
   const seen = new Set<string>();
   return items.map((tool, i): ToolDefinition => {
     const where = list ? `tools[${i}]` : undefined;

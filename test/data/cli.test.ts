@@ -142,6 +142,28 @@ describe("agenttune data", () => {
     assert.match(text.out.join(""), /40 records\nby category:/);
   });
 
+  it("stats says when a file is empty or holds lines that are not objects", async () => {
+    const empty = join(dir, "empty.jsonl");
+    await writeFile(empty, "\n\n");
+    const e = capture();
+    assert.equal(await runCli(["data", "stats", empty], e.io, commands), 0);
+    assert.equal(e.out.join(""), `${empty}: no records\n`);
+    const arrays = join(dir, "arrays.jsonl");
+    await writeFile(arrays, '[]\n{"id": "a", "query": "q", "expected_tools": ["get_weather"]}\n');
+    const a = capture();
+    assert.equal(await runCli(["data", "stats", arrays, "--json"], a.io, commands), 0);
+    const stats = JSON.parse(a.out.join(""));
+    assert.equal(stats.records, 2);
+    assert.equal(stats.notObjects, 1);
+    assert.equal(stats.toolCalls.get_weather, 1);
+    const t = capture();
+    await runCli(["data", "stats", arrays], t.io, commands);
+    assert.match(t.out.join(""), /2 records \(1 not a JSON object and left out of the counts below: `agenttune data validate .*arrays\.jsonl` names them\)/);
+    const v = capture();
+    assert.equal(await runCli(["data", "validate", arrays], v.io, commands), 1);
+    assert.match(v.out.join(""), /arrays\.jsonl:1: must be a JSON object, got an array\n/);
+  });
+
   it("synth writes the kept examples and reports the drops", async () => {
     const writer: ChatModel = {
       id: "fake",

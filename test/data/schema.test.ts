@@ -32,7 +32,7 @@ describe("validateTask", () => {
       { field: "max_steps", problem: "is below min_steps (2 < 4)" },
       { field: "seed", problem: "must be an integer, got 1.5" },
     ]);
-    assert.deepEqual(validateTask([1]), [{ field: "(line)", problem: "must be a JSON object, got an array" }]);
+    assert.deepEqual(validateTask([1]), [{ problem: "must be a JSON object, got an array" }]);
   });
 
   it("refuses an expected tool that the task does not offer", () => {

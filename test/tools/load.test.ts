@@ -60,6 +60,8 @@ describe("user tools from JSON", () => {
       ["inlist.json", [{ name: "ok", description: "d", parameters: schema, responses: {} }, { name: "bad name", description: "d", parameters: schema, responses: {} }], "tools[1].name", /not a valid tool name/],
       ["clash.json", [{ name: "t", description: "d", parameters: schema, responses: {} }, { name: "t", description: "e", parameters: schema, responses: {} }], "tools[1].name", /used twice/],
       ["broken.json", "{ not json", "(file)", /not valid JSON/],
+      ["emptylist.json", [], "(file)", /defines no tools \(an empty list\)/],
+      ["emptytools.json", { tools: [] }, "(file)", /defines no tools/],
     ];
     for (const [name, content, field, problem] of cases) {
       const file = writeJson(name, content);
@@ -101,6 +103,11 @@ describe("user tools from modules", () => {
     const file = join(dir, "empty.mjs");
     writeFileSync(file, "export const x = 1;\n");
     assert.match((await definitionError(file)).message, /exports no tools/);
+    const none = join(dir, "none.mjs");
+    writeFileSync(none, "export default [];\n");
+    const e = await definitionError(none);
+    assert.equal(e.field, "default");
+    assert.match(e.message, /defines no tools/);
   });
   it("a user tool whose name clashes with a built-in is refused, naming the file", async () => {
     const file = writeJson("weather.json", { name: "get_weather", description: "d", parameters: { type: "object" }, responses: {} });

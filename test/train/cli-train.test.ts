@@ -131,6 +131,21 @@ describe("agenttune train / export", () => {
     assert.equal(loaded, false);
   });
 
+  it("an empty training file is named before the model loads", async () => {
+    const empty = join(root, "empty.jsonl");
+    writeFileSync(empty, "\n");
+    let loaded = false;
+    const command = createTrainCommand(async () => {
+      loaded = true;
+      throw new Error("not reached");
+    });
+    const r = await cli(["train", "--model", "m", "--data", empty, "--output-dir", join(root, "empty-run")], [command]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /empty\.jsonl: holds no training examples/);
+    assert.equal(loaded, false);
+    assert.equal(existsSync(join(root, "empty-run")), false);
+  });
+
   it("export --format peft rewrites an adapter folder", async () => {
     const src = join(root, "run", "adapter");
     const out = join(root, "exported");
