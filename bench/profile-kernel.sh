@@ -14,6 +14,7 @@ if [[ "${1:-}" != "--" ]]; then skip=$1; shift; fi
 shift
 ncu=$(command -v ncu || ls /usr/local/cuda*/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1 || true)
 [[ -n "$ncu" ]] || { echo "profile-kernel.sh: no ncu (Nsight Compute) on PATH, in /usr/local/cuda*/bin or /opt/nvidia/nsight-compute" >&2; exit 1; }
-exec "$ncu" --kernel-name "regex:$regex" --launch-skip "$skip" --launch-count 1 \
+# --clock-control none: the clocks stay as the chip sets them, as in every other measurement here
+exec "$ncu" --clock-control none --kernel-name "regex:$regex" --launch-skip "$skip" --launch-count 1 \
   --section SpeedOfLight --section WarpStateStats --section SchedulerStats --section MemoryWorkloadAnalysis \
   --section Occupancy "$@"

@@ -25,7 +25,7 @@ for (const file of readdirSync(folder)
   .filter((f) => f.endsWith(".cu"))
   .sort()) {
   // entry points written out (a macro-made name, `name##D`, is left to the image's load on a GPU)
-  const declared = [...readFileSync(`${folder}${file}`, "utf8").matchAll(/extern "C" __global__ void (?:__launch_bounds__\([^)]*\)\s*)?(\w+)(##\w+)?\(/g)]
+  const declared = [...readFileSync(`${folder}${file}`, "utf8").matchAll(/extern "C" __global__ void (?:__launch_bounds__\([^)]*\)\s*)?(\w+)((?:##\w+)+)?\(/g)]
     .filter((m) => m[2] === undefined)
     .map((m) => m[1] as string);
   try {

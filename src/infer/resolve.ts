@@ -122,13 +122,20 @@ function checkGgufLora(adapter: string): void {
   }
 }
 
-/** Opens the planned model: node-llama-cpp, an OpenAI-compatible client, or our engine (loaded now). */
+/**
+ * Opens the planned model: node-llama-cpp (its GGUF header checked now, the weights loaded on the
+ * first call), an OpenAI-compatible client, or our engine (loaded now). A damaged model file
+ * throws FileFormatError naming it.
+ */
 export async function openPlannedModel(plan: ModelPlan, request: Pick<ModelRequest, "contextSize" | "device" | "maxBatch"> = {}): Promise<ChatModel> {
   if (plan.engine === "openai") {
     const { OpenAICompatibleModel } = await import("./openai-compatible.js");
     return new OpenAICompatibleModel({ baseURL: plan.baseURL, model: plan.model, ...(plan.apiKey === undefined ? {} : { apiKey: plan.apiKey }) });
   }
   if (plan.engine === "llama") {
+    // node-llama-cpp loads the weights on the first call; reading the header now makes a damaged
+    // or truncated file fail here, naming it, and not on every request of a server that started
+    openGguf(plan.modelPath).close();
     const { LlamaCppModel } = await import("./llama-cpp.js");
     return new LlamaCppModel({
       modelPath: plan.modelPath,
@@ -151,7 +158,8 @@ export async function openPlannedModel(plan: ModelPlan, request: Pick<ModelReque
 
 /**
  * The ChatModel for a CLI request (`planModel`, then `openPlannedModel`). Our engine loads its
- * weights here, so a bad adapter fails now; node-llama-cpp loads on the first call.
+ * weights here, so a bad adapter fails now; node-llama-cpp reads the model's GGUF header here and
+ * loads the weights on the first call.
  */
 export async function resolveModel(request: ModelRequest, options: ResolveOptions = {}): Promise<ChatModel> {
   return openPlannedModel(await planModel(request, options), request);

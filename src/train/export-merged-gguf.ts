@@ -1,6 +1,6 @@
 // A base GGUF with a LoRA adapter merged into its weights: one file for llama.cpp / Ollama that
-// needs no --lora. Projections the adapter touches become F16 (W + (α/r)·B·A, rows permuted as
-// the base stores them); every other tensor and every metadata value is copied unchanged.
+// needs no --lora. Projections the adapter touches become F16 or F32 (W + (α/r)·B·A, rows permuted
+// as the base stores them); every other tensor and every metadata value is copied unchanged.
 
 import { AgentTuneError } from "../errors.js";
 import { openGguf } from "../model/gguf.js";
@@ -12,8 +12,15 @@ import type { LoraWeights } from "./export-peft.js";
 const KEY = /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(q|k|v|o|gate|up|down)_proj\.lora_A\.weight$/;
 const GGUF_PROJ: Record<string, string> = { q: "attn_q", k: "attn_k", v: "attn_v", o: "attn_output", gate: "ffn_gate", up: "ffn_up", down: "ffn_down" };
 
+/**
+ * How the merged projections are stored: F16 (the default: the size of an F16 base, and what
+ * llama.cpp computes in) or F32 (the merge's values exactly, twice the bytes). The base's own
+ * tensors keep their types, quantised ones included: re-quantising is llama-quantize's job.
+ */
+export type MergedGgufDtype = "f16" | "f32";
+
 /** Writes `base` with `adapter` merged in to `path` (atomically). Returns how many tensors were merged. */
-export function exportMergedGguf(path: string, adapter: LoraWeights, baseGguf: string): number {
+export function exportMergedGguf(path: string, adapter: LoraWeights, baseGguf: string, dtype: MergedGgufDtype = "f16"): number {
   const gguf = openGguf(baseGguf);
   try {
     const arch = gguf.architecture ?? "";
@@ -46,7 +53,7 @@ export function exportMergedGguf(path: string, adapter: LoraWeights, baseGguf: s
     }
     const tensors: GgufWriteTensor[] = gguf.tensors.map((t) => {
       const w = merged.get(t.name);
-      return w !== undefined ? { name: t.name, shape: t.shape, type: "F16", data: w } : { name: t.name, shape: t.shape, type: t.type, bytes: gguf.readTensorRaw(t.name) };
+      return w !== undefined ? { name: t.name, shape: t.shape, type: dtype === "f32" ? "F32" : "F16", data: w } : { name: t.name, shape: t.shape, type: t.type, bytes: gguf.readTensorRaw(t.name) };
     });
     writeGguf(path, { metadata: gguf.metadata, metadataTypes: gguf.metadataTypes, tensors });
     return merged.size;

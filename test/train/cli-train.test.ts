@@ -10,7 +10,7 @@ import { openGguf } from "../../src/model/gguf.js";
 import { permuteQK } from "../../src/model/gguf-permute.js";
 import { writeGguf } from "../../src/model/gguf-writer.js";
 import { createTrainCommand } from "../../src/cli/train.js";
-import { readPeftAdapter } from "../../src/train/export-peft.js";
+import { exportPeftAdapter, readPeftAdapter } from "../../src/train/export-peft.js";
 import { chatmlTemplate } from "../../src/train/tokenize.js";
 import { byteTokenize, SoftmaxModel } from "./fake-model.js";
 import { baseWeightsFor, tinyAdapter } from "./tiny-adapter.js";
@@ -175,5 +175,55 @@ describe("agenttune train / export", () => {
     assert.equal(foreign.code, 2, foreign.err);
     assert.match(foreign.err, /other-base\.gguf \(blk\.0\.\w+\.weight\): blk\.0\.\w+\.weight is \[\d+, \d+\], but the adapter's \S+lora_A\.weight is \[4, \d+\]\n {2}hint: the adapter was trained on another base model/);
     assert.ok(!existsSync(join(root, "foreign.gguf")));
+  });
+
+  it("export --format merged-gguf stores the merged projections as --dtype says (f16 unless asked), copying the other tensors", async () => {
+    const adapter = tinyAdapter();
+    const dir = join(root, "merge-adapter");
+    exportPeftAdapter(dir, adapter);
+    // qwen2: no Q/K row permutation, so each merged weight is plainly (alpha/r)·B·A on a zero base
+    const base = join(root, "merge-base.gguf");
+    const embd = Float32Array.from({ length: 32 * 8 }, (_, i) => i / 8);
+    writeGguf(base, { metadata: { "general.architecture": "qwen2" }, tensors: [{ name: "token_embd.weight", shape: [8, 32], type: "F32", data: embd }, ...baseWeightsFor(adapter)] });
+    const a = adapter.tensors.get("base_model.model.model.layers.1.self_attn.v_proj.lora_A.weight");
+    const b = adapter.tensors.get("base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight");
+    assert.ok(a && b);
+    const [outF, r, inF] = [b.shape[0] as number, adapter.rank, a.shape[1] as number];
+    const expected = new Float32Array(outF * inF);
+    for (let i = 0; i < outF; i++) {
+      for (let j = 0; j < inF; j++) {
+        let sum = 0;
+        for (let k = 0; k < r; k++) sum += (b.data[i * r + k] as number) * (a.data[k * inF + j] as number);
+        expected[i * inF + j] = (adapter.alpha / adapter.rank) * sum;
+      }
+    }
+    const exportAs = async (dtype: string | undefined) => {
+      const out = join(root, `merged-${dtype ?? "default"}.gguf`);
+      const r = await cli(["export", "--adapter", dir, "--format", "merged-gguf", "--base", base, "--out", out, ...(dtype === undefined ? [] : ["--dtype", dtype])], [exportCommand]);
+      assert.equal(r.code, 0, r.err);
+      const g = openGguf(out);
+      try {
+        assert.equal(g.tensor("token_embd.weight")?.typeName, "F32");
+        assert.deepEqual(g.readTensor("token_embd.weight"), embd);
+        return { type: g.tensor("blk.1.attn_v.weight")?.typeName, v: g.readTensor("blk.1.attn_v.weight") };
+      } finally {
+        g.close();
+      }
+    };
+    const f32 = await exportAs("f32");
+    assert.equal(f32.type, "F32");
+    for (let i = 0; i < expected.length; i++) assert.ok(Math.abs((f32.v[i] as number) - (expected[i] as number)) < 1e-6, `value ${i}: ${f32.v[i]} vs ${expected[i]}`);
+    for (const dtype of ["f16", undefined]) {
+      const half = await exportAs(dtype);
+      assert.equal(half.type, "F16", `--dtype ${dtype ?? "left out"}`);
+      for (let i = 0; i < expected.length; i++) assert.ok(Math.abs((half.v[i] as number) - (expected[i] as number)) <= Math.abs(expected[i] as number) / 1024 + 1e-7);
+    }
+    const bad = await cli(["export", "--adapter", dir, "--format", "merged-gguf", "--base", base, "--out", join(root, "merged-bad.gguf"), "--dtype", "q4"], [exportCommand]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--dtype must be f32 or f16, got q4/);
+    const peft = await cli(["export", "--adapter", dir, "--format", "peft", "--out", join(root, "peft-f16"), "--dtype", "f16"], [exportCommand]);
+    assert.equal(peft.code, 2);
+    assert.match(peft.err, /--dtype applies to gguf-lora and merged-gguf/);
+    assert.equal(existsSync(join(root, "peft-f16")), false);
   });
 });

@@ -1,7 +1,7 @@
 import { envChoice } from "../../env-choice.js";
 import type { CudaDevice, Kernel } from "./device.js";
 import type { DevicePtr } from "./ffi.js";
-import { CudaFlashAttention, type FlashForward } from "./flash-attention.js";
+import { type FlashAttentionOptions, type FlashBackward, CudaFlashAttention, type FlashForward } from "./flash-attention.js";
 import { kernelSource } from "./kernel-source.js";
 
 // The sizes of one attention call: the engine's shared shape (GQA, scale, sliding window).
@@ -22,6 +22,8 @@ export interface CudaAttentionOptions {
   dkdvSplits?: number;
   /** The fused path's forward kernel (default $AGENTTUNE_FLASH_FORWARD, else "mma"; "wgmma" needs sm_90). */
   flashForward?: FlashForward;
+  /** The fused path's dK/dV kernel (default $AGENTTUNE_FLASH_BACKWARD, else "auto"; "wgmma" needs sm_90). */
+  flashBackward?: FlashBackward;
 }
 
 /**
@@ -62,8 +64,7 @@ export function attentionPathFromEnv(env: NodeJS.ProcessEnv = process.env): Atte
 export class CudaAttention {
   /** The path asked for; `pathFor(shape)` says which one a shape takes. */
   readonly path: AttentionPath;
-  private readonly dkdvSplits: number | undefined;
-  private readonly flashForward: FlashForward | undefined;
+  private readonly flashOptions: FlashAttentionOptions;
   private gemmKernels: Record<string, Kernel> | undefined;
   private flash: CudaFlashAttention | undefined;
 
@@ -72,8 +73,7 @@ export class CudaAttention {
     options: CudaAttentionOptions = {},
   ) {
     this.path = options.path ?? attentionPathFromEnv();
-    this.dkdvSplits = options.dkdvSplits;
-    this.flashForward = options.flashForward;
+    this.flashOptions = { dkdvSplits: options.dkdvSplits, forward: options.flashForward, backward: options.flashBackward };
   }
 
   /** The path a call of this shape takes. */
@@ -93,7 +93,7 @@ export class CudaAttention {
   }
 
   private get fused(): CudaFlashAttention {
-    this.flash ??= new CudaFlashAttention(this.device, this.dkdvSplits, this.flashForward);
+    this.flash ??= new CudaFlashAttention(this.device, this.flashOptions);
     return this.flash;
   }
 

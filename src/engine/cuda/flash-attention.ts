@@ -43,6 +43,29 @@ export function flashForwardFromEnv(env: NodeJS.ProcessEnv = process.env): Flash
   return envChoice(env, "AGENTTUNE_FLASH_FORWARD", ["mma", "wgmma"], "mma");
 }
 
+/**
+ * Which kernels compute dQ and dK/dV: "mma" (flash_attention.cu's flash_backward_dq and
+ * flash_backward_dkdv, any sm_80+ GPU), "wgmma" (flash_backward_wgmma.cu, Hopper's warpgroup MMA,
+ * sm_90 only) or "auto": each kernel where it was measured faster on an sm_90 GPU
+ * (bench/results/attention-wgmma-backward-h200: dK/dV on wgmma at head dim 128, the rest on mma),
+ * mma elsewhere. All write the same gradients within bf16 rounding.
+ */
+export type FlashBackward = "auto" | "mma" | "wgmma";
+
+/** The kernel asked for by $AGENTTUNE_FLASH_BACKWARD (auto | mma | wgmma), "auto" when unset. */
+export function flashBackwardFromEnv(env: NodeJS.ProcessEnv = process.env): FlashBackward {
+  return envChoice(env, "AGENTTUNE_FLASH_BACKWARD", ["auto", "mma", "wgmma"], "auto");
+}
+
+export interface FlashAttentionOptions {
+  /** Blocks sharing one key tile's (head, query tile) items in dK/dV; by default it follows the grid size. */
+  dkdvSplits?: number;
+  /** The forward's kernel (default $AGENTTUNE_FLASH_FORWARD). */
+  forward?: FlashForward;
+  /** dK/dV's kernel (default $AGENTTUNE_FLASH_BACKWARD). */
+  backward?: FlashBackward;
+}
+
 /** Dynamic shared memory of flash_forward_wgmma_d{d}: FwTiles<D>::SMEM (Q tile, two K/V stages, 1024 for alignment). */
 export function wgmmaForwardSharedBytes(d: number): number {
   const keys = 64;
@@ -51,6 +74,25 @@ export function wgmmaForwardSharedBytes(d: number): number {
 }
 const WGMMA_QUERY_BLOCK = 128; // two warpgroups of 64 queries
 const WGMMA_THREADS = 256;
+
+/** Dynamic shared memory of flash_backward_dq_wgmma_d{d}: DqTiles<D>::SMEM (Q and dO tiles of 128 queries, two stages of K and V tiles of 64 keys, 1024 for alignment). */
+export function wgmmaDqSharedBytes(d: number): number {
+  const queries = 128;
+  const keys = 64;
+  return 2 * queries * d * 2 + 2 * 2 * keys * d * 2 + 1024;
+}
+
+/**
+ * Dynamic shared memory of flash_backward_dkdv_wgmma_d{d}: BwTiles<D>::SMEM (the K and V tiles of
+ * 128 keys; two stages of Q and dO tiles of 64 queries and their lse and Dsum rows; 1024 for alignment).
+ */
+export function wgmmaBackwardSharedBytes(d: number): number {
+  const keys = 128;
+  const queries = 64;
+  return 2 * keys * d * 2 + 2 * 2 * queries * d * 2 + 2 * 2 * queries * 4 + 1024;
+}
+const WGMMA_KEY_BLOCK = 128; // two warpgroups of 64 keys
+const WGMMA_DKDV_QUERIES = 64;
 
 const FORWARD: ParamType[] = ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "f32"];
 const BACKWARD_DQ: ParamType[] = ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "f32"];
@@ -71,24 +113,25 @@ export class CudaFlashAttention {
   }
 
   private readonly k: Record<string, Kernel>;
-  private wgmma: Record<string, Kernel> | undefined;
+  private wgmmaForward: Record<string, Kernel> | undefined;
+  private wgmmaBackward: Record<string, Kernel> | undefined;
+  private readonly dkdvSplits: number | undefined;
+  readonly forwardKernel: FlashForward;
+  /** The backward's kernels asked for ("auto" resolves per kernel and head dim: `dqKernel`, `dkdvKernel`). */
+  readonly backwardKernel: FlashBackward;
+  private readonly hopper: boolean;
 
-  /**
-   * `dkdvSplits` fixes how many blocks share one key tile's (head, query tile) items; by default it
-   * follows the grid size. `forwardKernel` picks the forward's kernel (default $AGENTTUNE_FLASH_FORWARD).
-   */
   constructor(
     private readonly device: CudaDevice,
-    private readonly dkdvSplits?: number,
-    readonly forwardKernel: FlashForward = flashForwardFromEnv(),
+    options: FlashAttentionOptions = {},
   ) {
+    this.dkdvSplits = options.dkdvSplits;
+    this.forwardKernel = options.forward ?? flashForwardFromEnv();
+    this.backwardKernel = options.backward ?? flashBackwardFromEnv();
     const [major, minor] = device.info.computeCapability;
-    if (forwardKernel === "wgmma" && !(major === 9 && minor === 0)) {
-      throw new InvalidInputError(`the wgmma attention forward runs Hopper's warpgroup MMA and needs an sm_90 GPU; this one is ${device.arch}`, {
-        field: "AGENTTUNE_FLASH_FORWARD",
-        hint: 'unset AGENTTUNE_FLASH_FORWARD (or set it to "mma") on this GPU',
-      });
-    }
+    this.hopper = major === 9 && minor === 0;
+    if (this.forwardKernel === "wgmma" && !this.hopper) throw needsHopper("forward", "AGENTTUNE_FLASH_FORWARD", device.arch);
+    if (this.backwardKernel === "wgmma" && !this.hopper) throw needsHopper("backward", "AGENTTUNE_FLASH_BACKWARD", device.arch);
     const kernels: Record<string, ParamType[]> = {
       flash_backward_dot: ["ptr", "ptr", "ptr", "i64", "i32", "i32", "i32"],
       flash_dkdv_reduce: ["ptr", "ptr", "ptr", "i64", "i32"],
@@ -112,7 +155,7 @@ export class CudaFlashAttention {
     const { batch: B, tokens: T, heads: H, kvHeads: Hkv, headDim: d } = s;
     if (B === 0 || T === 0) return;
     if (this.forwardKernel === "wgmma") {
-      this.wgmmaKernels()[`flash_forward_wgmma_d${d}`].launch(
+      this.wgmmaForwardKernels()[`flash_forward_wgmma_d${d}`].launch(
         [Math.ceil(T / WGMMA_QUERY_BLOCK), H, B], [WGMMA_THREADS], wgmmaForwardSharedBytes(d), q, k, v, out, lse, T, H, Hkv, s.window, s.scale,
       );
       return;
@@ -123,13 +166,41 @@ export class CudaFlashAttention {
   }
 
   /** The wgmma forward's kernels, compiled on first use (sm_90a). */
-  private wgmmaKernels(): Record<string, Kernel> {
-    if (!this.wgmma) {
+  private wgmmaForwardKernels(): Record<string, Kernel> {
+    if (!this.wgmmaForward) {
       const kernels = Object.fromEntries(CudaFlashAttention.headDims.map((d) => [`flash_forward_wgmma_d${d}`, FORWARD]));
-      this.wgmma = this.device.compile(kernelSource("flash_forward_wgmma.cu"), "flash_forward_wgmma.cu", kernels);
-      for (const d of CudaFlashAttention.headDims) this.wgmma[`flash_forward_wgmma_d${d}`].allowDynamicShared(wgmmaForwardSharedBytes(d));
+      this.wgmmaForward = this.device.compile(kernelSource("flash_forward_wgmma.cu"), "flash_forward_wgmma.cu", kernels);
+      for (const d of CudaFlashAttention.headDims) this.wgmmaForward[`flash_forward_wgmma_d${d}`].allowDynamicShared(wgmmaForwardSharedBytes(d));
     }
-    return this.wgmma;
+    return this.wgmmaForward;
+  }
+
+  /** The wgmma dK/dV kernels, compiled on first use (sm_90a). */
+  private wgmmaBackwardKernels(): Record<string, Kernel> {
+    if (!this.wgmmaBackward) {
+      const kernels: Record<string, ParamType[]> = {};
+      for (const d of CudaFlashAttention.headDims) {
+        kernels[`flash_backward_dq_wgmma_d${d}`] = BACKWARD_DQ;
+        kernels[`flash_backward_dkdv_wgmma_d${d}`] = BACKWARD_DKDV;
+      }
+      this.wgmmaBackward = this.device.compile(kernelSource("flash_backward_wgmma.cu"), "flash_backward_wgmma.cu", kernels);
+      for (const d of CudaFlashAttention.headDims) {
+        this.wgmmaBackward[`flash_backward_dq_wgmma_d${d}`].allowDynamicShared(wgmmaDqSharedBytes(d));
+        this.wgmmaBackward[`flash_backward_dkdv_wgmma_d${d}`].allowDynamicShared(wgmmaBackwardSharedBytes(d));
+      }
+    }
+    return this.wgmmaBackward;
+  }
+
+  /** The dQ kernel a call of head dim d runs. */
+  dqKernel(_d: number): "mma" | "wgmma" {
+    return this.backwardKernel === "auto" ? "mma" : this.backwardKernel;
+  }
+
+  /** The dK/dV kernel a call of head dim d runs. */
+  dkdvKernel(d: number): "mma" | "wgmma" {
+    if (this.backwardKernel === "auto") return this.hopper && d === 128 ? "wgmma" : "mma";
+    return this.backwardKernel;
   }
 
   /**
@@ -147,30 +218,61 @@ export class CudaFlashAttention {
     const D = dev.alloc(rows * 4); // [B, H, T]
     this.k.flash_backward_dot.launch([Math.ceil((rows * 32) / 256)], [256], 0, dout, out, D.ptr, rows, T, H, d);
     const bytes = sharedBytes(d);
-    this.k[`flash_backward_dq_d${d}`].launch(
-      [Math.ceil(T / QUERY_BLOCK), H, B], [THREADS], bytes.dq, q, k, v, dout, lse, D.ptr, dq, T, H, Hkv, s.window, s.scale,
-    );
+    const dqArgs = [q, k, v, dout, lse, D.ptr, dq, T, H, Hkv, s.window, s.scale];
+    if (this.dqKernel(d) === "wgmma") {
+      this.wgmmaBackwardKernels()[`flash_backward_dq_wgmma_d${d}`].launch([Math.ceil(T / WGMMA_QUERY_BLOCK), H, B], [WGMMA_THREADS], wgmmaDqSharedBytes(d), ...dqArgs);
+    } else {
+      this.k[`flash_backward_dq_d${d}`].launch([Math.ceil(T / QUERY_BLOCK), H, B], [THREADS], bytes.dq, ...dqArgs);
+    }
     // dK/dV: one block a (key tile, KV head) holds the whole group's sum; with few KV heads that
     // grid is small and the causal band makes the first key tiles the longest, so `splits` blocks
-    // share a key tile's items and a reduction adds them up (on an H200, 7B 4×1024: 0.52 ms with
-    // one split, 0.40 with two, 0.36 with four).
-    const keyTiles = Math.ceil(T / KEY_BLOCK);
-    const queryTiles = Math.ceil(T / TILES[d].dkdvQueries);
+    // share a key tile's items and a reduction adds them up (on an H200 at 7B 4×1024 the mma kernel
+    // took 0.50 ms with one split, 0.39 with two, 0.32 with four). The wgmma kernel takes two key
+    // tiles a block, the first and the last, so its blocks get equal work, and holds one block an
+    // SM (its registers): its splits fill whole waves of the SMs.
+    const wgmma = this.dkdvKernel(d) === "wgmma";
+    const keyTiles = Math.ceil(T / (wgmma ? WGMMA_KEY_BLOCK : KEY_BLOCK));
+    const blockColumns = wgmma ? Math.ceil(keyTiles / 2) : keyTiles;
+    const queryTiles = Math.ceil(T / (wgmma ? WGMMA_DKDV_QUERIES : TILES[d].dkdvQueries));
+    const sms = dev.info.multiprocessors;
     const splits = Math.max(1, Math.min(
-      this.dkdvSplits ?? Math.ceil((6 * dev.info.multiprocessors) / (keyTiles * Hkv * B)),
+      this.dkdvSplits ?? (wgmma ? splitsFillingWaves(blockColumns * Hkv * B, sms) : Math.ceil((6 * sms) / (keyTiles * Hkv * B))),
       MAX_SPLITS,
       (H / Hkv) * queryTiles,
     ));
     const n = B * T * Hkv * d; // elements of dk
     const part = splits > 1 ? dev.alloc(2 * splits * n * 4) : null;
-    this.k[`flash_backward_dkdv_d${d}`].launch(
-      [keyTiles, Hkv * splits, B], [THREADS], bytes.dkdv,
-      q, k, v, dout, lse, D.ptr, dk, dv, part?.ptr ?? 0, T, H, Hkv, s.window, s.scale, splits,
-    );
+    const args = [q, k, v, dout, lse, D.ptr, dk, dv, part?.ptr ?? 0, T, H, Hkv, s.window, s.scale, splits];
+    if (wgmma) {
+      this.wgmmaBackwardKernels()[`flash_backward_dkdv_wgmma_d${d}`].launch([blockColumns, Hkv * splits, B], [WGMMA_THREADS], wgmmaBackwardSharedBytes(d), ...args);
+    } else {
+      this.k[`flash_backward_dkdv_d${d}`].launch([keyTiles, Hkv * splits, B], [THREADS], bytes.dkdv, ...args);
+    }
     if (part) {
       this.k.flash_dkdv_reduce.launch([Math.ceil((2 * n) / 4 / 256)], [256], 0, part.ptr, dk, dv, n, splits);
       part.free();
     }
     D.free();
   }
+}
+
+function needsHopper(pass: "forward" | "backward", variable: string, arch: string): InvalidInputError {
+  return new InvalidInputError(`the wgmma attention ${pass} runs Hopper's warpgroup MMA and needs an sm_90 GPU; this one is ${arch}`, {
+    field: variable,
+    hint: `unset ${variable} (or set it to "mma") on this GPU`,
+  });
+}
+
+/**
+ * The fewest splits (of 1 to MAX_SPLITS) for which `blocks` × splits blocks, one an SM, fill at
+ * least 90 % of the waves they take on `sms` SMs; the best filling when none does.
+ */
+export function splitsFillingWaves(blocks: number, sms: number): number {
+  const filling = (s: number) => (blocks * s) / (Math.ceil((blocks * s) / sms) * sms);
+  let best = 1;
+  for (let s = 1; s <= MAX_SPLITS; s++) {
+    if (filling(s) >= 0.9) return s;
+    if (filling(s) > filling(best)) best = s;
+  }
+  return best;
 }

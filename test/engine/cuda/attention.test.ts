@@ -4,7 +4,7 @@ import { type AttentionShape, CudaAttention, attentionPathFromEnv } from "../../
 import { decodeBf16, encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
 import type { CudaDevice } from "../../../src/engine/cuda/device.js";
 import type { DevicePtr } from "../../../src/engine/cuda/ffi.js";
-import { flashForwardFromEnv } from "../../../src/engine/cuda/flash-attention.js";
+import { CudaFlashAttention, flashBackwardFromEnv, flashForwardFromEnv, splitsFillingWaves } from "../../../src/engine/cuda/flash-attention.js";
 import { openGpuOrSkip } from "./gpu.js";
 import { relativeError } from "./reference-gemm.js";
 
@@ -101,6 +101,22 @@ test("AGENTTUNE_FLASH_FORWARD picks the fused forward's kernel (mma when unset);
   assert.equal(flashForwardFromEnv({}), "mma");
   assert.equal(flashForwardFromEnv({ AGENTTUNE_FLASH_FORWARD: "wgmma" }), "wgmma");
   assert.throws(() => flashForwardFromEnv({ AGENTTUNE_FLASH_FORWARD: "fa3" }), (e: Error) => e.name === "InvalidInputError" && /"fa3"/.test(e.message));
+});
+
+test("AGENTTUNE_FLASH_BACKWARD picks the dK/dV kernel (auto when unset); any other value is an input error naming it", () => {
+  assert.equal(flashBackwardFromEnv({}), "auto");
+  assert.equal(flashBackwardFromEnv({ AGENTTUNE_FLASH_BACKWARD: "wgmma" }), "wgmma");
+  assert.equal(flashBackwardFromEnv({ AGENTTUNE_FLASH_BACKWARD: "mma" }), "mma");
+  assert.throws(() => flashBackwardFromEnv({ AGENTTUNE_FLASH_BACKWARD: "fa3" }), (e: Error) => e.name === "InvalidInputError" && /"fa3"/.test(e.message));
+});
+
+test("the wgmma dK/dV kernel's splits fill whole waves of the SMs", () => {
+  // 7B 4×1024 on 132 SMs: 4 block columns × 4 KV heads × batch 4 = 64 blocks a split
+  assert.equal(splitsFillingWaves(64, 132), 2); // 128 blocks: 97 % of one wave
+  assert.equal(splitsFillingWaves(32, 132), 4); // 1×2048: 128 blocks
+  assert.equal(splitsFillingWaves(200, 132), 3); // 200 and 400 fill 76 % of their waves, 600 fills 91 % of 5
+  assert.equal(splitsFillingWaves(132, 132), 1);
+  assert.equal(splitsFillingWaves(1, 132), 8); // a tiny grid takes all the splits it may
 });
 
 const gpu = openGpuOrSkip();
@@ -265,5 +281,41 @@ describe("the wgmma forward (sm_90) against the float64 reference and the mma.sy
     for (const b of inputs) b.free();
     assert.ok(relativeError(got.out, want.out) < 5e-3, `out: relative error ${relativeError(got.out, want.out)}`);
     assert.ok(relativeError(got.lse, want.lse) < 1e-5, `lse: relative error ${relativeError(got.lse, want.lse)}`);
+  });
+});
+
+// Each backward's kernels by name ("auto", the default the other suites run, mixes them on sm_90).
+for (const backward of ["mma", "wgmma"] as const) {
+  const skip = gpu.skip || (backward === "wgmma" && !hopper && "the wgmma backward needs an sm_90 GPU");
+  describe(`the ${backward} backward kernels against the float64 reference`, { skip }, () => {
+    const device = gpu.device as CudaDevice;
+    const attention = (dkdvSplits?: number) => new CudaAttention(device, { path: "fused", flashForward: "mma", flashBackward: backward, dkdvSplits });
+    const unsplit = attention();
+    for (const { s, qScale = 1, splits } of FUSED_CASES) {
+      const extra = `${qScale === 1 ? "" : `, q × ${qScale}`}${splits === undefined ? "" : `, in ${splits} split(s)`}`;
+      test(`${label(s)}${extra}: output and gradients`, () => {
+        const x = inputsFor(s, qScale);
+        assertClose(run(device, splits === undefined ? unsplit : attention(splits), x, s), reference(x.q, x.k, x.v, x.dout, s));
+      });
+    }
+  });
+}
+
+describe("the wgmma backward kernels against the mma.sync ones", { skip: gpu.skip || (!hopper && "the wgmma backward needs an sm_90 GPU") }, () => {
+  const device = gpu.device as CudaDevice;
+  test("deterministic, and the same dq, dk and dv as the mma.sync kernels at a training shape", () => {
+    const s: AttentionShape = { batch: 2, tokens: 1024, heads: 8, kvHeads: 2, headDim: 128, scale: 0.0884, window: 0 };
+    const x = inputsFor(s);
+    const wgmma = new CudaAttention(device, { path: "fused", flashForward: "mma", flashBackward: "wgmma" });
+    const mma = new CudaAttention(device, { path: "fused", flashForward: "mma", flashBackward: "mma" });
+    const [a, b, want] = [run(device, wgmma, x, s), run(device, wgmma, x, s), run(device, mma, x, s)];
+    for (const name of ["out", "dq", "dk", "dv"] as const) assert.deepEqual(a[name], b[name], name);
+    assert.deepEqual(a.out, want.out); // the same forward
+    for (const name of ["dq", "dk", "dv"] as const) assert.ok(relativeError(a[name], want[name]) < 5e-3, `${name}: relative error ${relativeError(a[name], want[name])}`);
+  });
+
+  test("auto takes wgmma for dK/dV at head dim 128, mma for dK/dV at 64 and for dQ", () => {
+    const flash = new CudaFlashAttention(device, { backward: "auto" });
+    assert.deepEqual([flash.dkdvKernel(64), flash.dkdvKernel(128), flash.dqKernel(64), flash.dqKernel(128)], ["mma", "wgmma", "mma", "mma"]);
   });
 });

@@ -1,3 +1,4 @@
+// uses: flash_items.cuh
 // Fused causal self-attention, FlashAttention-2 style, on tensor cores (mma.sync m16n8k16 bf16,
 // fp32 accumulation). The scores of a tile live in registers only; key tiles wholly above the
 // diagonal or wholly outside the sliding window are never visited.
@@ -459,15 +460,12 @@ __device__ __forceinline__ void flash_backward_dkdv(const bf16_t* __restrict__ q
   const long long ldq = (long long)H * D, ldk = (long long)Hkv * D;
   const long long koff = (long long)b * T * ldk + (long long)kvh * D;
   const float c = scale * FA_LOG2E;
-  const int qt_lo = k0 / BM;
-  const int q_last = window > 0 ? min(T - 1, k0 + BN - 1 + window - 1) : T - 1;
-  const int nq = q_last / BM - qt_lo + 1;
-  const int total = group * nq;
-  const int it_lo = (int)((long long)split * total / splits), it_hi = (int)((long long)(split + 1) * total / splits);
+  const DkdvItems items(k0, BN, BM, T, window, group, split, splits);
+  const int it_lo = items.lo, it_hi = items.hi;
 
   // item it → (query head, first query) and its stage loads
   auto issue = [&](int it, int stage) {
-    const int h = kvh * group + it / nq, qq0 = (qt_lo + it % nq) * BM;
+    const int h = items.head(it, kvh, group), qq0 = items.first_query(it, BM);
     const long long qoff = (long long)b * T * ldq + (long long)h * D;
     bf16_t* st = stages + stage * STAGE;
     load_rows<BM, D>(st, q + qoff, ldq, qq0, T);
@@ -500,7 +498,7 @@ __device__ __forceinline__ void flash_backward_dkdv(const bf16_t* __restrict__ q
     const bf16_t* Os = Qs + BM * S;
     const float* ls = rowvals + cur * 2 * BM;
     const float* ds = ls + BM;
-    const int qq0 = (qt_lo + it % nq) * BM;
+    const int qq0 = items.first_query(it, BM);
 
     // Sᵀ = K·Qᵀ: [16 keys, BM queries] a warp
     float st[NQ][4];

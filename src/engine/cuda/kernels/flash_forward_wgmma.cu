@@ -1,4 +1,4 @@
-// uses: wgmma.cuh
+// uses: wgmma.cuh, flash_wgmma.cuh
 // needs: sm_90a
 //
 // The forward pass of flash_attention.cu on Hopper's warpgroup MMA (wgmma): the same contract
@@ -21,10 +21,8 @@
 // Instantiations (the host picks by name): flash_forward_wgmma_d64, flash_forward_wgmma_d128,
 // grid (ceil(T / 128), H, B), 256 threads, dynamic shared memory FwTiles<D>::SMEM bytes.
 
-#define FW_THREADS 256
 #define FW_BM 128  // queries a block (two warpgroups of 64)
 #define FW_BN 64   // keys a tile
-#define FW_LOG2E 1.4426950408889634f
 
 // Byte sizes of the shared tiles; the host mirrors SMEM (flash-attention.ts).
 template <int D>
@@ -32,40 +30,13 @@ struct FwTiles {
   static constexpr int ATOMS = D / 64;          // 64-wide swizzle atoms of d
   static constexpr int Q_ATOM = FW_BM * 128;    // one atom of the Q tile: 128 rows of 128 bytes
   static constexpr int K_ATOM = FW_BN * 128;    // one atom of a K tile
-  static constexpr int V_GROUP = (D / 8) * 128; // bytes between 8-key groups of the N-major V tile
+  static constexpr int V_GROUP = NMajorTile<D>::GROUP; // bytes between 8-key groups of the N-major V tile
   static constexpr int Q_BYTES = ATOMS * Q_ATOM;
   static constexpr int K_BYTES = ATOMS * K_ATOM;
   static constexpr int V_BYTES = FW_BN * D * 2;
   static constexpr int STAGE = K_BYTES + V_BYTES;
   static constexpr int SMEM = Q_BYTES + 2 * STAGE + 1024;  // + the 1024-byte alignment of the base
 };
-
-__device__ __forceinline__ void fw_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-__device__ __forceinline__ void fw_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
-
-__device__ __forceinline__ uint32_t fw_dynamic_smem_bytes() {
-  uint32_t r;
-  asm("mov.u32 %0, %%dynamic_smem_size;\n" : "=r"(r));
-  return r;
-}
-
-// Rows [r0, r0 + R) × all of d of a token-major tensor (row stride ld) → a shared tile, 16 bytes
-// a copy; rows at or past T are zero-filled (their address clamped to row T - 1, which exists).
-// K-major (Q, K): R rows in the 128-byte swizzle, chunk c of row r in atom c / 8 at
-// swizzle128(r, c % 8). N-major (V, R = 64 keys): core matrix (8-key group r / 8, 8-value chunk c)
-// at (r / 8)·V_GROUP + c·128, key r % 8 of it 16 bytes a row.
-template <int R, int D, bool N_MAJOR>
-__device__ __forceinline__ void fw_stage(unsigned char* s, const bf16_t* g, long long ld, int r0, int T) {
-  constexpr int CH = D / 8;
-  static_assert((R * CH) % FW_THREADS == 0, "the copy must divide among the threads");
-#pragma unroll
-  for (int j = 0; j < R * CH / FW_THREADS; j++) {
-    const int i = threadIdx.x + j * FW_THREADS;
-    const int r = i / CH, c = i % CH, row = r0 + r;
-    const int at = N_MAJOR ? (r >> 3) * FwTiles<D>::V_GROUP + c * 128 + (r & 7) * 16 : (c >> 3) * (R * 128) + swizzle128(r, c & 7);
-    cp_async_16_zfill(s + at, g + (long long)min(row, T - 1) * ld + c * 8, row < T);
-  }
-}
 
 // O += P·V over one k16 step (keys 16kk .. 16kk + 15): the N-major descriptor's leading offset
 // is the distance between 8-key groups, its stride the distance between 8-value chunks.
@@ -76,18 +47,12 @@ __device__ __forceinline__ void fw_pv_step(float (&o)[64], const uint32_t (&p)[4
   wgmma_m64n128k16_rs<1>(o, p, wgmma_descriptor(sv + kk * 2 * FwTiles<128>::V_GROUP, FwTiles<128>::V_GROUP, 128, 0), 1);
 }
 
-__device__ __forceinline__ bool fw_visible(int q, int k, int T, int window) {
-  return k <= q && q < T && (window <= 0 || q - k < window);
-}
-
 template <int D>
 __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
                                                     const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
                                                     float* __restrict__ lse, int T, int H, int Hkv, int window, float scale) {
   typedef FwTiles<D> L;
-  if (fw_dynamic_smem_bytes() < (uint32_t)L::SMEM) __trap();  // the host sized it from other constants
-  extern __shared__ unsigned char fw_smem_raw[];
-  unsigned char* smem = fw_smem_raw + ((1024 - (smem_addr(fw_smem_raw) & 1023)) & 1023);  // swizzled tiles need 1024-byte alignment
+  unsigned char* smem = flash_aligned_smem(L::SMEM);
   unsigned char* sq = smem;
   unsigned char* stages = smem + L::Q_BYTES;
 
@@ -99,14 +64,14 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
   const bf16_t* qb = q + (long long)b * T * ldq + (long long)h * D;
   const bf16_t* kb = k + (long long)b * T * ldk + (long long)kvh * D;
   const bf16_t* vb = v + (long long)b * T * ldk + (long long)kvh * D;
-  const float c = scale * FW_LOG2E;
+  const float c = scale * FLASH_LOG2E;
   const int kt_lo = window > 0 ? max(0, q0 - window + 1) / FW_BN : 0;
   const int kt_hi = (min(q0 + FW_BM, T) - 1) / FW_BN;
 
-  fw_stage<FW_BM, D, false>(sq, qb, ldq, q0, T);
-  fw_stage<FW_BN, D, false>(stages, kb, ldk, kt_lo * FW_BN, T);
-  fw_stage<FW_BN, D, true>(stages + L::K_BYTES, vb, ldk, kt_lo * FW_BN, T);
-  fw_commit();
+  flash_stage<FW_BM, D, false>(sq, qb, ldq, q0, T);
+  flash_stage<FW_BN, D, false>(stages, kb, ldk, kt_lo * FW_BN, T);
+  flash_stage<FW_BN, D, true>(stages + L::K_BYTES, vb, ldk, kt_lo * FW_BN, T);
+  flash_commit();
 
   float acc[D / 2];  // O: [64, D] a warpgroup, wgmma's accumulator layout
   float s[32];       // S: [64, 64]
@@ -117,15 +82,15 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
 
   for (int kt = kt_lo; kt <= kt_hi; kt++) {
     const int cur = (kt - kt_lo) & 1;
-    fw_wait_all();
+    flash_wait_all();
     fence_proxy_async_shared();
     __syncthreads();  // tile kt ready in stage cur; both warpgroups are done with the other stage
     if (kt < kt_hi) {
       unsigned char* next = stages + (cur ^ 1) * L::STAGE;
-      fw_stage<FW_BN, D, false>(next, kb, ldk, (kt + 1) * FW_BN, T);
-      fw_stage<FW_BN, D, true>(next + L::K_BYTES, vb, ldk, (kt + 1) * FW_BN, T);
+      flash_stage<FW_BN, D, false>(next, kb, ldk, (kt + 1) * FW_BN, T);
+      flash_stage<FW_BN, D, true>(next + L::K_BYTES, vb, ldk, (kt + 1) * FW_BN, T);
     }
-    fw_commit();
+    flash_commit();
     const int k0 = kt * FW_BN;
     const bool nothing = k0 > qw + 63 || qw >= T || (window > 0 && qw - (k0 + FW_BN - 1) >= window);
     if (nothing) continue;
@@ -150,7 +115,7 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
 #pragma unroll
     for (int i = 0; i < 32; i++) {
       float x = s[i] * c;
-      if (edge && !fw_visible(row0 + ((i >> 1) & 1) * 8, k0 + (i >> 2) * 8 + t4 * 2 + (i & 1), T, window)) x = NEG_INF;
+      if (edge && !flash_visible(row0 + ((i >> 1) & 1) * 8, k0 + (i >> 2) * 8 + t4 * 2 + (i & 1), T, window)) x = NEG_INF;
       s[i] = x;
       mx[(i >> 1) & 1] = fmaxf(mx[(i >> 1) & 1], x);
     }
@@ -188,7 +153,7 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
     wgmma_wait<0>();
     fence_accumulators(acc);
   }
-  fw_wait_all();  // no copy may still be writing shared memory when the block exits
+  flash_wait_all();  // no copy may still be writing shared memory when the block exits
 
 #pragma unroll
   for (int r = 0; r < 2; r++) {
@@ -199,12 +164,12 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
     uint32_t* orow = reinterpret_cast<uint32_t*>(o + ((long long)b * T + row) * ldq + (long long)h * D);
 #pragma unroll
     for (int j = 0; j < D / 8; j++) orow[(j * 8 + t4 * 2) / 2] = pack_bf16x2(acc[4 * j + 2 * r] * inv, acc[4 * j + 2 * r + 1] * inv);
-    if (t4 == 0) lse[((long long)b * H + h) * T + row] = m[r] / FW_LOG2E + logf(sum);
+    if (t4 == 0) lse[((long long)b * H + h) * T + row] = m[r] / FLASH_LOG2E + logf(sum);
   }
 }
 
 #define FW_INSTANCE(D)                                                                                              \
-  extern "C" __global__ void __launch_bounds__(FW_THREADS, 1) flash_forward_wgmma_d##D(                            \
+  extern "C" __global__ void __launch_bounds__(FLASH_WG_THREADS, 1) flash_forward_wgmma_d##D(                            \
       const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v, bf16_t* __restrict__ o, \
       float* __restrict__ lse, int T, int H, int Hkv, int window, float scale) {                                   \
     flash_forward_wgmma<D>(q, k, v, o, lse, T, H, Hkv, window, scale);                                            \

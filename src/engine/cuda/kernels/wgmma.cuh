@@ -31,6 +31,13 @@ __device__ __forceinline__ uint64_t swizzled_descriptor(const unsigned char* til
   return wgmma_descriptor(tile + kk * 32, 16, 1024, 1);
 }
 
+// The descriptor of k16 step kk of a 128-byte-swizzled K-major tile read N-major: its rows are
+// the product's k (16 a step, two 8-row groups 1024 bytes apart) and its 64-value atoms, atom_bytes
+// apart, the N side (the leading offset; the swizzle's MN-major canonical layout).
+__device__ __forceinline__ uint64_t swizzled_n_major_descriptor(const unsigned char* tile, int kk, uint32_t atom_bytes) {
+  return wgmma_descriptor(tile + kk * 2048, atom_bytes, 1024, 1);
+}
+
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 // Waits until at most N committed groups of this warpgroup are still running.
