@@ -62,7 +62,7 @@ export interface FlashAttentionOptions {
   dkdvSplits?: number;
   /** The forward's kernel (default $AGENTTUNE_FLASH_FORWARD). */
   forward?: FlashForward;
-  /** dK/dV's kernel (default $AGENTTUNE_FLASH_BACKWARD). */
+  /** The backward's kernels, dQ and dK/dV (default $AGENTTUNE_FLASH_BACKWARD). */
   backward?: FlashBackward;
 }
 
@@ -86,7 +86,7 @@ export function wgmmaDqSharedBytes(d: number): number {
  * Dynamic shared memory of flash_backward_dkdv_wgmma_d{d}: BwTiles<D>::SMEM (the K and V tiles of
  * 128 keys; two stages of Q and dO tiles of 64 queries and their lse and Dsum rows; 1024 for alignment).
  */
-export function wgmmaBackwardSharedBytes(d: number): number {
+export function wgmmaDkdvSharedBytes(d: number): number {
   const keys = 128;
   const queries = 64;
   return 2 * keys * d * 2 + 2 * 2 * queries * d * 2 + 2 * 2 * queries * 4 + 1024;
@@ -175,7 +175,7 @@ export class CudaFlashAttention {
     return this.wgmmaForward;
   }
 
-  /** The wgmma dK/dV kernels, compiled on first use (sm_90a). */
+  /** The wgmma backward's kernels, dQ and dK/dV, compiled on first use (sm_90a). */
   private wgmmaBackwardKernels(): Record<string, Kernel> {
     if (!this.wgmmaBackward) {
       const kernels: Record<string, ParamType[]> = {};
@@ -186,7 +186,7 @@ export class CudaFlashAttention {
       this.wgmmaBackward = this.device.compile(kernelSource("flash_backward_wgmma.cu"), "flash_backward_wgmma.cu", kernels);
       for (const d of CudaFlashAttention.headDims) {
         this.wgmmaBackward[`flash_backward_dq_wgmma_d${d}`].allowDynamicShared(wgmmaDqSharedBytes(d));
-        this.wgmmaBackward[`flash_backward_dkdv_wgmma_d${d}`].allowDynamicShared(wgmmaBackwardSharedBytes(d));
+        this.wgmmaBackward[`flash_backward_dkdv_wgmma_d${d}`].allowDynamicShared(wgmmaDkdvSharedBytes(d));
       }
     }
     return this.wgmmaBackward;
@@ -244,7 +244,7 @@ export class CudaFlashAttention {
     const part = splits > 1 ? dev.alloc(2 * splits * n * 4) : null;
     const args = [q, k, v, dout, lse, D.ptr, dk, dv, part?.ptr ?? 0, T, H, Hkv, s.window, s.scale, splits];
     if (wgmma) {
-      this.wgmmaBackwardKernels()[`flash_backward_dkdv_wgmma_d${d}`].launch([blockColumns, Hkv * splits, B], [WGMMA_THREADS], wgmmaBackwardSharedBytes(d), ...args);
+      this.wgmmaBackwardKernels()[`flash_backward_dkdv_wgmma_d${d}`].launch([blockColumns, Hkv * splits, B], [WGMMA_THREADS], wgmmaDkdvSharedBytes(d), ...args);
     } else {
       this.k[`flash_backward_dkdv_d${d}`].launch([keyTiles, Hkv * splits, B], [THREADS], bytes.dkdv, ...args);
     }
