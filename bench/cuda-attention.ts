@@ -1,8 +1,8 @@
 // Attention forward + backward on the GPU, fused kernels against batched GEMMs, at the training
-// shapes of the Qwen2.5 configurations; on sm_90 also the fused path with the wgmma forward
-// (flash_forward_wgmma.cu), and with each backward's kernels by name (flash_attention.cu's mma.sync
-// ones, flash_backward_wgmma.cu's) beside "auto", then each backward's time kernel by kernel, the
-// dK/dV kernels over a range of splits.
+// shapes of the Qwen2.5 configurations: the fused path with its default kernels ("auto"), and on
+// sm_90 also with every kernel named (flash_attention.cu's mma.sync ones, or the wgmma ones of
+// flash_forward_wgmma.cu and flash_backward_wgmma.cu), then each backward's time kernel by kernel,
+// the dK/dV kernels over a range of splits.
 // Usage (on a GPU machine): node .devbuild/bench/cuda-attention.js [--only TEXT] (the shapes whose label holds TEXT)
 import { type AttentionPath, type AttentionShape, CudaAttention } from "../src/engine/cuda/attention.js";
 import { encodeBf16 } from "../src/engine/cuda/bf16-host.js";
@@ -11,12 +11,11 @@ import { openCudaDevice } from "../src/engine/cuda/device.js";
 const device = openCudaDevice(0);
 const hopper = device.info.computeCapability.join(".") === "9.0";
 const paths: Record<string, CudaAttention> = {
-  fused: new CudaAttention(device, { path: "fused", flashForward: "mma", flashBackward: "auto" }),
+  "fused, auto": new CudaAttention(device, { path: "fused", flashForward: "auto", flashBackward: "auto" }),
   ...(hopper
     ? {
-        "fused, wgmma forward": new CudaAttention(device, { path: "fused", flashForward: "wgmma" }),
-        "fused, mma backward": new CudaAttention(device, { path: "fused", flashForward: "mma", flashBackward: "mma" }),
-        "fused, wgmma backward": new CudaAttention(device, { path: "fused", flashForward: "mma", flashBackward: "wgmma" }),
+        "fused, all mma.sync": new CudaAttention(device, { path: "fused", flashForward: "mma", flashBackward: "mma" }),
+        "fused, all wgmma": new CudaAttention(device, { path: "fused", flashForward: "wgmma", flashBackward: "wgmma" }),
       }
     : {}),
   gemm: new CudaAttention(device, { path: "gemm" }),

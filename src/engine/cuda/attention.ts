@@ -20,7 +20,7 @@ export interface CudaAttentionOptions {
   path?: AttentionPath;
   /** Blocks sharing one key tile in the fused dK/dV kernel (tests pin it; by default it follows the grid size). */
   dkdvSplits?: number;
-  /** The fused path's forward kernel (default $AGENTTUNE_FLASH_FORWARD, else "mma"; "wgmma" needs sm_90). */
+  /** The fused path's forward kernel (default $AGENTTUNE_FLASH_FORWARD, else "auto"; "wgmma" needs sm_90). */
   flashForward?: FlashForward;
   /** The fused path's dK/dV kernel (default $AGENTTUNE_FLASH_BACKWARD, else "auto"; "wgmma" needs sm_90). */
   flashBackward?: FlashBackward;

@@ -32,23 +32,24 @@ function sharedBytes(d: number): { forward: number; dq: number; dkdv: number } {
 }
 
 /**
- * Which kernel runs the forward pass: "mma" (flash_attention.cu, mma.sync, any sm_80+ GPU) or
- * "wgmma" (flash_forward_wgmma.cu, Hopper's warpgroup MMA, sm_90 only). Both write the o and lse
- * the backward kernels read.
+ * Which kernel runs the forward pass: "mma" (flash_attention.cu, mma.sync, any sm_80+ GPU),
+ * "wgmma" (flash_forward_wgmma.cu, Hopper's warpgroup MMA, sm_90 only) or "auto": wgmma at head
+ * dim 128 on an sm_90 GPU, where it was measured faster (bench/results/attention-pipelined-h200),
+ * mma elsewhere. All write the o and lse the backward kernels read.
  */
-export type FlashForward = "mma" | "wgmma";
+export type FlashForward = "auto" | "mma" | "wgmma";
 
-/** The kernel asked for by $AGENTTUNE_FLASH_FORWARD (mma | wgmma), "mma" when unset. */
+/** The kernel asked for by $AGENTTUNE_FLASH_FORWARD (auto | mma | wgmma), "auto" when unset. */
 export function flashForwardFromEnv(env: NodeJS.ProcessEnv = process.env): FlashForward {
-  return envChoice(env, "AGENTTUNE_FLASH_FORWARD", ["mma", "wgmma"], "mma");
+  return envChoice(env, "AGENTTUNE_FLASH_FORWARD", ["auto", "mma", "wgmma"], "auto");
 }
 
 /**
  * Which kernels compute dQ and dK/dV: "mma" (flash_attention.cu's flash_backward_dq and
  * flash_backward_dkdv, any sm_80+ GPU), "wgmma" (flash_backward_wgmma.cu, Hopper's warpgroup MMA,
  * sm_90 only) or "auto": each kernel where it was measured faster on an sm_90 GPU
- * (bench/results/attention-wgmma-backward-h200: dK/dV on wgmma at head dim 128, the rest on mma),
- * mma elsewhere. All write the same gradients within bf16 rounding.
+ * (bench/results/attention-pipelined-h200: dQ on wgmma, dK/dV on wgmma at head dim 128 and on mma
+ * at 64), mma elsewhere. All write the same gradients within bf16 rounding.
  */
 export type FlashBackward = "auto" | "mma" | "wgmma";
 
@@ -66,20 +67,22 @@ export interface FlashAttentionOptions {
   backward?: FlashBackward;
 }
 
-/** Dynamic shared memory of flash_forward_wgmma_d{d}: FwTiles<D>::SMEM (Q tile, two K/V stages, 1024 for alignment). */
+/** Dynamic shared memory of flash_forward_wgmma_d{d}: FwTiles<D>::SMEM (Q tile, a ring of three K/V stages, 1024 for alignment). */
 export function wgmmaForwardSharedBytes(d: number): number {
   const keys = 64;
   const queries = 128;
-  return queries * d * 2 + 2 * (2 * keys * d * 2) + 1024;
+  const stages = 3;
+  return queries * d * 2 + stages * (2 * keys * d * 2) + 1024;
 }
 const WGMMA_QUERY_BLOCK = 128; // two warpgroups of 64 queries
 const WGMMA_THREADS = 256;
 
-/** Dynamic shared memory of flash_backward_dq_wgmma_d{d}: DqTiles<D>::SMEM (Q and dO tiles of 128 queries, two stages of K and V tiles of 64 keys, 1024 for alignment). */
+/** Dynamic shared memory of flash_backward_dq_wgmma_d{d}: DqTiles<D>::SMEM (Q and dO tiles of 128 queries, a ring of three stages of K and V tiles of 64 keys, 1024 for alignment). */
 export function wgmmaDqSharedBytes(d: number): number {
   const queries = 128;
   const keys = 64;
-  return 2 * queries * d * 2 + 2 * 2 * keys * d * 2 + 1024;
+  const stages = 3;
+  return 2 * queries * d * 2 + stages * 2 * keys * d * 2 + 1024;
 }
 
 /**
@@ -116,6 +119,7 @@ export class CudaFlashAttention {
   private wgmmaForward: Record<string, Kernel> | undefined;
   private wgmmaBackward: Record<string, Kernel> | undefined;
   private readonly dkdvSplits: number | undefined;
+  /** The forward's kernel asked for ("auto" resolves per head dim: `forwardKernelFor`). */
   readonly forwardKernel: FlashForward;
   /** The backward's kernels asked for ("auto" resolves per kernel and head dim: `dqKernel`, `dkdvKernel`). */
   readonly backwardKernel: FlashBackward;
@@ -154,7 +158,7 @@ export class CudaFlashAttention {
   forward(out: DevicePtr, lse: DevicePtr, q: DevicePtr, k: DevicePtr, v: DevicePtr, s: AttentionShape): void {
     const { batch: B, tokens: T, heads: H, kvHeads: Hkv, headDim: d } = s;
     if (B === 0 || T === 0) return;
-    if (this.forwardKernel === "wgmma") {
+    if (this.forwardKernelFor(d) === "wgmma") {
       this.wgmmaForwardKernels()[`flash_forward_wgmma_d${d}`].launch(
         [Math.ceil(T / WGMMA_QUERY_BLOCK), H, B], [WGMMA_THREADS], wgmmaForwardSharedBytes(d), q, k, v, out, lse, T, H, Hkv, s.window, s.scale,
       );
@@ -192,9 +196,16 @@ export class CudaFlashAttention {
     return this.wgmmaBackward;
   }
 
+  /** The forward kernel a call of head dim d runs. */
+  forwardKernelFor(d: number): "mma" | "wgmma" {
+    if (this.forwardKernel === "auto") return this.hopper && d === 128 ? "wgmma" : "mma";
+    return this.forwardKernel;
+  }
+
   /** The dQ kernel a call of head dim d runs. */
   dqKernel(_d: number): "mma" | "wgmma" {
-    return this.backwardKernel === "auto" ? "mma" : this.backwardKernel;
+    if (this.backwardKernel === "auto") return this.hopper ? "wgmma" : "mma";
+    return this.backwardKernel;
   }
 
   /** The dK/dV kernel a call of head dim d runs. */

@@ -97,8 +97,9 @@ test("AGENTTUNE_ATTENTION picks the path (fused when unset); any other value is 
   assert.throws(() => attentionPathFromEnv({ AGENTTUNE_ATTENTION: "flash" }), (e: Error) => e.name === "InvalidInputError" && /"flash"/.test(e.message));
 });
 
-test("AGENTTUNE_FLASH_FORWARD picks the fused forward's kernel (mma when unset); any other value is an input error naming it", () => {
-  assert.equal(flashForwardFromEnv({}), "mma");
+test("AGENTTUNE_FLASH_FORWARD picks the fused forward's kernel (auto when unset); any other value is an input error naming it", () => {
+  assert.equal(flashForwardFromEnv({}), "auto");
+  assert.equal(flashForwardFromEnv({ AGENTTUNE_FLASH_FORWARD: "mma" }), "mma");
   assert.equal(flashForwardFromEnv({ AGENTTUNE_FLASH_FORWARD: "wgmma" }), "wgmma");
   assert.throws(() => flashForwardFromEnv({ AGENTTUNE_FLASH_FORWARD: "fa3" }), (e: Error) => e.name === "InvalidInputError" && /"fa3"/.test(e.message));
 });
@@ -314,8 +315,9 @@ describe("the wgmma backward kernels against the mma.sync ones", { skip: gpu.ski
     for (const name of ["dq", "dk", "dv"] as const) assert.ok(relativeError(a[name], want[name]) < 5e-3, `${name}: relative error ${relativeError(a[name], want[name])}`);
   });
 
-  test("auto takes wgmma for dK/dV at head dim 128, mma for dK/dV at 64 and for dQ", () => {
-    const flash = new CudaFlashAttention(device, { backward: "auto" });
-    assert.deepEqual([flash.dkdvKernel(64), flash.dkdvKernel(128), flash.dqKernel(64), flash.dqKernel(128)], ["mma", "wgmma", "mma", "mma"]);
+  test("auto takes wgmma for dQ, for dK/dV at head dim 128 and for the forward at 128; mma for dK/dV and the forward at 64", () => {
+    const flash = new CudaFlashAttention(device, { forward: "auto", backward: "auto" });
+    assert.deepEqual([flash.dkdvKernel(64), flash.dkdvKernel(128), flash.dqKernel(64), flash.dqKernel(128)], ["mma", "wgmma", "wgmma", "wgmma"]);
+    assert.deepEqual([flash.forwardKernelFor(64), flash.forwardKernelFor(128)], ["mma", "wgmma"]);
   });
 });

@@ -240,15 +240,19 @@ __device__ __forceinline__ void flash_backward_dkdv_wgmma(const bf16_t* __restri
 // − lse[query]), dP = dO·vᵀ: flash_backward_dq's contract (q, dout, dq: [B, T, H, d]; k, v:
 // [B, T, Hkv, d]; lse, Dsum: [B, H, T]). The forward's layout: one block 128 queries of one head,
 // two warpgroups of 64 (warpgroup g owns rows q0 + 64g ..), Q and dO staged once, key tiles of 64
-// (K and V, both K-major swizzled) double-buffered with cp.async. Per tile and warpgroup:
-//   S  = Q·Kᵀ, dP = dO·Vᵀ   m64n64k16 over d from shared memory, issued together;
-//   dS = exp2(c·S − log2e·lse[row]) ∘ (dP − Dsum[row]), in registers (the row is the query);
-//   dQ += dS·K              m64n{d}k16 with bf16(dS) as the register A operand, K read N-major.
+// (K and V, both K-major swizzled) in a ring of three cp.async stages. Per tile and warpgroup:
+//   S  = Q·Kᵀ, dP = dO·Vᵀ   m64n64k16 over d from shared memory, issued together, and behind
+//                           them the previous tile's dQ product (so the ring: its K stays);
+//   dS = exp2(c·S − log2e·lse[row]) ∘ (dP − Dsum[row]), in registers (the row is the query),
+//                           while that dQ product runs;
+//   dQ += dS·K              m64n{d}k16 with bf16(dS) as the register A operand, K read N-major,
+//                           issued with the next tile's S and dP.
 // Instantiations: flash_backward_dq_wgmma_d{64,128}; grid (ceil(T / 128), H, B), 256 threads,
 // dynamic shared memory DqTiles<D>::SMEM bytes.
 
-#define DQ_BM 128  // queries a block (two warpgroups of 64)
-#define DQ_BN 64   // keys a tile
+#define DQ_BM 128   // queries a block (two warpgroups of 64)
+#define DQ_BN 64    // keys a tile
+#define DQ_STAGES 3 // the key tile in use, the one whose dQ product is pending, the one coming in
 
 // Byte sizes of the shared tiles; the host mirrors SMEM (flash-attention.ts).
 template <int D>
@@ -258,9 +262,28 @@ struct DqTiles {
   static constexpr int K_ATOM = DQ_BN * 128;  // one atom of a K (or V) tile
   static constexpr int Q_BYTES = ATOMS * Q_ATOM;
   static constexpr int K_BYTES = ATOMS * K_ATOM;
-  static constexpr int STAGE = 2 * K_BYTES;                     // K and V
-  static constexpr int SMEM = 2 * Q_BYTES + 2 * STAGE + 1024;  // Q, dO, two stages, the alignment
+  static constexpr int STAGE = 2 * K_BYTES;                             // K and V
+  static constexpr int SMEM = 2 * Q_BYTES + DQ_STAGES * STAGE + 1024;  // Q, dO, the ring, the alignment
 };
+
+// dQ += dS·K over a tile's 64 keys (K read N-major), issued, not committed nor waited for.
+template <int D>
+__device__ __forceinline__ void dq_issue(float (&acc)[D / 2], const uint32_t (&a)[4][4], const unsigned char* sk) {
+#pragma unroll
+  for (int kk = 0; kk < DQ_BN / 16; kk++) bw_rs_step(acc, a[kk], swizzled_n_major_descriptor(sk, kk, DqTiles<D>::K_ATOM));
+}
+
+// Runs the pending tile's dQ += dS·K to its end and clears `pending_k` (nothing when none is pending).
+template <int D>
+__device__ __forceinline__ void dq_finish(float (&acc)[D / 2], const uint32_t (&a)[4][4], const unsigned char*& pending_k) {
+  if (!pending_k) return;
+  wgmma_fence();
+  dq_issue<D>(acc, a, pending_k);
+  wgmma_commit();
+  wgmma_wait<0>();
+  fence_accumulators(acc);
+  pending_k = nullptr;
+}
 
 template <int D>
 __device__ __forceinline__ void flash_backward_dq_wgmma(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
@@ -274,7 +297,8 @@ __device__ __forceinline__ void flash_backward_dq_wgmma(const bf16_t* __restrict
   unsigned char* sdo = sq + L::Q_BYTES;
   unsigned char* stages = sdo + L::Q_BYTES;
 
-  const int tid = threadIdx.x, lane = tid & 31, warp = (tid >> 5) & 3, wg = tid >> 7, t4 = lane & 3;
+  const int tid = threadIdx.x, lane = tid & 31, warp = (tid >> 5) & 3, t4 = lane & 3;
+  const int wg = flash_warpgroup();
   const int q0 = (gridDim.x - 1 - blockIdx.x) * DQ_BM;  // the longest rows first
   const int qw = q0 + wg * 64;                          // this warpgroup's first row
   const int h = blockIdx.y, b = blockIdx.z, kvh = h / (H / Hkv);
@@ -304,24 +328,23 @@ __device__ __forceinline__ void flash_backward_dq_wgmma(const bf16_t* __restrict
   float s[32], dp[32];
 #pragma unroll
   for (int i = 0; i < D / 2; i++) acc[i] = 0.0f;
+  uint32_t a[4][4];                         // bf16(dS) of the pending tile, the A operands of its k16 steps
+  const unsigned char* pending_k = nullptr;  // that tile's K, or none pending
 
   for (int kt = kt_lo; kt <= kt_hi; kt++) {
-    const int cur = (kt - kt_lo) & 1;
-    flash_wait_all();
-    fence_proxy_async_shared();
-    __syncthreads();  // tile kt ready in stage cur; both warpgroups are done with the other stage
-    if (kt < kt_hi) {
-      unsigned char* next = stages + (cur ^ 1) * L::STAGE;
-      flash_stage<DQ_BN, D, false>(next, kb, ldk, (kt + 1) * DQ_BN, T);
-      flash_stage<DQ_BN, D, false>(next + L::K_BYTES, vb, ldk, (kt + 1) * DQ_BN, T);
-    }
-    flash_commit();
+    unsigned char* stage = stages + ((kt - kt_lo) % DQ_STAGES) * L::STAGE;
+    unsigned char* next = stages + ((kt + 1 - kt_lo) % DQ_STAGES) * L::STAGE;
+    flash_next_key_tile<DQ_BN, D, false>(next, L::K_BYTES, kb, vb, ldk, kt + 1, kt < kt_hi, T);
     const int k0 = kt * DQ_BN;
     const bool nothing = k0 > qw + 63 || qw >= T || (window > 0 && qw - (k0 + DQ_BN - 1) >= window);
-    if (nothing) continue;
-    const unsigned char* sk = stages + cur * L::STAGE;
+    if (nothing) {
+      dq_finish<D>(acc, a, pending_k);
+      continue;
+    }
+    const unsigned char* sk = stage;
     const unsigned char* sv = sk + L::K_BYTES;
 
+    fence_accumulators(acc);
     wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk++) {
@@ -335,7 +358,9 @@ __device__ __forceinline__ void flash_backward_dq_wgmma(const bf16_t* __restrict
       wgmma_m64n64k16<0>(dp, da, swizzled_descriptor(sv + (kk >> 2) * L::K_ATOM, kk & 3), kk > 0);
     }
     wgmma_commit();
-    wgmma_wait<1>();  // S final; dP may still run
+    if (pending_k) dq_issue<D>(acc, a, pending_k);
+    wgmma_commit();   // the dQ product's group, empty when none is pending: the waits hold on every path
+    wgmma_wait<2>();  // S final; dP and the dQ product may still run
     fence_accumulators(s);
 
     // entry i: row row0 + 8·((i >> 1) & 1), key k0 + 8·(i >> 2) + 2·t4 + (i & 1)
@@ -346,20 +371,16 @@ __device__ __forceinline__ void flash_backward_dq_wgmma(const bf16_t* __restrict
       if (edge && !flash_visible(row0 + ((i >> 1) & 1) * 8, k0 + (i >> 2) * 8 + t4 * 2 + (i & 1), T, window)) p = 0.0f;
       s[i] = p;
     }
-    wgmma_wait<0>();
+    wgmma_wait<1>();  // dP final
     fence_accumulators(dp);
 #pragma unroll
     for (int i = 0; i < 32; i++) s[i] *= dp[i] - dr[(i >> 1) & 1];
-    uint32_t a[4][4];
+    wgmma_wait<0>();  // the pending dQ product is done with a
+    fence_accumulators(acc);
     bw_to_operand(a, s);
-    fence_accumulators(acc);
-    wgmma_fence();  // orders the writes of a and acc before the products that read them
-#pragma unroll
-    for (int kk = 0; kk < DQ_BN / 16; kk++) bw_rs_step(acc, a[kk], swizzled_n_major_descriptor(sk, kk, L::K_ATOM));
-    wgmma_commit();
-    wgmma_wait<0>();
-    fence_accumulators(acc);
+    pending_k = sk;
   }
+  dq_finish<D>(acc, a, pending_k);
   flash_wait_all();  // no copy may still be writing shared memory when the block exits
 
 #pragma unroll

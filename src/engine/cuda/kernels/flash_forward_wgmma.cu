@@ -12,17 +12,23 @@
 //                 per 64 of d), from shared memory;
 //   online softmax in base 2 on the accumulator, in registers (as flash_attention.cu);
 //   O += P·V      m64n{d}k16 with bf16(P) as the register A operand (the RS form), V N-major.
-// Tiles come in with cp.async, double-buffered: at the top of an iteration every thread waits for
-// its copies and fences them for the async proxy (wgmma reads shared memory through it), one
-// __syncthreads publishes the stage and frees the other, and the next tile is requested into it.
+// The products are pipelined: tile kt's S is issued together with the previous tile's P·V, and
+// this tile's softmax runs while that P·V is on the tensor cores (FlashAttention-3's overlap inside
+// a warpgroup); O is rescaled once P·V is done. So P·V of tile kt − 1 still reads its V while tile
+// kt + 1 comes in: the key tiles come in with cp.async into a ring of three stages. At the top of an
+// iteration every thread waits for its copies and fences them for the async proxy (wgmma reads
+// shared memory through it), one __syncthreads publishes the stage and frees the one of tile
+// kt − 2, and the next tile is requested into it (flash_next_key_tile).
 // A warpgroup skips the products of a tile that holds nothing visible to its rows (above its
-// diagonal, or wholly outside the window), but still meets every barrier.
+// diagonal, or wholly outside the window), finishing the pending P·V there, but still meets every
+// barrier.
 //
 // Instantiations (the host picks by name): flash_forward_wgmma_d64, flash_forward_wgmma_d128,
 // grid (ceil(T / 128), H, B), 256 threads, dynamic shared memory FwTiles<D>::SMEM bytes.
 
-#define FW_BM 128  // queries a block (two warpgroups of 64)
-#define FW_BN 64   // keys a tile
+#define FW_BM 128   // queries a block (two warpgroups of 64)
+#define FW_BN 64    // keys a tile
+#define FW_STAGES 3 // the key tile in use, the one whose P·V is pending, the one coming in
 
 // Byte sizes of the shared tiles; the host mirrors SMEM (flash-attention.ts).
 template <int D>
@@ -35,7 +41,7 @@ struct FwTiles {
   static constexpr int K_BYTES = ATOMS * K_ATOM;
   static constexpr int V_BYTES = FW_BN * D * 2;
   static constexpr int STAGE = K_BYTES + V_BYTES;
-  static constexpr int SMEM = Q_BYTES + 2 * STAGE + 1024;  // + the 1024-byte alignment of the base
+  static constexpr int SMEM = Q_BYTES + FW_STAGES * STAGE + 1024;  // + the 1024-byte alignment of the base
 };
 
 // O += P·V over one k16 step (keys 16kk .. 16kk + 15): the N-major descriptor's leading offset
@@ -47,6 +53,27 @@ __device__ __forceinline__ void fw_pv_step(float (&o)[64], const uint32_t (&p)[4
   wgmma_m64n128k16_rs<1>(o, p, wgmma_descriptor(sv + kk * 2 * FwTiles<128>::V_GROUP, FwTiles<128>::V_GROUP, 128, 0), 1);
 }
 
+// O += P·V over a tile's 64 keys, issued, not committed nor waited for. The caller has fenced
+// O's and P's registers (wgmma_fence) since it last wrote them.
+template <int D>
+__device__ __forceinline__ void fw_issue_pv(float (&acc)[D / 2], const uint32_t (&p)[FW_BN / 16][4], const unsigned char* sv) {
+#pragma unroll
+  for (int kk = 0; kk < FW_BN / 16; kk++) fw_pv_step(acc, p[kk], sv, kk);
+}
+
+// Runs the pending tile's O += P·V to its end and clears `pending_v` (nothing when none is pending).
+template <int D>
+__device__ __forceinline__ void fw_finish_pv(float (&acc)[D / 2], const uint32_t (&p)[FW_BN / 16][4], const unsigned char*& pending_v) {
+  if (!pending_v) return;
+  fence_accumulators(acc);
+  wgmma_fence();
+  fw_issue_pv<D>(acc, p, pending_v);
+  wgmma_commit();
+  wgmma_wait<0>();
+  fence_accumulators(acc);
+  pending_v = nullptr;
+}
+
 template <int D>
 __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q, const bf16_t* __restrict__ k,
                                                     const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
@@ -56,7 +83,8 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
   unsigned char* sq = smem;
   unsigned char* stages = smem + L::Q_BYTES;
 
-  const int tid = threadIdx.x, lane = tid & 31, warp = (tid >> 5) & 3, wg = tid >> 7, t4 = lane & 3;
+  const int tid = threadIdx.x, lane = tid & 31, warp = (tid >> 5) & 3, t4 = lane & 3;
+  const int wg = flash_warpgroup();
   const int q0 = (gridDim.x - 1 - blockIdx.x) * FW_BM;  // the longest rows first
   const int qw = q0 + wg * 64;                          // this warpgroup's first row
   const int h = blockIdx.y, b = blockIdx.z, kvh = h / (H / Hkv);
@@ -79,25 +107,24 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
   for (int i = 0; i < D / 2; i++) acc[i] = 0.0f;
   float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.0f, 0.0f};
   const int row0 = qw + warp * 16 + (lane >> 2);  // this thread's rows: row0, row0 + 8
+  uint32_t p[FW_BN / 16][4];                       // bf16(P) of the pending tile, the A operands of its k16 steps
+  const unsigned char* pending_v = nullptr;        // that tile's V, or none pending
 
   for (int kt = kt_lo; kt <= kt_hi; kt++) {
-    const int cur = (kt - kt_lo) & 1;
-    flash_wait_all();
-    fence_proxy_async_shared();
-    __syncthreads();  // tile kt ready in stage cur; both warpgroups are done with the other stage
-    if (kt < kt_hi) {
-      unsigned char* next = stages + (cur ^ 1) * L::STAGE;
-      flash_stage<FW_BN, D, false>(next, kb, ldk, (kt + 1) * FW_BN, T);
-      flash_stage<FW_BN, D, true>(next + L::K_BYTES, vb, ldk, (kt + 1) * FW_BN, T);
-    }
-    flash_commit();
+    unsigned char* stage = stages + ((kt - kt_lo) % FW_STAGES) * L::STAGE;
+    unsigned char* next = stages + ((kt + 1 - kt_lo) % FW_STAGES) * L::STAGE;
+    flash_next_key_tile<FW_BN, D, true>(next, L::K_BYTES, kb, vb, ldk, kt + 1, kt < kt_hi, T);
     const int k0 = kt * FW_BN;
     const bool nothing = k0 > qw + 63 || qw >= T || (window > 0 && qw - (k0 + FW_BN - 1) >= window);
-    if (nothing) continue;
-    const unsigned char* sk = stages + cur * L::STAGE;
-    const unsigned char* sv = sk + L::K_BYTES;
+    if (nothing) {
+      fw_finish_pv<D>(acc, p, pending_v);
+      continue;
+    }
+    const unsigned char* sk = stage;
 
-    // S = Q·Kᵀ over d: k16 step kk reads atom kk / 4 of both tiles, 32 bytes further a step within it
+    // S = Q·Kᵀ over d (k16 step kk reads atom kk / 4 of both tiles, 32 bytes further a step within
+    // it), then the pending tile's O += P·V behind it
+    fence_accumulators(acc);
     wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk++) {
@@ -106,7 +133,9 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
       wgmma_m64n64k16<0>(s, da, db, kk > 0);
     }
     wgmma_commit();
-    wgmma_wait<0>();
+    if (pending_v) fw_issue_pv<D>(acc, p, pending_v);
+    wgmma_commit();   // P·V's group, empty when none is pending: the waits below then hold on every path
+    wgmma_wait<1>();  // S final; P·V may still run
     fence_accumulators(s);
 
     // entry i: row row0 + 8·((i >> 1) & 1), key k0 + 8·(i >> 2) + 2·t4 + (i & 1)
@@ -133,11 +162,14 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
       s[i] = exp2f(s[i] - base[(i >> 1) & 1]);
       l[(i >> 1) & 1] += s[i];
     }
+
+    // the pending P·V is done: O holds every tile before this one, rescaled to this tile's maximum
+    wgmma_wait<0>();
+    fence_accumulators(acc);
 #pragma unroll
     for (int i = 0; i < D / 2; i++) acc[i] *= alpha[(i >> 1) & 1];
 
     // bf16(P) as the A operand of k16 step kk: rows r and r + 8, keys 16kk + 2·t4 (+1) and + 8
-    uint32_t p[FW_BN / 16][4];
 #pragma unroll
     for (int kk = 0; kk < FW_BN / 16; kk++) {
       p[kk][0] = pack_bf16x2(s[8 * kk], s[8 * kk + 1]);
@@ -145,14 +177,9 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
       p[kk][2] = pack_bf16x2(s[8 * kk + 4], s[8 * kk + 5]);
       p[kk][3] = pack_bf16x2(s[8 * kk + 6], s[8 * kk + 7]);
     }
-    fence_accumulators(acc);
-    wgmma_fence();  // orders the writes of p and acc before the products that read them
-#pragma unroll
-    for (int kk = 0; kk < FW_BN / 16; kk++) fw_pv_step(acc, p[kk], sv, kk);
-    wgmma_commit();
-    wgmma_wait<0>();
-    fence_accumulators(acc);
+    pending_v = stage + L::K_BYTES;
   }
+  fw_finish_pv<D>(acc, p, pending_v);
   flash_wait_all();  // no copy may still be writing shared memory when the block exits
 
 #pragma unroll

@@ -12,6 +12,11 @@ struct NMajorTile {
   static constexpr int GROUP = (D / 8) * 128;
 };
 
+// This thread's warpgroup, read from lane 0 so that the compiler knows it is the same across the
+// warp: branches on it (and on what follows from it) are then not divergent, and ptxas keeps
+// wgmma products in flight across them instead of serialising them.
+__device__ __forceinline__ int flash_warpgroup() { return __shfl_sync(0xffffffff, (int)(threadIdx.x >> 7), 0); }
+
 __device__ __forceinline__ void flash_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 __device__ __forceinline__ void flash_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 
@@ -45,6 +50,25 @@ __device__ __forceinline__ void flash_stage(unsigned char* s, const bf16_t* g, l
     const int at = N_MAJOR ? (r >> 3) * NMajorTile<D>::GROUP + c * 128 + (r & 7) * 16 : (c >> 3) * (R * 128) + swizzle128(r, c & 7);
     cp_async_16_zfill(s + at, g + (long long)min(row, T - 1) * ld + c * 8, row < T);
   }
+}
+
+// The top of a key-tile iteration of the kernels that hold a block of queries and walk the key
+// tiles (the forward, dQ): waits for this thread's copies of the current tile, makes them visible
+// to the async proxy and, through the barrier, to both warpgroups — which also tells that both are
+// done with `next`, the stage the tile after comes into — then requests tile `tile` (R keys from
+// row tile·R) of K and V into `next` (V N-major when V_N_MAJOR) when `any`. The barrier is met
+// by every thread, whatever it does with the tile.
+template <int R, int D, bool V_N_MAJOR>
+__device__ __forceinline__ void flash_next_key_tile(unsigned char* next, int k_bytes, const bf16_t* kb, const bf16_t* vb,
+                                                    long long ldk, int tile, bool any, int T) {
+  flash_wait_all();
+  fence_proxy_async_shared();
+  __syncthreads();
+  if (any) {
+    flash_stage<R, D, false>(next, kb, ldk, tile * R, T);
+    flash_stage<R, D, V_N_MAJOR>(next + k_bytes, vb, ldk, tile * R, T);
+  }
+  flash_commit();
 }
 
 // Key k is visible to query q iff k <= q, q < T and (window == 0 or q - k < window).
