@@ -67,10 +67,15 @@ export interface FlashAttentionOptions {
   backward?: FlashBackward;
 }
 
+/** Warpgroups of 64 queries a block of flash_forward_wgmma_d{d}: FwBlock<D>::WARPGROUPS (three at d 128, where the registers allow it). */
+export function wgmmaForwardWarpgroups(d: number): number {
+  return d === 128 ? 3 : 2;
+}
+
 /** Dynamic shared memory of flash_forward_wgmma_d{d}: FwTiles<D>::SMEM (Q tile, a ring of three K/V stages, 1024 for alignment). */
 export function wgmmaForwardSharedBytes(d: number): number {
   const keys = 64;
-  const queries = 128;
+  const queries = 64 * wgmmaForwardWarpgroups(d);
   const stages = 3;
   return queries * d * 2 + stages * (2 * keys * d * 2) + 1024;
 }
@@ -159,8 +164,9 @@ export class CudaFlashAttention {
     const { batch: B, tokens: T, heads: H, kvHeads: Hkv, headDim: d } = s;
     if (B === 0 || T === 0) return;
     if (this.forwardKernelFor(d) === "wgmma") {
+      const warpgroups = wgmmaForwardWarpgroups(d);
       this.wgmmaForwardKernels()[`flash_forward_wgmma_d${d}`].launch(
-        [Math.ceil(T / WGMMA_QUERY_BLOCK), H, B], [WGMMA_THREADS], wgmmaForwardSharedBytes(d), q, k, v, out, lse, T, H, Hkv, s.window, s.scale,
+        [Math.ceil(T / (64 * warpgroups)), H, B], [128 * warpgroups], wgmmaForwardSharedBytes(d), q, k, v, out, lse, T, H, Hkv, s.window, s.scale,
       );
       return;
     }

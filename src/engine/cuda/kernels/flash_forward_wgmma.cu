@@ -6,8 +6,9 @@
 // query head h reads KV head h / (H / Hkv); key k visible to query q iff k <= q and (window == 0
 // or q - k < window)), so the backward kernels take its o and lse as they are.
 //
-// One block: 128 queries of one head, two warpgroups of 64 (warpgroup g owns rows q0 + 64g ..),
-// against key tiles of 64 that both warpgroups read. Per tile and warpgroup:
+// One block: 64 queries a warpgroup of one head, three warpgroups at d 128 and two at d 64
+// (FwBlock; warpgroup g owns rows q0 + 64g ..), against key tiles of 64 that all its warpgroups
+// read. Per tile and warpgroup:
 //   S = Q·Kᵀ      m64n64k16 over d, Q and K K-major in the 128-byte swizzle (one 64-wide atom
 //                 per 64 of d), from shared memory;
 //   online softmax in base 2 on the accumulator, in registers (as flash_attention.cu);
@@ -24,9 +25,18 @@
 // barrier.
 //
 // Instantiations (the host picks by name): flash_forward_wgmma_d64, flash_forward_wgmma_d128,
-// grid (ceil(T / 128), H, B), 256 threads, dynamic shared memory FwTiles<D>::SMEM bytes.
+// grid (ceil(T / FwBlock<D>::QUERIES), H, B), FwBlock<D>::THREADS threads, dynamic shared memory
+// FwTiles<D>::SMEM bytes (the host mirrors both: flash-attention.ts).
 
-#define FW_BM 128   // queries a block (two warpgroups of 64)
+// Warpgroups a block (of 64 queries each): three at d 128, where 144 registers a thread let a block
+// of 384 threads fill an SM and give each scheduler a third warp (0.17 → 0.16 ms a 7B layer,
+// bench/results/attention-pipelined-h200), two at d 64.
+template <int D>
+struct FwBlock {
+  static constexpr int WARPGROUPS = D == 128 ? 3 : 2;
+  static constexpr int QUERIES = 64 * WARPGROUPS;
+  static constexpr int THREADS = 128 * WARPGROUPS;
+};
 #define FW_BN 64    // keys a tile
 #define FW_STAGES 3 // the key tile in use, the one whose P·V is pending, the one coming in
 
@@ -34,7 +44,7 @@
 template <int D>
 struct FwTiles {
   static constexpr int ATOMS = D / 64;          // 64-wide swizzle atoms of d
-  static constexpr int Q_ATOM = FW_BM * 128;    // one atom of the Q tile: 128 rows of 128 bytes
+  static constexpr int Q_ATOM = FwBlock<D>::QUERIES * 128;  // one atom of the Q tile: a block's rows of 128 bytes
   static constexpr int K_ATOM = FW_BN * 128;    // one atom of a K tile
   static constexpr int V_GROUP = NMajorTile<D>::GROUP; // bytes between 8-key groups of the N-major V tile
   static constexpr int Q_BYTES = ATOMS * Q_ATOM;
@@ -79,6 +89,7 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
                                                     const bf16_t* __restrict__ v, bf16_t* __restrict__ o,
                                                     float* __restrict__ lse, int T, int H, int Hkv, int window, float scale) {
   typedef FwTiles<D> L;
+  constexpr int FW_BM = FwBlock<D>::QUERIES, THREADS = FwBlock<D>::THREADS;
   unsigned char* smem = flash_aligned_smem(L::SMEM);
   unsigned char* sq = smem;
   unsigned char* stages = smem + L::Q_BYTES;
@@ -96,9 +107,9 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
   const int kt_lo = window > 0 ? max(0, q0 - window + 1) / FW_BN : 0;
   const int kt_hi = (min(q0 + FW_BM, T) - 1) / FW_BN;
 
-  flash_stage<FW_BM, D, false>(sq, qb, ldq, q0, T);
-  flash_stage<FW_BN, D, false>(stages, kb, ldk, kt_lo * FW_BN, T);
-  flash_stage<FW_BN, D, true>(stages + L::K_BYTES, vb, ldk, kt_lo * FW_BN, T);
+  flash_stage<FW_BM, D, false, THREADS>(sq, qb, ldq, q0, T);
+  flash_stage<FW_BN, D, false, THREADS>(stages, kb, ldk, kt_lo * FW_BN, T);
+  flash_stage<FW_BN, D, true, THREADS>(stages + L::K_BYTES, vb, ldk, kt_lo * FW_BN, T);
   flash_commit();
 
   float acc[D / 2];  // O: [64, D] a warpgroup, wgmma's accumulator layout
@@ -113,7 +124,7 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
   for (int kt = kt_lo; kt <= kt_hi; kt++) {
     unsigned char* stage = stages + ((kt - kt_lo) % FW_STAGES) * L::STAGE;
     unsigned char* next = stages + ((kt + 1 - kt_lo) % FW_STAGES) * L::STAGE;
-    flash_next_key_tile<FW_BN, D, true>(next, L::K_BYTES, kb, vb, ldk, kt + 1, kt < kt_hi, T);
+    flash_next_key_tile<FW_BN, D, true, THREADS>(next, L::K_BYTES, kb, vb, ldk, kt + 1, kt < kt_hi, T);
     const int k0 = kt * FW_BN;
     const bool nothing = k0 > qw + 63 || qw >= T || (window > 0 && qw - (k0 + FW_BN - 1) >= window);
     if (nothing) {
@@ -196,7 +207,7 @@ __device__ __forceinline__ void flash_forward_wgmma(const bf16_t* __restrict__ q
 }
 
 #define FW_INSTANCE(D)                                                                                              \
-  extern "C" __global__ void __launch_bounds__(FLASH_WG_THREADS, 1) flash_forward_wgmma_d##D(                            \
+  extern "C" __global__ void __launch_bounds__(FwBlock<D>::THREADS, 1) flash_forward_wgmma_d##D(                            \
       const bf16_t* __restrict__ q, const bf16_t* __restrict__ k, const bf16_t* __restrict__ v, bf16_t* __restrict__ o, \
       float* __restrict__ lse, int T, int H, int Hkv, int window, float scale) {                                   \
     flash_forward_wgmma<D>(q, k, v, o, lse, T, H, Hkv, window, scale);                                            \

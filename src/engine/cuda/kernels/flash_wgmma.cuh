@@ -39,13 +39,15 @@ __device__ __forceinline__ unsigned char* flash_aligned_smem(uint32_t bytes) {
 // K-major: R rows in the 128-byte swizzle, chunk c of row r in atom c / 8 (atoms R·128 bytes
 // apart) at swizzle128(r, c % 8). N-major: core matrix (8-row group r / 8, 8-value chunk c) at
 // (r / 8)·GROUP + c·128, row r % 8 of it 16 bytes a row.
-template <int R, int D, bool N_MAJOR>
+// THREADS: the block's threads, which share the copies.
+template <int R, int D, bool N_MAJOR, int THREADS = FLASH_WG_THREADS>
 __device__ __forceinline__ void flash_stage(unsigned char* s, const bf16_t* g, long long ld, int r0, int T) {
   constexpr int CH = D / 8;
-  static_assert((R * CH) % FLASH_WG_THREADS == 0, "the copy must divide among the threads");
+  constexpr int ROUNDS = (R * CH + THREADS - 1) / THREADS;
 #pragma unroll
-  for (int j = 0; j < R * CH / FLASH_WG_THREADS; j++) {
-    const int i = threadIdx.x + j * FLASH_WG_THREADS;
+  for (int j = 0; j < ROUNDS; j++) {
+    const int i = threadIdx.x + j * THREADS;
+    if ((R * CH) % THREADS != 0 && i >= R * CH) break;  // a last round that not every thread has
     const int r = i / CH, c = i % CH, row = r0 + r;
     const int at = N_MAJOR ? (r >> 3) * NMajorTile<D>::GROUP + c * 128 + (r & 7) * 16 : (c >> 3) * (R * 128) + swizzle128(r, c & 7);
     cp_async_16_zfill(s + at, g + (long long)min(row, T - 1) * ld + c * 8, row < T);
@@ -58,15 +60,15 @@ __device__ __forceinline__ void flash_stage(unsigned char* s, const bf16_t* g, l
 // done with `next`, the stage the tile after comes into — then requests tile `tile` (R keys from
 // row tile·R) of K and V into `next` (V N-major when V_N_MAJOR) when `any`. The barrier is met
 // by every thread, whatever it does with the tile.
-template <int R, int D, bool V_N_MAJOR>
+template <int R, int D, bool V_N_MAJOR, int THREADS = FLASH_WG_THREADS>
 __device__ __forceinline__ void flash_next_key_tile(unsigned char* next, int k_bytes, const bf16_t* kb, const bf16_t* vb,
                                                     long long ldk, int tile, bool any, int T) {
   flash_wait_all();
   fence_proxy_async_shared();
   __syncthreads();
   if (any) {
-    flash_stage<R, D, false>(next, kb, ldk, tile * R, T);
-    flash_stage<R, D, V_N_MAJOR>(next + k_bytes, vb, ldk, tile * R, T);
+    flash_stage<R, D, false, THREADS>(next, kb, ldk, tile * R, T);
+    flash_stage<R, D, V_N_MAJOR, THREADS>(next + k_bytes, vb, ldk, tile * R, T);
   }
   flash_commit();
 }
