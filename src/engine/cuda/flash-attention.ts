@@ -79,12 +79,12 @@ export function wgmmaForwardSharedBytes(d: number): number {
   const stages = 3;
   return queries * d * 2 + stages * (2 * keys * d * 2) + 1024;
 }
-const WGMMA_QUERY_BLOCK = 128; // two warpgroups of 64 queries
-const WGMMA_THREADS = 256;
+const WGMMA_DQ_QUERIES = 128; // queries a block of the wgmma dQ kernel: two warpgroups of 64
+const WGMMA_THREADS = 256; // two warpgroups: the dQ and dK/dV kernels
 
 /** Dynamic shared memory of flash_backward_dq_wgmma_d{d}: DqTiles<D>::SMEM (Q and dO tiles of 128 queries, a ring of three stages of K and V tiles of 64 keys, 1024 for alignment). */
 export function wgmmaDqSharedBytes(d: number): number {
-  const queries = 128;
+  const queries = WGMMA_DQ_QUERIES;
   const keys = 64;
   const stages = 3;
   return 2 * queries * d * 2 + stages * 2 * keys * d * 2 + 1024;
@@ -237,7 +237,7 @@ export class CudaFlashAttention {
     const bytes = sharedBytes(d);
     const dqArgs = [q, k, v, dout, lse, D.ptr, dq, T, H, Hkv, s.window, s.scale];
     if (this.dqKernel(d) === "wgmma") {
-      this.wgmmaBackwardKernels()[`flash_backward_dq_wgmma_d${d}`].launch([Math.ceil(T / WGMMA_QUERY_BLOCK), H, B], [WGMMA_THREADS], wgmmaDqSharedBytes(d), ...dqArgs);
+      this.wgmmaBackwardKernels()[`flash_backward_dq_wgmma_d${d}`].launch([Math.ceil(T / WGMMA_DQ_QUERIES), H, B], [WGMMA_THREADS], wgmmaDqSharedBytes(d), ...dqArgs);
     } else {
       this.k[`flash_backward_dq_d${d}`].launch([Math.ceil(T / QUERY_BLOCK), H, B], [THREADS], bytes.dq, ...dqArgs);
     }
