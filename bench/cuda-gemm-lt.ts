@@ -110,7 +110,10 @@ for (const p of products) {
   const a = device.alloc(aRows * lda * 2);
   const b = device.alloc(bRows * ldb * 2);
   const c = device.alloc(p.m * ldc * 2);
-  device.fill(a.ptr, 0x3c, aRows * lda * 2); // bf16 0x3c3c ≈ 0.0115: finite, no denormals
+  // bf16 0x3c3c ≈ 0.0115: finite, no denormals. A constant fill times large products faster than a
+  // step's data does (7B gate/up at 2048 tokens: 0.319 ms here, 0.362 with random operands in
+  // bench/cuda-fold-widths.ts): compare products within this table, not with a step's profile
+  device.fill(a.ptr, 0x3c, aRows * lda * 2);
   device.fill(b.ptr, 0x3c, bRows * ldb * 2);
   device.fill(c.ptr, 0, p.m * ldc * 2);
   const args: GemmArgs = { transA: p.transA, transB: p.transB, m: p.m, n: p.n, k: p.k, a: a.ptr, b: b.ptr, c: c.ptr, dtype: "bf16", beta: p.beta, lda, ldb, ldc };

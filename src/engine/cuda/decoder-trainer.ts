@@ -7,7 +7,7 @@ import type { CudaDevice } from "./device.js";
 import { type DevicePtr, offsetPtr } from "./ffi.js";
 import { LoraArena, type LoraParam } from "./lora-arena.js";
 import { CudaLoraLinear } from "./lora-linear.js";
-import { CudaSharedInputGroup } from "./shared-input-group.js";
+import { CudaSharedInputGroup, LORA_FOLDS, type LoraFold } from "./shared-input-group.js";
 import type { DeviceBuffer } from "./memory.js";
 import type { CudaNf4Weight } from "./nf4-weight.js";
 import { CudaOps } from "./ops.js";
@@ -46,6 +46,12 @@ export interface LoraOptions {
    */
   fuseSharedInputs?: boolean;
   /**
+   * Fold the B side of the q/k/v and gate/up adapters into their base products, in the forward
+   * pass or in both (the groups read a normalised input that can carry its xa columns;
+   * CudaSharedInputGroup, "Folded"); fused groups only. Default "auto" (loraFoldFor).
+   */
+  foldLoraB?: LoraFold | "auto";
+  /**
    * The loss head takes only the rows that have a target (see lossHead). Default true; false
    * runs every row through it (the same values up to rounding: for benchmarks and tests).
    */
@@ -57,6 +63,21 @@ export interface LoraOptions {
    * stream only). An experiment towards the 7B speed target (bench/notes/cuda.md).
    */
   overlapWeightGrads?: boolean;
+}
+
+/** Hidden sizes up to this fold the B side both ways under "auto" (loraFoldFor). */
+const FOLD_UP_TO_HIDDEN = 2048;
+
+/**
+ * What "auto" folds for a model: both ways up to a hidden size of 2048, nothing above. Measured on
+ * an H200 in two runs (bench/results/lora-fold-h200): both ways takes 1.4–2.4 ms off a Qwen2.5-0.5B
+ * step (4–9 %) and 1.9–2.9 ms off 3B (1.6–3.9 %; the forward alone does as well there), and adds up
+ * to 2.8 ms to 7B at 1 × 2048, whose products are large enough that 16–48 more columns cost cuBLAS
+ * as much as the rank-r products they replace (the forward alone: −0.5 to +2.1 ms).
+ */
+export function loraFoldFor(config: ModelConfig, asked: LoraFold | "auto" = "auto"): LoraFold {
+  if (asked !== "auto") return asked;
+  return config.hiddenSize <= FOLD_UP_TO_HIDDEN ? "both" : "off";
 }
 
 /** A layer's projections by the input they read: each group shares its A-side LoRA products. */
@@ -169,10 +190,14 @@ export class CudaDecoderTrainer {
     if (!RECOMPUTE_MODES.includes(lora.recompute)) {
       throw new InvalidInputError(`recompute must be ${RECOMPUTE_MODES.join(", ")}; got ${String(lora.recompute)}`, { field: "recompute" });
     }
+    if (lora.foldLoraB !== undefined && lora.foldLoraB !== "auto" && !LORA_FOLDS.includes(lora.foldLoraB)) {
+      throw new InvalidInputError(`foldLoraB must be auto, ${LORA_FOLDS.join(", ")}; got ${String(lora.foldLoraB)}`, { field: "foldLoraB" });
+    }
     checkNeftuneAlpha(lora.neftuneAlpha ?? 0); // as the CPU trainer checks it: library callers skip the CLI's flag check
     this.ops = new CudaOps(device);
     this.attention = new CudaAttention(device);
-    const largest = Math.max(...weights.layers.flatMap((l) => ALL_LORA_TARGETS.map((t) => l.proj[t].rows * l.proj[t].cols)));
+    // the largest weight, with room for a folded group's xa columns
+    const largest = Math.max(...weights.layers.flatMap((l) => ALL_LORA_TARGETS.map((t) => l.proj[t].rows * (l.proj[t].cols + LARGEST_GROUP * lora.rank))));
     this.scratch = device.alloc(largest * bf16);
     this.weightGrads = lora.overlapWeightGrads === true ? new CudaSideStream(device) : inlineWeightGrads(device);
     // A [r, in] (kaiming) then B [out, r] (zeros) of each trained target, layer by layer; in memory
@@ -213,8 +238,10 @@ export class CudaDecoderTrainer {
         linears[target] = new CudaLoraLinear(device, this.ops, w, bias, adapter, this.scratch, this.weightGrads);
       }
       const fuse = lora.fuseSharedInputs ?? true;
-      const group = (members: readonly LoraTarget[]) => new CudaSharedInputGroup(device, members.map((t) => linears[t]), fuse);
-      this.groups.push({ qkv: group(GROUPS.qkv), o: group(GROUPS.o), gateUp: group(GROUPS.gateUp), down: group(GROUPS.down) });
+      const fold = loraFoldFor(config, lora.foldLoraB);
+      // q/k/v and gate/up read an RMSNorm output, which the norm writes with room for xa beside it
+      const group = (members: readonly LoraTarget[], foldable: boolean) => new CudaSharedInputGroup(device, this.ops, members.map((t) => linears[t]), fuse, foldable ? fold : "off");
+      this.groups.push({ qkv: group(GROUPS.qkv, true), o: group(GROUPS.o, false), gateUp: group(GROUPS.gateUp, true), down: group(GROUPS.down, false) });
     }
   }
 
@@ -311,9 +338,10 @@ export class CudaDecoderTrainer {
       b.free();
       return null;
     };
-    const h1 = dev.alloc(N * d * bf16);
+    // h1 and h2 are `stride` elements a row: a folded group keeps its xa beside them
+    const h1 = dev.alloc(N * groups.qkv.stride * bf16);
     const rstd1 = dev.alloc(N * f32);
-    this.ops.rmsnormForward(h1.ptr, rstd1.ptr, x, w.attnNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
+    this.ops.rmsnormForward(h1.ptr, rstd1.ptr, x, w.attnNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset, groups.qkv.stride);
     const qRaw = dev.alloc(N * qd * bf16);
     const kRaw = dev.alloc(N * kd * bf16);
     const v = dev.alloc(N * kd * bf16);
@@ -348,9 +376,9 @@ export class CudaDecoderTrainer {
     }
     // x2 = x + attention output, h2 = RMSNorm(x2): one fused pass
     const x2 = dev.alloc(N * d * bf16);
-    const h2 = dev.alloc(N * d * bf16);
+    const h2 = dev.alloc(N * groups.gateUp.stride * bf16);
     const rstd2 = dev.alloc(N * f32);
-    this.ops.addRmsnormForward(x2.ptr, h2.ptr, rstd2.ptr, x, attnOut.ptr, w.mlpNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
+    this.ops.addRmsnormForward(x2.ptr, h2.ptr, rstd2.ptr, x, attnOut.ptr, w.mlpNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset, groups.gateUp.stride);
     if (attnOut !== o) attnOut.free();
     else o.free();
     const g = dev.alloc(N * I * bf16);
@@ -400,10 +428,10 @@ export class CudaDecoderTrainer {
    * RMSNorm of x: [N, d] into out again, by the forward's kernel (the fused add + norm normalises
    * the same rounded sum), so the same bits; its rstd goes to a scratch row, the saved one stays.
    */
-  private normalizeAgain(out: DevicePtr, x: DevicePtr, weight: DevicePtr, N: number): void {
+  private normalizeAgain(out: DevicePtr, x: DevicePtr, weight: DevicePtr, N: number, stride: number): void {
     const c = this.config;
     const rstd = this.device.alloc(N * f32);
-    this.ops.rmsnormForward(out, rstd.ptr, x, weight, N, c.hiddenSize, c.rmsNormEps, c.normUnitOffset);
+    this.ops.rmsnormForward(out, rstd.ptr, x, weight, N, c.hiddenSize, c.rmsNormEps, c.normUnitOffset, stride);
     rstd.free();
   }
 
@@ -455,13 +483,14 @@ export class CudaDecoderTrainer {
       this.ops.gluBackward(dg.ptr, du.ptr, dm.ptr, s.g.ptr, s.u.ptr, N * I, c.activation);
     }
     dm.free();
-    const dh2 = dev.alloc(N * d * bf16);
-    const h2 = this.orMake(s.h2, N * d * bf16, (out) => this.normalizeAgain(out, s.x2.ptr, w.mlpNorm.ptr, N));
+    const gu = groups.gateUp;
+    const dh2 = dev.alloc(N * gu.gradStride * bf16);
+    const h2 = this.orMake(s.h2, N * gu.stride * bf16, (out) => this.normalizeAgain(out, s.x2.ptr, w.mlpNorm.ptr, N, gu.stride));
     backProject("gateUp", dh2.ptr, [dg.ptr, du.ptr], h2.ptr, false);
     if (h2 !== s.h2) h2.free();
     dg.free();
     du.free();
-    this.ops.rmsnormBackward(dx2.ptr, dh2.ptr, s.x2.ptr, w.mlpNorm.ptr, s.rstd2.ptr, N, d, c.normUnitOffset, true);
+    this.ops.rmsnormBackward(dx2.ptr, dh2.ptr, s.x2.ptr, w.mlpNorm.ptr, s.rstd2.ptr, N, d, c.normUnitOffset, true, gu.gradStride);
     dh2.free();
     // attention branch
     let dO: DevicePtr = dx2.ptr;
@@ -493,15 +522,16 @@ export class CudaDecoderTrainer {
       dq.free();
       dk.free();
     }
-    const dh1 = dev.alloc(N * d * bf16);
-    const h1 = this.orMake(s.h1, N * d * bf16, (out) => this.normalizeAgain(out, s.x, w.attnNorm.ptr, N));
+    const qkv = groups.qkv;
+    const dh1 = dev.alloc(N * qkv.gradStride * bf16);
+    const h1 = this.orMake(s.h1, N * qkv.stride * bf16, (out) => this.normalizeAgain(out, s.x, w.attnNorm.ptr, N, qkv.stride));
     backProject("qkv", dh1.ptr, [dqRaw.ptr, dkRaw.ptr, dv.ptr], h1.ptr, false);
     if (h1 !== s.h1) h1.free();
     dqRaw.free();
     dkRaw.free();
     dv.free();
     // dx = dx2 + RMSNorm₁ backward (accumulated in place)
-    this.ops.rmsnormBackward(dx2.ptr, dh1.ptr, s.x, w.attnNorm.ptr, s.rstd1.ptr, N, d, c.normUnitOffset, true);
+    this.ops.rmsnormBackward(dx2.ptr, dh1.ptr, s.x, w.attnNorm.ptr, s.rstd1.ptr, N, d, c.normUnitOffset, true, qkv.gradStride);
     dh1.free();
     dxa.free();
     return dx2;

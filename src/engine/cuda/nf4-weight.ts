@@ -33,7 +33,7 @@ export function nf4MatmulFromEnv(env: NodeJS.ProcessEnv = process.env): Nf4Matmu
 
 const kernelsByDevice = new WeakMap<
   CudaDevice,
-  { nf4_dequantize_bf16: Kernel; nf4_dequantize_bf16_wide: Kernel; map: DeviceBuffer }
+  { nf4_dequantize_bf16: Kernel; nf4_dequantize_bf16_wide: Kernel; nf4_dequantize_bf16_folded: Kernel; map: DeviceBuffer }
 >();
 
 function kernels(device: CudaDevice) {
@@ -42,6 +42,7 @@ function kernels(device: CudaDevice) {
     const compiled = device.compile(kernelSource("nf4.cu"), "nf4.cu", {
       nf4_dequantize_bf16: ["ptr", "ptr", "ptr", "ptr", "f32", "i32", "ptr"],
       nf4_dequantize_bf16_wide: ["ptr", "ptr", "ptr", "ptr", "f32", "i32", "ptr"],
+      nf4_dequantize_bf16_folded: ["ptr", "ptr", "ptr", "ptr", "f32", "i32", "i32", "i32", "ptr", "i32", "f32", "ptr"],
     });
     const map = device.alloc(256 * 4);
     device.upload(map.ptr, DYNAMIC_MAP);
@@ -160,18 +161,29 @@ export class CudaNf4Weight {
     const k = kernels(this.device);
     const wordsPerThread = expansion === "wide" ? WIDE_WORDS : 1;
     const kernel = expansion === "wide" ? k.nf4_dequantize_bf16_wide : k.nf4_dequantize_bf16;
-    kernel.launch(
-      [Math.ceil(n8 / (256 * wordsPerThread))],
-      [256],
-      0,
-      this.packed.ptr,
-      this.absmaxCodes.ptr,
-      this.absmaxScales.ptr,
-      k.map.ptr,
-      this.offset,
-      n8,
-      out.ptr,
-    );
+    kernel.launch([Math.ceil(n8 / (256 * wordsPerThread))], [256], 0, ...this.codeArgs(), n8, out.ptr);
+  }
+
+  /** The first arguments of every expansion kernel: the codes, their absmax codes and scales, the dynamic map, the offset. */
+  private codeArgs(): [DevicePtr, DevicePtr, DevicePtr, DevicePtr, number] {
+    return [this.packed.ptr, this.absmaxCodes.ptr, this.absmaxScales.ptr, kernels(this.device).map.ptr, this.offset];
+  }
+
+  /**
+   * Writes [W | tail] into `out`: [rows, ld] bf16, a row of W then ld − cols tail columns, zero but
+   * for the last `rank`, which take scale·B (B: [rows, rank] bf16): the weight of a product with a
+   * LoRA adapter's B side folded in (CudaLoraLinear.foldedForward). Same bits of W as dequantizeInto.
+   */
+  dequantizeFoldedInto(out: DeviceBuffer, ld: number, b: DevicePtr, rank: number, scale: number): void {
+    const tail = ld - this.cols;
+    if (this.cols % 8 !== 0 || ld % 2 !== 0 || tail < rank || rank < 1) {
+      throw new InvalidInputError(`a folded NF4 expansion needs columns divisible by 8, an even row length and room for the rank; got [${this.rows}, ${this.cols}] into rows of ${ld} with rank ${rank}`);
+    }
+    if (out.bytes < this.rows * ld * 2) throw new InvalidInputError(`the folded expansion of [${this.rows}, ${this.cols}] needs ${this.rows * ld * 2} bytes of scratch; got ${out.bytes}`);
+    const k = kernels(this.device);
+    const threads = (this.rows * this.cols) / 8 + this.rows * tail; // a word of W each, then a tail element each
+    if (threads >= 2 ** 31) throw new InvalidInputError(`the folded expansion indexes words in 32 bits; [${this.rows}, ${this.cols}] + ${tail} columns is too large`);
+    k.nf4_dequantize_bf16_folded.launch([Math.ceil(threads / 256)], [256], 0, ...this.codeArgs(), this.rows, this.cols, ld, b, rank, scale, out.ptr);
   }
 
   private tilesFit(direction: keyof typeof FUSED_TILES): boolean {

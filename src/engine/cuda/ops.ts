@@ -17,9 +17,12 @@ function vectorizable(n: number, ...pointers: DevicePtr[]): boolean {
   return n % 8 === 0 && pointers.every((p) => BigInt(p) % 16n === 0n);
 }
 
-/** Rows the 8-at-a-time RMSNorm kernels take: dim divisible by 8 and at most 2 words a thread (RMS_VEC_MAX). */
-function rowsVectorizable(dim: number, ...pointers: DevicePtr[]): boolean {
-  return dim <= 2 * 8 * THREADS && vectorizable(dim, ...pointers);
+/**
+ * Rows the 8-at-a-time RMSNorm kernels take: dim divisible by 8 and at most 2 words a thread
+ * (RMS_VEC_MAX), and a strided operand's row length (`stride`, elements) divisible by 8.
+ */
+function rowsVectorizable(dim: number, stride: number, ...pointers: DevicePtr[]): boolean {
+  return dim <= 2 * 8 * THREADS && stride % 8 === 0 && vectorizable(dim, ...pointers);
 }
 
 /** One AdamW step's hyperparameters; `step` counts from 1, `gradScale` multiplies the gradient first (clipping). */
@@ -53,12 +56,12 @@ export class CudaOps {
   constructor(device: CudaDevice) {
     this.k = {
       ...device.compile(kernelSource("rmsnorm.cu"), "rmsnorm.cu", {
-        rmsnorm_forward: ["ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32"],
-        rmsnorm_backward: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "i32"],
-        add_rmsnorm_forward: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32"],
-        rmsnorm_forward_x8: ["ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32"],
-        rmsnorm_backward_x8: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "i32"],
-        add_rmsnorm_forward_x8: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32"],
+        rmsnorm_forward: ["ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32", "i32"],
+        rmsnorm_backward: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "i32", "i32"],
+        add_rmsnorm_forward: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32", "i32"],
+        rmsnorm_forward_x8: ["ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32", "i32"],
+        rmsnorm_backward_x8: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "i32", "i32"],
+        add_rmsnorm_forward_x8: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "f32", "f32", "i32"],
       }),
       ...device.compile(kernelSource("glu.cu"), "glu.cu", {
         glu_forward: ["ptr", "ptr", "ptr", "i64", "i32"],
@@ -90,6 +93,7 @@ export class CudaOps {
         add_inplace: ["ptr", "ptr", "i64"],
         add: ["ptr", "ptr", "ptr", "i64"],
         add_bias: ["ptr", "ptr", "i64", "i32"],
+        copy_columns: ["ptr", "ptr", "i32", "i32", "i32"],
         f32_to_bf16_copy: ["ptr", "ptr", "i64"],
         embedding_gather: ["ptr", "ptr", "ptr", "i32", "i32", "f32"],
         neftune_noise_add: ["ptr", "i64", "u32", "f32"],
@@ -106,22 +110,31 @@ export class CudaOps {
     this.k.dropout.launch([blocksFor(n)], [THREADS], 0, dst, 1, src, 1, n, seed >>> 0, threshold, 1 / (1 - p));
   }
 
-  /** x: [rows, dim], weight: [dim] fp32 → y: [rows, dim], rstd: [rows] fp32. */
-  rmsnormForward(y: DevicePtr, rstd: DevicePtr, x: DevicePtr, weight: DevicePtr, rows: number, dim: number, eps: number, unitOffset: boolean): void {
-    const kernel = rowsVectorizable(dim, x, y, weight) ? this.k.rmsnorm_forward_x8 : this.k.rmsnorm_forward;
-    kernel.launch([rows], [THREADS], 0, x, weight, y, rstd, dim, eps, unitOffset ? 1 : 0);
+  /**
+   * x: [rows, dim], weight: [dim] fp32 → y: [rows, dim], rstd: [rows] fp32. y may be the first dim
+   * columns of a wider matrix, `yStride` elements a row (the other columns are left alone).
+   */
+  rmsnormForward(y: DevicePtr, rstd: DevicePtr, x: DevicePtr, weight: DevicePtr, rows: number, dim: number, eps: number, unitOffset: boolean, yStride = dim): void {
+    const wide = rowsVectorizable(dim, yStride, x, y, weight);
+    const kernel = wide ? this.k.rmsnorm_forward_x8 : this.k.rmsnorm_forward;
+    kernel.launch([rows], [THREADS], 0, x, weight, y, rstd, dim, eps, unitOffset ? 1 : 0, wide ? yStride / 8 : yStride);
   }
 
-  /** sum: [rows, dim] = a + b (the residual stream), then y = RMSNorm(sum), rstd: [rows] — one pass. */
-  addRmsnormForward(sum: DevicePtr, y: DevicePtr, rstd: DevicePtr, a: DevicePtr, b: DevicePtr, weight: DevicePtr, rows: number, dim: number, eps: number, unitOffset: boolean): void {
-    const kernel = rowsVectorizable(dim, a, b, sum, y, weight) ? this.k.add_rmsnorm_forward_x8 : this.k.add_rmsnorm_forward;
-    kernel.launch([rows], [THREADS], 0, a, b, weight, sum, y, rstd, dim, eps, unitOffset ? 1 : 0);
+  /** sum: [rows, dim] = a + b (the residual stream), then y = RMSNorm(sum), rstd: [rows] — one pass. y: `yStride` elements a row. */
+  addRmsnormForward(sum: DevicePtr, y: DevicePtr, rstd: DevicePtr, a: DevicePtr, b: DevicePtr, weight: DevicePtr, rows: number, dim: number, eps: number, unitOffset: boolean, yStride = dim): void {
+    const wide = rowsVectorizable(dim, yStride, a, b, sum, y, weight);
+    const kernel = wide ? this.k.add_rmsnorm_forward_x8 : this.k.add_rmsnorm_forward;
+    kernel.launch([rows], [THREADS], 0, a, b, weight, sum, y, rstd, dim, eps, unitOffset ? 1 : 0, wide ? yStride / 8 : yStride);
   }
 
-  /** dy: [rows, dim] → dx: [rows, dim] (added to dx when accumulate). The weight is frozen: no dweight. */
-  rmsnormBackward(dx: DevicePtr, dy: DevicePtr, x: DevicePtr, weight: DevicePtr, rstd: DevicePtr, rows: number, dim: number, unitOffset: boolean, accumulate: boolean): void {
-    const kernel = rowsVectorizable(dim, dy, x, dx, weight) ? this.k.rmsnorm_backward_x8 : this.k.rmsnorm_backward;
-    kernel.launch([rows], [THREADS], 0, dy, x, weight, rstd, dx, dim, unitOffset ? 1 : 0, accumulate ? 1 : 0);
+  /**
+   * dy: [rows, dim] → dx: [rows, dim] (added to dx when accumulate). The weight is frozen: no dweight.
+   * dy may be the first dim columns of a wider matrix, `dyStride` elements a row.
+   */
+  rmsnormBackward(dx: DevicePtr, dy: DevicePtr, x: DevicePtr, weight: DevicePtr, rstd: DevicePtr, rows: number, dim: number, unitOffset: boolean, accumulate: boolean, dyStride = dim): void {
+    const wide = rowsVectorizable(dim, dyStride, dy, x, dx, weight);
+    const kernel = wide ? this.k.rmsnorm_backward_x8 : this.k.rmsnorm_backward;
+    kernel.launch([rows], [THREADS], 0, dy, x, weight, rstd, dx, dim, unitOffset ? 1 : 0, accumulate ? 1 : 0, wide ? dyStride / 8 : dyStride);
   }
 
   /** gate, up: [n] → h = act(gate) · up: [n]. 8 elements a thread where n and the pointers allow. */
@@ -204,6 +217,11 @@ export class CudaOps {
   /** out: [rows, dim] bf16 = the rows `index` (int32 [rows]) names of table: [*, dim]. */
   gatherRows(out: DevicePtr, table: DevicePtr, index: DevicePtr, rows: number, dim: number): void {
     this.embedding(out, table, index, rows, dim, 1); // × 1 keeps every bf16 as it is
+  }
+
+  /** dst: [rows, cols] = src: [rows, cols] read `srcStride` elements a row (a column slice of a wider matrix). */
+  copyColumns(dst: DevicePtr, src: DevicePtr, rows: number, cols: number, srcStride: number): void {
+    this.k.copy_columns.launch([blocksFor(rows * cols)], [THREADS], 0, dst, src, rows, cols, srcStride);
   }
 
   /** out row index[r] = src row r, for r < rows ([rows, dim] bf16 into [*, dim]); the other rows of out are left alone. */

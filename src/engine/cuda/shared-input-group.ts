@@ -2,6 +2,14 @@ import { InvalidInputError } from "../../errors.js";
 import type { CudaDevice } from "./device.js";
 import { type DevicePtr, offsetPtr } from "./ffi.js";
 import type { CudaLoraLinear, LoraAdapter } from "./lora-linear.js";
+import type { CudaOps } from "./ops.js";
+
+/**
+ * Where a group's B-side products go into its base products: nowhere, the forward only, or both
+ * directions (CudaSharedInputGroup, "Folded").
+ */
+export type LoraFold = "off" | "forward" | "both";
+export const LORA_FOLDS: readonly LoraFold[] = ["off", "forward", "both"];
 
 const bf16 = 2;
 
@@ -19,6 +27,21 @@ const bf16 = 2;
  * dropout each member reads its own dropout(x) and the members run one by one, each on its own
  * [n, r] block of the same xa buffer. Either way the group's xa buffer is [n, L·r] bf16. As in
  * CudaLoraLinear, the base products come last and add onto the adapters' outputs.
+ *
+ * Folded (a fused group whose members all have an adapter, `fold` asked for): the group's input (and,
+ * folding both ways, its input gradient) is an [n, in + L·r] matrix (`stride`, `gradStride` elements
+ * a row) whose last L·r columns hold xa_G (dxa_G), and the B side goes into each base product
+ * (CudaLoraLinear.foldedForward):
+ *
+ *   forward:   x_ext[:, in:] = x·A_Gᵀ;  y_i = x_ext[:, :in+(i+1)r]·[W_i | 0 | s·B_i]ᵀ (+ b_i)
+ *   backward:  [dx | dxa_G] = Σ_i dy_i·[W_i | 0 | s·B_i], widest first;  dB_i;  dA_G += dxa_Gᵀ·x;  dx += dxa_G·A_G
+ *
+ * which drops the L rank-r products over the outputs in each direction (at 7B, 2048 tokens: 15–30 µs
+ * each, bench/results/train-h200-gemm-route/gemm-2048.md), for base products 16–48 columns wider in
+ * k (forward) or n (backward). On an H200 that pays at Qwen2.5-0.5B and 3B and not at 7B, whose
+ * wider products cost cuBLAS what the rank-r ones did (bench/results/lora-fold-h200; the trainer's
+ * "auto", loraFoldFor). xa_G is also copied out into the xa buffer, since the input may be freed
+ * before the backward pass (selective recomputation).
  */
 export class CudaSharedInputGroup {
   /** The members with an adapter, in order: their xa blocks or columns, in order. */
@@ -27,11 +50,21 @@ export class CudaSharedInputGroup {
   readonly fused: boolean;
   /** Rank of every adapter (0 when no member has one). */
   private readonly rank: number;
+  /** Whether the forward's B-side products are folded into the base products (then `stride` > in). */
+  readonly folded: boolean;
+  /** Whether the backward's are too (then `gradStride` > in). */
+  readonly foldedBackward: boolean;
+  /** Elements a row of the input x: in, or in + L·r when folded. */
+  readonly stride: number;
+  /** Elements a row of the input gradient dx: in, or in + L·r when folded both ways. */
+  readonly gradStride: number;
 
   constructor(
     private readonly device: CudaDevice,
+    private readonly ops: CudaOps,
     readonly members: readonly CudaLoraLinear[],
     fuse: boolean,
+    fold: LoraFold = "off",
   ) {
     const inFeatures = members[0]?.inFeatures;
     if (members.some((m) => m.inFeatures !== inFeatures)) throw new InvalidInputError("the projections of a shared-input group must read inputs of one width");
@@ -42,6 +75,11 @@ export class CudaSharedInputGroup {
     );
     const alike = this.adapted.every(({ lora }) => lora.rank === this.rank && lora.dropout <= 0);
     this.fused = fuse && this.adapted.length > 0 && sideBySide && alike;
+    // the folded expansion writes W's rows 8 elements at a time and the tail in pairs
+    this.folded = fold !== "off" && this.fused && this.adapted.length === members.length && inFeatures % 8 === 0 && this.rank % 2 === 0;
+    this.foldedBackward = this.folded && fold === "both";
+    this.stride = (inFeatures ?? 0) + (this.folded ? this.xaColumns : 0);
+    this.gradStride = (inFeatures ?? 0) + (this.foldedBackward ? this.xaColumns : 0);
   }
 
   /** Columns of the group's xa (and dxa) buffer: L·r, 0 without adapters. */
@@ -55,10 +93,14 @@ export class CudaSharedInputGroup {
   }
 
   /**
-   * x: [n, in] → ys[j]: [n, out_j] for member j; xa: [n, L·r] bf16 kept for the backward pass
-   * (null: no adapter runs, as in inference). seeds[j]: member j's dropout seed.
+   * x: [n, in] (`stride` elements a row) → ys[j]: [n, out_j] for member j; xa: [n, L·r] bf16 kept for
+   * the backward pass (null: no adapter runs, as in inference). seeds[j]: member j's dropout seed.
    */
   forward(ys: readonly DevicePtr[], x: DevicePtr, n: number, xa: DevicePtr | null, seeds: readonly number[]): void {
+    if (this.folded && xa !== null) {
+      this.foldedForward(ys, x, n, xa);
+      return;
+    }
     if (!this.fused || xa === null) {
       let slot = 0;
       for (const [j, m] of this.members.entries()) m.forward(ys[j], x, n, m.lora && xa !== null ? this.slice(xa, slot++, n) : null, seeds[j]);
@@ -71,9 +113,22 @@ export class CudaSharedInputGroup {
     for (const [j, m] of this.members.entries()) m.baseForward(ys[j], x, n, m.lora !== null);
   }
 
+  /** The folded forward: xa_G into the columns beside x, copied out to xa, then one product a member. */
+  private foldedForward(ys: readonly DevicePtr[], x: DevicePtr, n: number, xa: DevicePtr): void {
+    const k = this.members[0].inFeatures;
+    const L = this.xaColumns;
+    const xaG = offsetPtr(x, k * bf16);
+    // x_ext[:, in:] = x·A_Gᵀ: [n, in]·[in, L·r]
+    this.device.cublas.gemm({ transA: false, transB: true, m: n, n: L, k, a: x, lda: this.stride, b: this.adapted[0].lora.a.shadow.ptr, c: xaG, ldc: this.stride, dtype: "bf16" });
+    this.ops.copyColumns(xa, xaG, n, L, this.stride);
+    for (const [i, { linear, lora }] of this.adapted.entries()) linear.foldedForward(ys[i], x, this.stride, n, (i + 1) * this.rank, lora);
+  }
+
   /**
-   * dys[j]: [n, out_j] → dx: [n, in] = Σ_j member j's input gradient (written, or added to when
-   * accumulate); every adapter's dA, dB += their gradients. dxa: [n, L·r] bf16 scratch.
+   * dys[j]: [n, out_j] → dx: [n, in] (`gradStride` elements a row) = Σ_j member j's input gradient
+   * (written, or added to when accumulate; groups folded both ways only write); every adapter's dA,
+   * dB += their gradients. x: `stride` elements a row. dxa: [n, L·r] bf16 scratch (unused when the
+   * backward is folded: dxa_G lies beside dx).
    */
   backward(dx: DevicePtr, dys: readonly DevicePtr[], x: DevicePtr, xa: DevicePtr | null, dxa: DevicePtr, n: number, accumulate: boolean, seeds: readonly number[]): void {
     if (!this.fused || xa === null) {
@@ -92,7 +147,7 @@ export class CudaSharedInputGroup {
    * then calls weightGradA with the same dxa, untouched in between. Fused groups only.
    */
   backwardExceptA(dx: DevicePtr, dys: readonly DevicePtr[], xa: DevicePtr, dxa: DevicePtr, n: number, accumulate: boolean): void {
-    if (!this.fused) throw new Error("backwardExceptA is for groups whose A-side products are fused");
+    if (!this.fused || this.folded) throw new Error("backwardExceptA is for groups whose A-side products are fused and whose input is dense");
     this.fusedBackward(dx, dys, null, xa, dxa, n, accumulate);
   }
 
@@ -104,13 +159,18 @@ export class CudaSharedInputGroup {
     grads.join();
   }
 
-  private accumulateA(x: DevicePtr, dxa: DevicePtr, n: number): void {
+  /** dA_G += dxa_Gᵀ·x; x and dxa_G `stride` and `dxaLd` elements a row. */
+  private accumulateA(x: DevicePtr, dxa: DevicePtr, n: number, dxaLd = this.xaColumns): void {
     const grads = this.adapted[0].linear.weightGrads;
-    grads.cublas.gemm({ transA: true, transB: false, m: this.xaColumns, n: this.members[0].inFeatures, k: n, a: dxa, b: x, c: this.adapted[0].lora.a.grad.ptr, dtype: "bf16", cType: "f32", beta: 1 });
+    grads.cublas.gemm({ transA: true, transB: false, m: this.xaColumns, n: this.members[0].inFeatures, k: n, a: dxa, lda: dxaLd, b: x, ldb: this.stride, c: this.adapted[0].lora.a.grad.ptr, dtype: "bf16", cType: "f32", beta: 1 });
   }
 
   /** The fused backward; dA_G only when x is given. */
   private fusedBackward(dx: DevicePtr, dys: readonly DevicePtr[], x: DevicePtr | null, xa: DevicePtr, dxa: DevicePtr, n: number, accumulate: boolean): void {
+    if (this.foldedBackward) {
+      this.foldedInputGrad(dx, dys, x, xa, n, accumulate);
+      return;
+    }
     const k = this.members[0].inFeatures;
     const L = this.xaColumns;
     const blas = this.device.cublas;
@@ -124,6 +184,31 @@ export class CudaSharedInputGroup {
     // dx (=, or += when accumulate) dxa_G·A_G: [n, L·r]·[L·r, in]; then every base product adds onto it
     blas.gemm({ transA: false, transB: false, m: n, n: k, k: L, a: dxa, b: first.shadow.ptr, c: dx, dtype: "bf16", beta: accumulate ? 1 : 0 });
     for (const [j, m] of this.members.entries()) m.baseBackward(dx, dys[j], n, true);
+    grads.join();
+  }
+
+  /** The folded backward: [dx | dxa_G] from the base products, then the A side; dA_G only when x is given. */
+  private foldedInputGrad(dx: DevicePtr, dys: readonly DevicePtr[], x: DevicePtr | null, xa: DevicePtr, n: number, accumulate: boolean): void {
+    // the tail columns of dx hold nothing to add to: the widest product writes them first
+    if (accumulate) throw new InvalidInputError("a folded group writes its input gradient: it cannot add to one");
+    const k = this.members[0].inFeatures;
+    const L = this.xaColumns;
+    const blas = this.device.cublas;
+    const grads = this.adapted[0].linear.weightGrads;
+    const dxaG = offsetPtr(dx, k * bf16);
+    const ld = this.gradStride;
+    // [dx | dxa_G] = Σ_i dy_i·[W_i | 0 | s·B_i]: the last member writes all in + L·r columns, each
+    // earlier one adds onto its first in + (i+1)·r (zeros onto the later members' dxa)
+    for (let i = this.adapted.length - 1; i >= 0; i--) {
+      const { linear, lora } = this.adapted[i];
+      linear.foldedBackward(dx, ld, dys[i], n, (i + 1) * this.rank, lora, i < this.adapted.length - 1);
+    }
+    // every dB_i, then dA_G += dxa_Gᵀ·x: [L·r, n]·[n, in], beside the input gradient's last product
+    grads.fork();
+    for (const [i, { linear, lora }] of this.adapted.entries()) linear.loraBWeightGrad(dys[i], this.slice(xa, i, n), n, L, lora);
+    if (x !== null) this.accumulateA(x, dxaG, n, ld);
+    // dx += dxa_G·A_G: [n, L·r]·[L·r, in], read from and written into the two halves of one matrix
+    blas.gemm({ transA: false, transB: false, m: n, n: k, k: L, a: dxaG, lda: ld, b: this.adapted[0].lora.a.shadow.ptr, c: dx, ldc: ld, dtype: "bf16", beta: 1 });
     grads.join();
   }
 }

@@ -53,6 +53,41 @@ describe("NF4 on the GPU", { skip: gpu.skip }, () => {
     });
   }
 
+  // ld 4864 + 24 takes 16-byte stores of W's words, 4864 + 6 four-byte ones; B columns after zero ones
+  for (const [rows, cols, tail, rank, scale] of [
+    [896, 4864, 24, 8, 2],
+    [300, 128, 6, 2, 0.75],
+    [64, 64, 4, 4, 1.5],
+  ] as const) {
+    test(`the folded expansion [${rows}, ${cols}] + ${tail} tail columns: W's rows as dequantizeInto writes them, zeros, then bf16(scale·B)`, () => {
+      const q = quantizeNf4(normals(rows * cols, rows + cols + 1, 0.02), rows, cols);
+      const weight = new CudaNf4Weight(device, q);
+      const ld = cols + tail;
+      const out = device.alloc(rows * ld * 2);
+      device.fill(out.ptr, 0xff, rows * ld * 2); // poison: every element must be written
+      const b = encodeBf16(normals(rows * rank, 7, 0.1));
+      const bBuf = device.alloc(b.byteLength);
+      device.upload(bBuf.ptr, b);
+      weight.dequantizeFoldedInto(out, ld, bBuf.ptr, rank, scale);
+      const bits = new Uint16Array(rows * ld);
+      device.download(bits, out.ptr);
+      const w = encodeBf16(dequantizeNf4(q));
+      const bValues = decodeBf16(b);
+      const bad: string[] = [];
+      for (let r = 0; r < rows && bad.length < 4; r++) {
+        for (let c = 0; c < ld; c++) {
+          const zeros = tail - rank;
+          const want = c < cols ? w[r * cols + c] : c < cols + zeros ? 0 : encodeBf16(Float32Array.of(scale * bValues[r * rank + c - cols - zeros]))[0];
+          if (bits[r * ld + c] !== want) bad.push(`[${r}, ${c}]: ${bits[r * ld + c]} for ${want}`);
+        }
+      }
+      assert.deepEqual(bad, []);
+      assert.throws(() => weight.dequantizeFoldedInto(out, cols + rank - 1, bBuf.ptr, rank, scale), /room for the rank/);
+      for (const buffer of [out, bBuf]) buffer.free();
+      weight.dispose();
+    });
+  }
+
   /**
    * The worst relative error of a bf16 [rows, cols] result on the device against want(i, j), and
    * where it is. One bf16 rounding of an fp32 sum is within 2^-8 of the value.

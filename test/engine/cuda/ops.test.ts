@@ -3,6 +3,7 @@ import { after, describe, test } from "node:test";
 import { decodeBf16, encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
 import type { CudaDevice } from "../../../src/engine/cuda/device.js";
 import type { DeviceBuffer } from "../../../src/engine/cuda/memory.js";
+import { offsetPtr } from "../../../src/engine/cuda/ffi.js";
 import { CudaOps, SUM_SQUARES_BLOCKS } from "../../../src/engine/cuda/ops.js";
 import { openGpuOrSkip } from "./gpu.js";
 
@@ -102,6 +103,56 @@ describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, ()
       assert.ok(relErr(downBf16(dx, rows * dim), Float64Array.from(wantDx, (v) => 2 * v)) < BF16_TOL);
     });
   }
+
+  // a norm output (and its gradient) with columns beside it, as a folded LoRA group's input: the
+  // same bits as the dense rows where the same kernel runs (stride divisible by 8 with dim), the
+  // other columns left as they were. 896 + 16 takes the 8-at-a-time kernels, 896 + 12 and 900 + 12 the one-element ones
+  for (const [dim, stride] of [[896, 912], [896, 908], [900, 912]] as const) {
+    test(`RMSNorm, the fused add + RMSNorm and the RMSNorm backward with rows ${stride} elements apart, dim ${dim}`, () => {
+      const rows = 11;
+      const x = bf(random(rows * dim, 31, 2));
+      const b = bf(random(rows * dim, 32, 2));
+      const w = random(dim, 33);
+      const dy = bf(random(rows * dim, 34));
+      const [px, pb, pw, pdy] = [upBf16(x), upBf16(b), upRaw(w), upBf16(dy)];
+      const dense = { y: empty(rows * dim * 2), sumY: empty(rows * dim * 2), dx: empty(rows * dim * 2), sum: empty(rows * dim * 2), rstd: empty(rows * 4) };
+      ops.rmsnormForward(dense.y, dense.rstd, px, pw, rows, dim, 1e-6, false);
+      ops.addRmsnormForward(dense.sum, dense.sumY, empty(rows * 4), px, pb, pw, rows, dim, 1e-6, false);
+      ops.rmsnormBackward(dense.dx, pdy, px, pw, dense.rstd, rows, dim, false, false);
+      const y = empty(rows * stride * 2);
+      const sumY = empty(rows * stride * 2);
+      const dyWide = new Float32Array(rows * stride).fill(1e4); // what lies beside dy must not be read
+      for (let r = 0; r < rows; r++) dyWide.set(dy.subarray(r * dim, (r + 1) * dim), r * stride);
+      const dx = empty(rows * dim * 2);
+      ops.rmsnormForward(y, empty(rows * 4), px, pw, rows, dim, 1e-6, false, stride);
+      ops.addRmsnormForward(empty(rows * dim * 2), sumY, empty(rows * 4), px, pb, pw, rows, dim, 1e-6, false, stride);
+      ops.rmsnormBackward(dx, upBf16(dyWide), px, pw, dense.rstd, rows, dim, false, false, stride);
+      const sameKernel = dim % 8 === 0 === (stride % 8 === 0);
+      const rowsOf = (wide: Float32Array) => Float32Array.from({ length: rows * dim }, (_, i) => wide[Math.floor(i / dim) * stride + (i % dim)]);
+      for (const [name, got, want] of [["norm", y, dense.y], ["add + norm", sumY, dense.sumY]] as const) {
+        const wide = downBf16(got, rows * stride);
+        const bits = new Uint16Array(rows * stride);
+        device.download(bits, got as never);
+        const beside = bits.filter((_, i) => i % stride >= dim);
+        assert.ok(beside.every((v) => v === 0xffff), `${name}: a column beside the rows was written`);
+        const wantRows = downBf16(want, rows * dim);
+        if (sameKernel) assert.deepEqual([...rowsOf(wide)], [...wantRows], `${name}: not the dense rows' bits`);
+        else assert.ok(relErr(rowsOf(wide), wantRows) < BF16_TOL, `${name}: far from the dense rows`);
+      }
+      const [gotDx, wantDx] = [downBf16(dx, rows * dim), downBf16(dense.dx, rows * dim)];
+      if (sameKernel) assert.deepEqual([...gotDx], [...wantDx], "backward: not the dense dy's bits");
+      else assert.ok(relErr(gotDx, wantDx) < BF16_TOL, "backward: far from the dense dy's gradient");
+    });
+  }
+
+  test("copyColumns takes a column slice out of a wider matrix", () => {
+    const [rows, cols, stride] = [37, 12, 76];
+    const src = bf(random(rows * stride, 41));
+    const out = empty(rows * cols * 2);
+    ops.copyColumns(out, offsetPtr(upBf16(src), 64 * 2), rows, cols, stride);
+    const want = Float32Array.from({ length: rows * cols }, (_, i) => src[Math.floor(i / cols) * stride + 64 + (i % cols)]);
+    assert.deepEqual([...downBf16(out, rows * cols)], [...want]);
+  });
 
   for (const dim of [640, 644]) test(`the fused residual add + RMSNorm equals the add then the norm, dim ${dim}`, () => {
     const rows = 9;

@@ -58,7 +58,14 @@ describe("the CUDA backend's host side against stand-in libraries", { skip: "ski
           { recompute: "off" as const, dropout: 0.3 },
           { recompute: "full" as const, neftuneAlpha: 5 },
           { recompute: "off" as const, fuseSharedInputs: false },
+          // the B side folded into the forward's base products only, and apart ("auto" folds both ways here)
+          { recompute: "selective" as const, foldLoraB: "forward" as const },
+          { recompute: "off" as const, foldLoraB: "off" as const },
         ];
+        assert.throws(
+          () => new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, seed: 0, recompute: "off", foldLoraB: "sideways" as never }),
+          /foldLoraB must be auto, off, forward, both; got sideways/,
+        );
         // twice: the first round also makes what a device keeps for good (the NF4 code table, compiled
         // kernels), the second must end with exactly what it started with
         let before = 0;

@@ -19,7 +19,7 @@ after(() => gpu.device?.dispose());
 
 describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu.skip }, () => {
   for (const family of FAMILIES) {
-    test(`${family}: loss and LoRA gradients agree (generic decoder on the cuda backend: 1e-4; fast bf16 step: 4e-2, with dropout and each recomputation mode: 5e-2; selective = off bit for bit)`, async () => {
+    test(`${family}: loss and LoRA gradients agree (generic decoder on the cuda backend: 1e-4; fast bf16 step: 4e-2 (B side folded: 5e-2), with dropout and each recomputation mode: 5e-2; selective = off bit for bit)`, async () => {
       const { createCudaBackend } = await import("../../../src/engine/cuda/backend.js");
       const dir = new URL(`../../fixtures/decoder/${family}`, import.meta.url).pathname;
       const b = readPeftFixture(family);
@@ -44,10 +44,11 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
 
       const device = gpu.device!;
       const weights = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]));
-      // q/k/v and gate/up sharing their A-side products (the default), and every projection alone
-      for (const fuseSharedInputs of [true, false]) {
-        const fast = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 0, fuseSharedInputs });
-        const label = fuseSharedInputs ? "fast" : "fast, unfused";
+      // q/k/v and gate/up sharing their A-side products with their B side folded into the base
+      // products both ways (the default: "auto" at these sizes), the same with the B side apart or
+      // folded forward only, and every projection alone
+      for (const [label, fuseSharedInputs, foldLoraB] of [["fast", true, "auto"], ["fast, B side apart", true, "off"], ["fast, B side folded forward", true, "forward"], ["fast, unfused", false, "off"]] as const) {
+        const fast = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 0, fuseSharedInputs, foldLoraB });
         try {
           assert.deepEqual(fast.loraNames(), cpu.parameters().map((p) => p.name));
           fast.setLoraParams(cpu.parameters().map((p) => b.values.get(p.name)!.data));
@@ -56,10 +57,15 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
           const grads = fast.readLora("grads");
           const errs = grads.map((g, i) => relError(g, cpu.parameters()[i]!.grad));
           const worst = Math.max(...errs);
+          const names = cpu.parameters().map((p) => p.name.replace("base_model.model.model.", ""));
+          const ranked = errs.map((e, i) => `${names[i]} ${e.toExponential(2)}`).filter((_, i) => errs[i]! >= 0.5 * worst);
+          console.log(`${family} ${label}: loss cpu ${lossCpu.toFixed(5)}, fast ${lossFast.toFixed(5)}; worst gradient error ${worst.toExponential(2)} (${ranked.join(", ")})`);
           // the worst matrix of the four families lies at 1.9–3.1e-2 (H200, 2026-12-01): bf16 activations and
-          // products in a different rounding order from the CPU's fp32
-          assert.ok(worst <= 4e-2, `${label}: worst LoRA gradient relative error ${worst.toExponential(2)}`);
-          console.log(`${family} ${label}: loss cpu ${lossCpu.toFixed(5)}, fast ${lossFast.toFixed(5)}; worst gradient error ${worst.toExponential(2)}`);
+          // products in a different rounding order from the CPU's fp32. With the B side folded, qwen3's layer 0
+          // reaches 4.2–4.4e-2 and llama's falls to 1.9–2.0e-2 (2026-12-04): the same sums rounded elsewhere
+          // (shared-input-group.test.ts holds the fold to float64 itself)
+          const tolerance = foldLoraB === "off" ? 4e-2 : 5e-2;
+          assert.ok(worst <= tolerance, `${label}: worst LoRA gradient relative error ${worst.toExponential(2)}`);
         } finally {
           fast.dispose();
         }
@@ -113,18 +119,20 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
         }
       }
       // without dropout the groups share their A-side products, and selective's backward remakes the GLU
-      // output inside the GLU backward (gluBackwardRemaking) for down's dA: the gradients of "off" bit for bit
-      {
-        const [offT, selT] = (["off", "selective"] as const).map((recompute) => new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute, seed: 0 }));
+      // output inside the GLU backward (gluBackwardRemaking) for down's dA: the gradients of "off" bit for bit,
+      // also with the B side folded (selective copies xa out of the norm output it frees, and remakes that
+      // output with the same row length)
+      for (const foldLoraB of ["off", "forward", "both"] as const) {
+        const [offT, selT] = (["off", "selective"] as const).map((recompute) => new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute, seed: 0, foldLoraB }));
         try {
           const [lossOff, lossSel] = [offT, selT].map((t) => {
             t.setLoraParams(cpu.parameters().map((p) => b.values.get(p.name)!.data));
             return t.forwardBackward(b.ids, b.targets, b.batch, b.tokens, 1);
           });
-          assert.equal(lossSel, lossOff);
+          assert.equal(lossSel, lossOff, `fold ${foldLoraB}: the loss moved`);
           const [gOff, gSel] = [offT, selT].map((t) => t.readLora("grads"));
           const differing = gSel.flatMap((g, i) => (g.every((v, j) => Object.is(v, gOff[i]![j])) ? [] : [fast0Names[i]]));
-          assert.deepEqual(differing, [], `selective without dropout changed gradient matrices ${differing.join(", ")}`);
+          assert.deepEqual(differing, [], `fold ${foldLoraB}: selective without dropout changed gradient matrices ${differing.join(", ")}`);
         } finally {
           offT.dispose();
           selT.dispose();
@@ -138,7 +146,8 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
         cpuN.setAdapter(b.values);
         cpuN.setRandomState({ calls: 3 });
         const lossCpuN = cpuN.lossAndGrad(b.ids, b.targets, b.batch, b.tokens, 1);
-        const fastN = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "full", seed: 0, neftuneAlpha: 15 });
+        // the B side apart, as in the tests below: each holds one change to the step to the CPU's tolerance
+        const fastN = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "full", seed: 0, neftuneAlpha: 15, foldLoraB: "off" });
         try {
           fastN.setLoraParams(cpuN.parameters().map((p) => b.values.get(p.name)!.data));
           fastN.calls = 3;
@@ -167,7 +176,7 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
       const cpuM = new LoraDecoder(createCpuBackend(), host.config, host.weights, settings, { baseFormat: "nf4" });
       cpuM.setAdapter(b.values);
       const lossCpuM = cpuM.lossAndGrad(b.ids, masked, b.batch, b.tokens, 1);
-      const fastM = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 0 });
+      const fastM = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 0, foldLoraB: "off" });
       try {
         fastM.setLoraParams(cpuM.parameters().map((p) => b.values.get(p.name)!.data));
         const lossM = fastM.forwardBackward(b.ids, masked, b.batch, b.tokens, 1);
@@ -176,7 +185,7 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
         assert.ok(worstM <= 4e-2, `masked prompt: worst LoRA gradient relative error ${worstM.toExponential(2)}`);
         console.log(`${family} 60 % of rows without a target: loss cpu ${lossCpuM.toFixed(5)}, fast ${lossM.toFixed(5)}; worst gradient error ${worstM.toExponential(2)}`);
         // every row through the head (scoredRowsOnly off) gives the same up to rounding
-        const dense = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 0, scoredRowsOnly: false });
+        const dense = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 0, scoredRowsOnly: false, foldLoraB: "off" });
         try {
           dense.setLoraParams(cpuM.parameters().map((p) => b.values.get(p.name)!.data));
           const lossDense = dense.forwardBackward(b.ids, masked, b.batch, b.tokens, 1);

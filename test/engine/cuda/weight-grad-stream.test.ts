@@ -15,10 +15,12 @@ const gpu = openGpuOrSkip();
 after(() => gpu.device?.dispose());
 
 const CASES: { label: string; options: Partial<LoraOptions> }[] = [
-  { label: "shared A products", options: {} },
+  { label: "shared A products, the B side folded both ways (auto here)", options: {} },
+  { label: "shared A products, the B side apart", options: { foldLoraB: "off" } },
   { label: "every projection alone", options: { fuseSharedInputs: false } },
   { label: "dropout 0.3", options: { dropout: 0.3 } },
   { label: "selective recomputation", options: { recompute: "selective" } },
+  { label: "B side folded forward", options: { foldLoraB: "forward" } },
 ];
 
 describe("the LoRA weight gradients on a second stream", { skip: gpu.skip }, () => {

@@ -12,6 +12,15 @@ extern "C" __global__ void add_bias(bf16_t* __restrict__ y, const float* __restr
   if (i < n) y[i] = f32_to_bf16(bf16_to_f32(y[i]) + bias[i % cols]);
 }
 
+// dst: [rows, cols] = src: [rows, cols], src_ld elements a row (a column slice of a wider matrix:
+// the xa columns beside a folded projection's input, kept apart when the input is freed)
+extern "C" __global__ void copy_columns(bf16_t* __restrict__ dst, const bf16_t* __restrict__ src, int rows, int cols, int src_ld) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= (long long)rows * cols) return;
+  long long r = i / cols;
+  dst[i] = src[r * src_ld + i % cols];
+}
+
 // fp32 → bf16 copy (the LoRA masters → their bf16 shadows when set from the host; the optimizer step
 // writes them itself, in adamw_shadow_step)
 extern "C" __global__ void f32_to_bf16_copy(bf16_t* __restrict__ dst, const float* __restrict__ src, long long n) {

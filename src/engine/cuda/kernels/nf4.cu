@@ -61,3 +61,45 @@ extern "C" __global__ void nf4_dequantize_bf16_wide(const uint32_t* __restrict__
     out[i] = expand_word(words[j], levels, absmax);
   }
 }
+
+// The expansion of nf4_dequantize_bf16 into a wider matrix for a LoRA product folded into the base
+// one (CudaLoraLinear.foldedForward): out: [rows, ld] bf16, row r = [W[r, 0..cols) | tail], where the
+// tail's tail_width = ld − cols columns are zero but for the last rank, which take scale·B[r, :]
+// (B: [rows, rank] bf16). Threads past the weight's words write one tail element each. A word's
+// 16-byte store needs ld divisible by 8; otherwise it goes as four 4-byte stores (ld even).
+extern "C" __global__ void nf4_dequantize_bf16_folded(const uint32_t* __restrict__ packed,
+                                                      const uint8_t* __restrict__ absmax_codes,
+                                                      const float* __restrict__ absmax_scales,
+                                                      const float* __restrict__ dynamic_map,
+                                                      float absmax_offset, int rows, int cols, int ld,
+                                                      const bf16_t* __restrict__ b, int rank, float scale,
+                                                      bf16_t* __restrict__ out) {
+  __shared__ float levels[16];
+  if (threadIdx.x < 16) levels[threadIdx.x] = NF4_LEVELS[threadIdx.x];
+  __syncthreads();
+  // 32-bit indices (a weight has fewer than 2^31 words: the host checks), so the row of a word is
+  // one 32-bit division
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  int words_per_row = cols >> 3;  // cols divisible by 8: a word never spans two rows
+  int n8 = rows * words_per_row;
+  int tail_width = ld - cols;
+  if (i < n8) {
+    int block = i >> 3;  // 64 weights = 8 words of codes
+    float absmax = __fmul_rn(dynamic_map[absmax_codes[block]], absmax_scales[block >> 8]) + absmax_offset;
+    uint4 v = expand_word(packed[i], levels, absmax);
+    int r = i / words_per_row, c = (i - r * words_per_row) << 3;
+    bf16_t* dst = out + (size_t)r * ld + c;
+    if ((ld & 7) == 0) {
+      *reinterpret_cast<uint4*>(dst) = v;
+    } else {
+      uint32_t* d32 = reinterpret_cast<uint32_t*>(dst);
+      d32[0] = v.x; d32[1] = v.y; d32[2] = v.z; d32[3] = v.w;
+    }
+    return;
+  }
+  int t = i - n8;  // one tail element
+  if (t >= rows * tail_width) return;
+  int r = t / tail_width, column = t - r * tail_width;
+  int c = column - (tail_width - rank);  // column of B, negative in the zero columns
+  out[(size_t)r * ld + cols + column] = c < 0 ? f32_to_bf16(0.0f) : f32_to_bf16(scale * bf16_to_f32(b[r * rank + c]));
+}

@@ -1,6 +1,9 @@
 // RMSNorm, one block of 256 threads a row. x, y: [rows, dim] bf16; weight: [dim] fp32;
 // rstd: [rows] fp32 (saved for the backward). unit_offset = 1 for Gemma's (1 + w).
 //   y = x · rstd · (w + unit_offset),  rstd = 1 / sqrt(mean(x²) + eps)
+// y (and the backward's dy) may be the first dim columns of a wider matrix, y_ld (dy_ld) elements a
+// row: the input of projections whose LoRA B side is folded into the base product keeps its xa
+// columns beside it (CudaSharedInputGroup).
 
 __device__ __forceinline__ float block_sum(float v, float* scratch) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
@@ -16,10 +19,10 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
 
 extern "C" __global__ void rmsnorm_forward(const bf16_t* __restrict__ x, const float* __restrict__ weight,
                                            bf16_t* __restrict__ y, float* __restrict__ rstd,
-                                           int dim, float eps, float unit_offset) {
+                                           int dim, float eps, float unit_offset, int y_ld) {
   __shared__ float scratch[32];
   const bf16_t* xr = x + (size_t)blockIdx.x * dim;
-  bf16_t* yr = y + (size_t)blockIdx.x * dim;
+  bf16_t* yr = y + (size_t)blockIdx.x * y_ld;
   float ss = 0.0f;
   for (int i = threadIdx.x; i < dim; i += blockDim.x) { float v = bf16_to_f32(xr[i]); ss += v * v; }
   float r = rsqrtf(block_sum(ss, scratch) / dim + eps);
@@ -33,11 +36,11 @@ extern "C" __global__ void rmsnorm_forward(const bf16_t* __restrict__ x, const f
 //   dx = rstd · g · dy − x · rstd³ · mean(x · g · dy),  g = w + unit_offset
 extern "C" __global__ void rmsnorm_backward(const bf16_t* __restrict__ dy, const bf16_t* __restrict__ x,
                                             const float* __restrict__ weight, const float* __restrict__ rstd,
-                                            bf16_t* __restrict__ dx, int dim, float unit_offset, int accumulate) {
+                                            bf16_t* __restrict__ dx, int dim, float unit_offset, int accumulate, int dy_ld) {
   __shared__ float scratch[32];
   size_t row = blockIdx.x;
   const bf16_t* xr = x + row * dim;
-  const bf16_t* dyr = dy + row * dim;
+  const bf16_t* dyr = dy + row * dy_ld;
   bf16_t* dxr = dx + row * dim;
   float r = rstd[row];
   float dot = 0.0f;
@@ -57,9 +60,10 @@ extern "C" __global__ void rmsnorm_backward(const bf16_t* __restrict__ dy, const
 extern "C" __global__ void add_rmsnorm_forward(const bf16_t* __restrict__ a, const bf16_t* __restrict__ b,
                                                const float* __restrict__ weight, bf16_t* __restrict__ sum,
                                                bf16_t* __restrict__ y, float* __restrict__ rstd,
-                                               int dim, float eps, float unit_offset) {
+                                               int dim, float eps, float unit_offset, int y_ld) {
   __shared__ float scratch[32];
   size_t base = (size_t)blockIdx.x * dim;
+  bf16_t* yr = y + (size_t)blockIdx.x * y_ld;
   float ss = 0.0f;
   for (int i = threadIdx.x; i < dim; i += blockDim.x) {
     // round the sum to bf16 first: the norm must see exactly the stream value the backward will read
@@ -71,14 +75,15 @@ extern "C" __global__ void add_rmsnorm_forward(const bf16_t* __restrict__ a, con
   float r = rsqrtf(block_sum(ss, scratch) / dim + eps);
   if (threadIdx.x == 0) rstd[blockIdx.x] = r;
   for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-    y[base + i] = f32_to_bf16(bf16_to_f32(sum[base + i]) * r * (weight[i] + unit_offset));
+    yr[i] = f32_to_bf16(bf16_to_f32(sum[base + i]) * r * (weight[i] + unit_offset));
   }
 }
 
 // The three kernels above with 8 elements a thread in 16-byte loads and stores, for dim divisible
 // by 8 and 16-byte-aligned rows (every hidden size and head size of the supported families). Each
 // thread keeps its elements in registers between the two passes. The sums run in another order,
-// so rstd may differ from the one-element kernels' in its last bits.
+// so rstd may differ from the one-element kernels' in its last bits. Row strides (y_ld8, dy_ld8) are
+// in 16-byte words.
 #define RMS_VEC_MAX 2  // 16-byte words a thread keeps: dim ≤ 2 · 8 · blockDim (4096 with 256 threads)
 
 __device__ __forceinline__ void weight8(const float* __restrict__ weight, int i8, float unit_offset, float* g) {
@@ -110,11 +115,11 @@ __device__ __forceinline__ void normalize_row_x8(const float (&v)[RMS_VEC_MAX][8
 
 extern "C" __global__ void rmsnorm_forward_x8(const uint4* __restrict__ x, const float* __restrict__ weight,
                                               uint4* __restrict__ y, float* __restrict__ rstd,
-                                              int dim, float eps, float unit_offset) {
+                                              int dim, float eps, float unit_offset, int y_ld8) {
   __shared__ float scratch[32];
   int d8 = dim >> 3;
   const uint4* xr = x + (size_t)blockIdx.x * d8;
-  uint4* yr = y + (size_t)blockIdx.x * d8;
+  uint4* yr = y + (size_t)blockIdx.x * y_ld8;
   float v[RMS_VEC_MAX][8];
   float ss = 0.0f;
 #pragma unroll
@@ -131,12 +136,12 @@ extern "C" __global__ void rmsnorm_forward_x8(const uint4* __restrict__ x, const
 
 extern "C" __global__ void rmsnorm_backward_x8(const uint4* __restrict__ dy, const uint4* __restrict__ x,
                                                const float* __restrict__ weight, const float* __restrict__ rstd,
-                                               uint4* __restrict__ dx, int dim, float unit_offset, int accumulate) {
+                                               uint4* __restrict__ dx, int dim, float unit_offset, int accumulate, int dy_ld8) {
   __shared__ float scratch[32];
   int d8 = dim >> 3;
   size_t row = blockIdx.x;
   const uint4* xr = x + row * d8;
-  const uint4* dyr = dy + row * d8;
+  const uint4* dyr = dy + row * dy_ld8;
   uint4* dxr = dx + row * d8;
   float r = rstd[row];
   float xv[RMS_VEC_MAX][8], gd[RMS_VEC_MAX][8];  // x, and g · dy
@@ -173,7 +178,7 @@ extern "C" __global__ void rmsnorm_backward_x8(const uint4* __restrict__ dy, con
 extern "C" __global__ void add_rmsnorm_forward_x8(const uint4* __restrict__ a, const uint4* __restrict__ b,
                                                   const float* __restrict__ weight, uint4* __restrict__ sum,
                                                   uint4* __restrict__ y, float* __restrict__ rstd,
-                                                  int dim, float eps, float unit_offset) {
+                                                  int dim, float eps, float unit_offset, int y_ld8) {
   __shared__ float scratch[32];
   int d8 = dim >> 3;
   size_t base = (size_t)blockIdx.x * d8;
@@ -196,5 +201,5 @@ extern "C" __global__ void add_rmsnorm_forward_x8(const uint4* __restrict__ a, c
       for (int j = 0; j < 8; j++) ss += v[k][j] * v[k][j];
     }
   }
-  normalize_row_x8(v, ss, scratch, weight, unit_offset, y + base, rstd, dim, eps);
+  normalize_row_x8(v, ss, scratch, weight, unit_offset, y + (size_t)blockIdx.x * y_ld8, rstd, dim, eps);
 }
