@@ -1,7 +1,7 @@
 // QLoRA training speed and memory on one GPU: a Qwen2.5 configuration with random weights
 // (NF4 base), LoRA r16/α32 on all seven projections, AdamW, a fixed number of steps.
 // Usage (on a GPU machine):
-//   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute off|selective|full] [--rank 16] [--dropout 0] [--target-share 1] [--all-rows] [--profile] [--no-fuse-lora] [--fold-lora auto|off|forward|both] [--overlap-weight-grads]
+//   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute off|selective|full] [--rank 16] [--dropout 0] [--target-share 1] [--all-rows] [--profile] [--no-fuse-lora] [--fold-lora auto|off|forward|both] [--embeddings auto|device|host] [--overlap-weight-grads]
 // Prints one JSON line with tokens/s, peak memory and MFU. --profile times every launch of one
 // more step with CUDA events and adds where its GPU time went (by kernel and GEMM kind, and the
 // idle time between launches) to the line, and a Markdown table of it on stderr. --no-fuse-lora
@@ -16,6 +16,7 @@ import { nf4ExpansionFromEnv, nf4MatmulFromEnv } from "../src/engine/cuda/nf4-we
 import type { LaunchTime } from "../src/engine/cuda/profiler.js";
 import { projectionShape, randomDecoderWeights } from "../src/engine/cuda/random-weights.js";
 import type { LoraFold } from "../src/engine/cuda/shared-input-group.js";
+import { type EmbeddingPlacement, embeddingOnHost } from "../src/engine/cuda/upload-weights.js";
 import { configFromHf } from "../src/model/config.js";
 
 const { values } = parseArgs({
@@ -34,6 +35,8 @@ const { values } = parseArgs({
     "no-fuse-lora": { type: "boolean", default: false },
     // the q/k/v and gate/up adapters' B side folded into the base products: auto, off, forward, both (LoraOptions.foldLoraB)
     "fold-lora": { type: "string", default: "auto" },
+    // where the input embeddings live: auto (page-locked host memory when untied), device, host (EmbeddingPlacement)
+    embeddings: { type: "string", default: "auto" },
     // dA and dB on a second stream beside the input-gradient products (LoraOptions.overlapWeightGrads)
     "overlap-weight-grads": { type: "boolean", default: false },
   },
@@ -57,7 +60,9 @@ if (overlapWeightGrads && values.profile === true) throw new Error("--profile ti
 const device = openCudaDevice(0);
 const baseline = device.driver.memGetInfo();
 const ops = new CudaOps(device);
-const weights = randomDecoderWeights(device, ops, config, 1);
+const embeddings = values.embeddings as EmbeddingPlacement;
+if (!["auto", "device", "host"].includes(embeddings)) throw new Error("--embeddings must be auto, device or host");
+const weights = randomDecoderWeights(device, ops, config, 1, embeddings);
 const trainer = new CudaDecoderTrainer(device, config, weights, { rank, alpha: 2 * rank, targets: ALL_LORA_TARGETS, recompute, seed: 1, dropout, fuseSharedInputs: values["no-fuse-lora"] !== true, foldLoraB: values["fold-lora"] as LoraFold | "auto", scoredRowsOnly: values["all-rows"] !== true, overlapWeightGrads });
 
 // random token ids; every position has a target (the next id)
@@ -168,6 +173,7 @@ console.log(
     target_share: targetShare,
     scored_rows_only: values["all-rows"] !== true,
     fused_lora: values["no-fuse-lora"] !== true,
+    embeddings_on_host: embeddingOnHost(config, embeddings),
     fold_lora: values["no-fuse-lora"] !== true && dropout === 0 ? loraFoldFor(config, values["fold-lora"] as LoraFold | "auto") : "off",
     ...(overlapWeightGrads ? { overlap_weight_grads: true } : {}),
     nf4_expansion: nf4ExpansionFromEnv(),

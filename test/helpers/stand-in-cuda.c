@@ -43,6 +43,16 @@ int cuDevicePrimaryCtxRelease_v2(int device) { return 0; }
 int cuCtxSetCurrent(void *ctx) { return 0; }
 int cuCtxSynchronize(void) { return 0; }
 int cuMemGetInfo_v2(size_t *free_bytes, size_t *total) { *free_bytes = *total = (size_t)141 << 30; return 0; }
+// AGENTTUNE_STAND_IN_NO_PINNED=1: the host refuses page-locked memory (CUDA_ERROR_OUT_OF_MEMORY), as
+// under a container's memlock limit
+int cuMemHostAlloc(void **pp, size_t bytes, unsigned int flags) {
+  const char *refuse = getenv("AGENTTUNE_STAND_IN_NO_PINNED");
+  if (refuse != NULL && refuse[0] == '1') return 2;
+  *pp = malloc(bytes > 0 ? bytes : 1);
+  return *pp == NULL ? 2 : 0;
+}
+int cuMemHostGetDevicePointer_v2(uint64_t *dptr, void *p, unsigned int flags) { *dptr = (uint64_t)(uintptr_t)p; return 0; }
+int cuMemFreeHost(void *p) { free(p); return 0; }
 int cuMemAlloc_v2(uint64_t *ptr, size_t bytes) { *ptr = next_address; next_address += (bytes + 4095) & ~(uint64_t)4095; return 0; }
 int cuMemFree_v2(uint64_t ptr) { return 0; }
 int cuMemcpyHtoD_v2(uint64_t dst, const void *src, size_t bytes) { return 0; }

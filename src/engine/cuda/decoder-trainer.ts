@@ -104,7 +104,10 @@ export interface CudaLayerWeights {
 }
 
 export interface CudaDecoderWeights {
-  /** [vocab, hidden] bf16; also the output head when embeddings are tied. */
+  /**
+   * [vocab, hidden] bf16; also the output head when embeddings are tied. Untied, only its rows for
+   * the step's ids are read, and it may live in page-locked host memory (embeddingPlacement).
+   */
   embed: DeviceBuffer;
   /** [vocab, hidden] bf16 when the head is not tied. */
   lmHead?: DeviceBuffer;

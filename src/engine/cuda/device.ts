@@ -102,6 +102,28 @@ export class CudaDevice {
     return this.memory.alloc(bytes);
   }
 
+  /**
+   * Page-locked host memory that kernels read over the bus (zero-copy), for a table a step only
+   * gathers a few rows from: an untied model's input embeddings (1 GiB at Qwen2.5-7B) then take no
+   * GPU memory, for a read of the step's rows over PCIe. `ptr` is its address on the device; copies
+   * to and fills of it go through upload, fill and copy as for device memory. Not counted in
+   * `memory`'s statistics, which are the GPU's.
+   */
+  allocHostMapped(bytes: number): DeviceBuffer {
+    const { host, device } = this.driver.allocHostMapped(bytes);
+    let freed = false;
+    return {
+      ptr: device,
+      bytes,
+      free: () => {
+        if (freed) return;
+        freed = true;
+        this.synchronize(); // a queued gather may still read it
+        this.driver.call("cuMemFreeHost", host);
+      },
+    };
+  }
+
   // Every copy and fill goes on the backend's stream. The synchronous driver calls run on the
   // legacy default stream, which a non-blocking stream does not wait for: a fill there could
   // race with kernels still reading a block the allocator has just handed out again.

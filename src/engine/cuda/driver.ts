@@ -39,6 +39,9 @@ export class CudaDriver {
       cuMemGetInfo: f("int cuMemGetInfo_v2(_Out_ size_t *free, _Out_ size_t *total)"),
       cuMemAlloc: f("int cuMemAlloc_v2(_Out_ uint64_t *ptr, size_t bytes)"),
       cuMemFree: f("int cuMemFree_v2(uint64_t ptr)"),
+      cuMemHostAlloc: f("int cuMemHostAlloc(_Out_ void **pp, size_t bytes, unsigned int flags)"),
+      cuMemHostGetDevicePointer: f("int cuMemHostGetDevicePointer_v2(_Out_ uint64_t *dptr, void *p, unsigned int flags)"),
+      cuMemFreeHost: f("int cuMemFreeHost(void *p)"),
       cuMemcpyHtoD: f("int cuMemcpyHtoD_v2(uint64_t dst, const void *src, size_t bytes)"),
       cuMemcpyDtoH: f("int cuMemcpyDtoH_v2(_Out_ void *dst, uint64_t src, size_t bytes)"),
       cuMemcpyDtoD: f("int cuMemcpyDtoD_v2(uint64_t dst, uint64_t src, size_t bytes)"),
@@ -122,7 +125,27 @@ export class CudaDriver {
     this.call("cuMemAlloc", out, bytes);
     return out[0];
   }
+
+  /**
+   * Page-locked host memory mapped into the current context's address space: `host` for
+   * cuMemFreeHost, `device` the address kernels read it at (over the bus).
+   */
+  allocHostMapped(bytes: number): { host: unknown; device: DevicePtr } {
+    const host: unknown[] = [null];
+    this.call("cuMemHostAlloc", host, bytes, MEMHOSTALLOC_DEVICEMAP);
+    const device: DevicePtr[] = [0];
+    try {
+      this.call("cuMemHostGetDevicePointer", device, host[0], 0);
+    } catch (error) {
+      this.call("cuMemFreeHost", host[0]);
+      throw error;
+    }
+    return { host: host[0], device: device[0] };
+  }
 }
+
+/** CU_MEMHOSTALLOC_DEVICEMAP: the page-locked block gets an address in the device's space. */
+const MEMHOSTALLOC_DEVICEMAP = 0x02;
 
 /** CUdevice_attribute values the backend reads. */
 export const DeviceAttribute = {

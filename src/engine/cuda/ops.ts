@@ -96,6 +96,7 @@ export class CudaOps {
         copy_columns: ["ptr", "ptr", "i32", "i32", "i32"],
         f32_to_bf16_copy: ["ptr", "ptr", "i64"],
         embedding_gather: ["ptr", "ptr", "ptr", "i32", "i32", "f32"],
+        embedding_gather_x8: ["ptr", "ptr", "ptr", "i32", "i32", "f32"],
         neftune_noise_add: ["ptr", "i64", "u32", "f32"],
         scatter_rows: ["ptr", "ptr", "ptr", "i32", "i32"],
         fill_random_bf16: ["ptr", "i64", "f32", "u32"],
@@ -206,7 +207,8 @@ export class CudaOps {
 
   /** ids: [tokens] int32, table: [vocab, dim] → out: [tokens, dim] = table[ids] · scale. */
   embedding(out: DevicePtr, table: DevicePtr, ids: DevicePtr, tokens: number, dim: number, scale: number): void {
-    this.k.embedding_gather.launch([blocksFor(tokens * dim)], [THREADS], 0, out, table, ids, tokens, dim, scale);
+    if (vectorizable(dim, out, table)) this.k.embedding_gather_x8.launch([blocksFor((tokens * dim) / 8)], [THREADS], 0, out, table, ids, tokens, dim / 8, scale);
+    else this.k.embedding_gather.launch([blocksFor(tokens * dim)], [THREADS], 0, out, table, ids, tokens, dim, scale);
   }
 
   /** x: [n] bf16 += the NEFTune noise of (seed, magnitude), neftuneNoise's values (src/engine/neftune.ts). */

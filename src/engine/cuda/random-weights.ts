@@ -4,6 +4,7 @@ import { ALL_LORA_TARGETS, type CudaDecoderWeights, type CudaLayerWeights, type 
 import type { DeviceBuffer } from "./memory.js";
 import { CudaNf4Weight } from "./nf4-weight.js";
 import type { CudaOps } from "./ops.js";
+import { allocEmbeddingTable, type EmbeddingPlacement } from "./upload-weights.js";
 
 /** [out, in] of each projection. */
 export function projectionShape(c: ModelConfig, target: LoraTarget): [number, number] {
@@ -28,7 +29,7 @@ export function projectionShape(c: ModelConfig, target: LoraTarget): [number, nu
  * memory benchmarks: the same shapes and the same work as real weights, without the host time
  * of quantising billions of them.
  */
-export function randomDecoderWeights(device: CudaDevice, ops: CudaOps, c: ModelConfig, seed: number): CudaDecoderWeights {
+export function randomDecoderWeights(device: CudaDevice, ops: CudaOps, c: ModelConfig, seed: number, embeddings: EmbeddingPlacement = "auto"): CudaDecoderWeights {
   let s = seed;
   const bytes = (b: DeviceBuffer, n: number) => ops.fillRandomBytes(b.ptr, n, ++s);
   const ones = (n: number, value = 1) => {
@@ -36,8 +37,9 @@ export function randomDecoderWeights(device: CudaDevice, ops: CudaOps, c: ModelC
     device.upload(b.ptr, new Float32Array(n).fill(value));
     return b;
   };
-  const bf16Table = (rows: number) => {
-    const b = device.alloc(rows * c.hiddenSize * 2);
+  // the input table where `embeddings` puts it; the output head of an untied model on the GPU
+  const bf16Table = (rows: number, placement: EmbeddingPlacement = "device") => {
+    const b = allocEmbeddingTable(device, rows * c.hiddenSize * 2, c, placement);
     ops.fillRandomBf16(b.ptr, rows * c.hiddenSize, 0.02, ++s);
     return b;
   };
@@ -70,7 +72,7 @@ export function randomDecoderWeights(device: CudaDevice, ops: CudaOps, c: ModelC
     layers.push(layer);
   }
   return {
-    embed: bf16Table(c.vocabSize),
+    embed: bf16Table(c.vocabSize, embeddings),
     lmHead: c.tieWordEmbeddings ? undefined : bf16Table(c.vocabSize),
     finalNorm: ones(c.hiddenSize, c.normUnitOffset ? 0 : 1),
     layers,

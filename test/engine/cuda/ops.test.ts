@@ -145,6 +145,33 @@ describe("CUDA layer kernels against float64 references", { skip: gpu.skip }, ()
     });
   }
 
+  // 72 takes the 8-wide gather, 75 the one-element one
+  for (const dim of [72, 75]) test(`the embedding gather reads a table in page-locked host memory as it reads one on the GPU, bit for bit, dim ${dim}`, () => {
+    const [vocab, tokens] = [300, 41];
+    const table = encodeBf16(random(vocab * dim, 51));
+    const onHost = device.allocHostMapped(table.byteLength);
+    try {
+      device.upload(onHost.ptr, table); // a copy into it goes through the same call as into device memory
+      const back = new Uint16Array(table.length);
+      device.download(back, onHost.ptr as never);
+      assert.deepEqual(back, table);
+      const ids = upRaw(Int32Array.from({ length: tokens }, (_, t) => (t * 37 + 5) % vocab));
+      const [fromHost, fromDevice] = [empty(tokens * dim * 2), empty(tokens * dim * 2)];
+      ops.embedding(fromHost, onHost.ptr, ids, tokens, dim, 1.5);
+      const onGpu = device.alloc(table.byteLength);
+      held.push(onGpu);
+      device.upload(onGpu.ptr, table);
+      ops.embedding(fromDevice, onGpu.ptr, ids, tokens, dim, 1.5);
+      const got = downBf16(fromHost, tokens * dim);
+      assert.deepEqual([...got], [...downBf16(fromDevice, tokens * dim)]);
+      const values = decodeBf16(table);
+      const want = bf(Float32Array.from({ length: tokens * dim }, (_, i) => 1.5 * values[((Math.floor(i / dim) * 37 + 5) % vocab) * dim + (i % dim)]));
+      assert.deepEqual([...got], [...want]);
+    } finally {
+      onHost.free();
+    }
+  });
+
   test("copyColumns takes a column slice out of a wider matrix", () => {
     const [rows, cols, stride] = [37, 12, 76];
     const src = bf(random(rows * stride, 41));

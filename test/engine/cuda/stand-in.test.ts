@@ -94,6 +94,37 @@ describe("the CUDA backend's host side against stand-in libraries", { skip: "ski
     }
   });
 
+  test("an untied model's input embeddings go to page-locked host memory, to the GPU when the host refuses to lock it, and an explicit host placement says why not", async () => {
+    const { openCudaDevice } = await import("../../../src/engine/cuda/device.js");
+    const { ALL_LORA_TARGETS } = await import("../../../src/engine/cuda/decoder-trainer.js");
+    const { uploadDecoderWeights } = await import("../../../src/engine/cuda/upload-weights.js");
+    const { hostModelFromHfFolder } = await import("../../../src/model/host-weights.js");
+    const { hostDecoderWeights } = await import("../../../src/train/decoder-engine.js");
+    const device = openCudaDevice(0);
+    try {
+      const host = hostModelFromHfFolder(new URL("../../fixtures/decoder/qwen2", import.meta.url).pathname);
+      assert.equal(host.config.tieWordEmbeddings, false, "the qwen2 fixture has an output head of its own");
+      const weights = hostDecoderWeights(host, ALL_LORA_TARGETS);
+      const tableBytes = host.config.vocabSize * host.config.hiddenSize * 2;
+      const gpuBytesOf = (placement?: "auto" | "device" | "host") => {
+        const before = device.memory.memoryStats().inUse;
+        uploadDecoderWeights(device, host.config, weights, placement);
+        return device.memory.memoryStats().inUse - before;
+      };
+      const onHost = gpuBytesOf();
+      assert.ok(gpuBytesOf("device") - onHost >= tableBytes, "auto keeps the input table off the GPU");
+      process.env.AGENTTUNE_STAND_IN_NO_PINNED = "1";
+      try {
+        assert.ok(gpuBytesOf() - onHost >= tableBytes, "refused page-locked memory, auto puts the table on the GPU");
+        assert.throws(() => gpuBytesOf("host"), /cuMemHostAlloc/);
+      } finally {
+        delete process.env.AGENTTUNE_STAND_IN_NO_PINNED;
+      }
+    } finally {
+      device.dispose();
+    }
+  });
+
   test("the decoder prefills and decodes on the CUDA backend, one reply and several together", async () => {
     const { createCudaBackend } = await import("../../../src/engine/cuda/backend.js");
     const { Decoder } = await import("../../../src/model/decoder.js");

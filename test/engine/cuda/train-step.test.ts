@@ -71,6 +71,29 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
         }
       }
 
+      // an untied model's input embeddings in page-locked host memory (the default, "auto") give what
+      // the same table on the GPU gives, bit for bit
+      if (!host.config.tieWordEmbeddings) {
+        const onGpu = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ALL_LORA_TARGETS), "device");
+        const [mapped, resident] = [weights, onGpu].map((w) => new CudaDecoderTrainer(device, host.config, w, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 0 }));
+        try {
+          const start = cpu.parameters().map((p) => b.values.get(p.name)!.data);
+          const [lossMapped, lossResident] = [mapped, resident].map((t) => {
+            t.setLoraParams(start);
+            return t.forwardBackward(b.ids, b.targets, b.batch, b.tokens, 1);
+          });
+          assert.equal(lossMapped, lossResident, "the embeddings' placement moved the loss");
+          const residentGrads = resident.readLora("grads");
+          assert.ok(
+            mapped.readLora("grads").every((g, i) => g.every((v, j) => Object.is(v, residentGrads[i]![j]))),
+            "the embeddings' placement moved a gradient",
+          );
+        } finally {
+          mapped.dispose();
+          resident.dispose();
+        }
+      }
+
       // part of the targets: the groups hold gaps (k, gate not trained); fused and unfused agree
       const some: LoraTarget[] = ["q_proj", "v_proj", "up_proj", "down_proj"];
       const [fused, alone] = [true, false].map((fuseSharedInputs) => new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: some, recompute: "off", seed: 3, fuseSharedInputs }));
