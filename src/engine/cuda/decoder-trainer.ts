@@ -1,3 +1,4 @@
+import { envChoice } from "../../env-choice.js";
 import { InvalidInputError } from "../../errors.js";
 import { loraDropoutSeed } from "../cpu/dropout.js";
 import { checkNeftuneAlpha, neftuneMagnitude, neftuneSeed } from "../neftune.js";
@@ -48,7 +49,8 @@ export interface LoraOptions {
   /**
    * Fold the B side of the q/k/v and gate/up adapters into their base products, in the forward
    * pass or in both (the groups read a normalised input that can carry its xa columns;
-   * CudaSharedInputGroup, "Folded"); fused groups only. Default "auto" (loraFoldFor).
+   * CudaSharedInputGroup, "Folded"); fused groups only, so not with LoRA dropout, where each
+   * projection runs alone. Default: $AGENTTUNE_LORA_FOLD, else "auto" (loraFoldFor).
    */
   foldLoraB?: LoraFold | "auto";
   /**
@@ -65,19 +67,26 @@ export interface LoraOptions {
   overlapWeightGrads?: boolean;
 }
 
-/** Hidden sizes up to this fold the B side both ways under "auto" (loraFoldFor). */
-const FOLD_UP_TO_HIDDEN = 2048;
+/** The fold asked for by $AGENTTUNE_LORA_FOLD (auto | off | forward | both), "auto" when unset. */
+export function loraFoldFromEnv(env: NodeJS.ProcessEnv = process.env): LoraFold | "auto" {
+  return envChoice(env, "AGENTTUNE_LORA_FOLD", ["auto", ...LORA_FOLDS], "auto");
+}
+
+/** Hidden sizes up to this fold the B side both ways under "auto" (loraFoldFor); above, the forward. */
+const FOLD_BOTH_UP_TO_HIDDEN = 2048;
 
 /**
- * What "auto" folds for a model: both ways up to a hidden size of 2048, nothing above. Measured on
- * an H200 in two runs (bench/results/lora-fold-h200): both ways takes 1.4–2.4 ms off a Qwen2.5-0.5B
- * step (4–9 %) and 1.9–2.9 ms off 3B (1.6–3.9 %; the forward alone does as well there), and adds up
- * to 2.8 ms to 7B at 1 × 2048, whose products are large enough that 16–48 more columns cost cuBLAS
- * as much as the rank-r products they replace (the forward alone: −0.5 to +2.1 ms).
+ * What "auto" folds for a model: the forward always, since unfolded the bf16 output loses much of
+ * the adapter's share of it (CudaSharedInputGroup, "Folded"; SmolLM2's loss curve from the third
+ * step 3.2–5.2 % above the CPU's float32 one unfolded, 0.5–1.5 % folded:
+ * bench/results/lora-fold-h200); the input gradient too up to a hidden size of 2048, for speed. Measured on an H200 in two runs: both ways takes 1.4–2.4 ms off a
+ * Qwen2.5-0.5B step (4–9 %) and 1.9–2.9 ms off 3B (1.6–3.9 %), and adds up to 2.8 ms to 7B at
+ * 1 × 2048, whose products are large enough that 16–48 more columns cost cuBLAS as much as the
+ * rank-r products they replace; the forward alone moves 7B by −0.5 to +2.1 ms.
  */
-export function loraFoldFor(config: ModelConfig, asked: LoraFold | "auto" = "auto"): LoraFold {
+export function loraFoldFor(config: ModelConfig, asked: LoraFold | "auto" = loraFoldFromEnv()): LoraFold {
   if (asked !== "auto") return asked;
-  return config.hiddenSize <= FOLD_UP_TO_HIDDEN ? "both" : "off";
+  return config.hiddenSize <= FOLD_BOTH_UP_TO_HIDDEN ? "both" : "forward";
 }
 
 /** A layer's projections by the input they read: each group shares its A-side LoRA products. */

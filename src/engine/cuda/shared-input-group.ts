@@ -39,9 +39,12 @@ const bf16 = 2;
  * which drops the L rank-r products over the outputs in each direction (at 7B, 2048 tokens: 15–30 µs
  * each, bench/results/train-h200-gemm-route/gemm-2048.md), for base products 16–48 columns wider in
  * k (forward) or n (backward). On an H200 that pays at Qwen2.5-0.5B and 3B and not at 7B, whose
- * wider products cost cuBLAS what the rank-r ones did (bench/results/lora-fold-h200; the trainer's
- * "auto", loraFoldFor). xa_G is also copied out into the xa buffer, since the input may be freed
- * before the backward pass (selective recomputation).
+ * wider products cost cuBLAS what the rank-r ones did (bench/results/lora-fold-h200). The forward's
+ * fold also keeps the adapter's share of y: cuBLAS rounds a bf16 product to bf16 before it adds C
+ * (bench/cuda-beta-rounding.ts), so unfolded y = bf16(bf16(x·Wᵀ) + s·xa·Bᵀ) loses every share under
+ * half an ulp of y (right after B leaves zero, most of it); folded, it joins the fp32 sum. Hence the
+ * trainer folds the forward whatever the size (loraFoldFor). xa_G is also copied out into the xa
+ * buffer, since the input may be freed before the backward pass (selective recomputation).
  */
 export class CudaSharedInputGroup {
   /** The members with an adapter, in order: their xa blocks or columns, in order. */

@@ -11,7 +11,7 @@ import type { CudaDevice } from "../../../src/engine/cuda/device.js";
 import { LoraArena } from "../../../src/engine/cuda/lora-arena.js";
 import { CudaLoraLinear } from "../../../src/engine/cuda/lora-linear.js";
 import { CudaNf4Weight } from "../../../src/engine/cuda/nf4-weight.js";
-import { loraFoldFor } from "../../../src/engine/cuda/decoder-trainer.js";
+import { loraFoldFor, loraFoldFromEnv } from "../../../src/engine/cuda/decoder-trainer.js";
 import { CudaOps } from "../../../src/engine/cuda/ops.js";
 import { CudaSharedInputGroup, LORA_FOLDS } from "../../../src/engine/cuda/shared-input-group.js";
 import { dequantizeNf4, quantizeNf4 } from "../../../src/quant/nf4.js";
@@ -42,13 +42,16 @@ function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, n: number
 }
 const transpose = (a: ArrayLike<number>, rows: number, cols: number) => Float64Array.from({ length: rows * cols }, (_, i) => a[(i % rows) * cols + Math.floor(i / rows)]);
 
-test('foldLoraB "auto" folds both ways up to a hidden size of 2048 and nothing above; a mode asked for is kept', () => {
+test('foldLoraB "auto" folds both ways up to a hidden size of 2048 and the forward above; a mode asked for is kept', () => {
   const config = (hiddenSize: number) => ({ hiddenSize }) as Parameters<typeof loraFoldFor>[0];
   assert.equal(loraFoldFor(config(896)), "both"); // Qwen2.5-0.5B
   assert.equal(loraFoldFor(config(2048)), "both"); // Qwen2.5-3B
-  assert.equal(loraFoldFor(config(3584)), "off"); // Qwen2.5-7B
+  assert.equal(loraFoldFor(config(3584)), "forward"); // Qwen2.5-7B
   assert.equal(loraFoldFor(config(3584), "forward"), "forward");
   assert.equal(loraFoldFor(config(896), "off"), "off");
+  assert.equal(loraFoldFromEnv({}), "auto");
+  assert.equal(loraFoldFromEnv({ AGENTTUNE_LORA_FOLD: "forward" }), "forward");
+  assert.throws(() => loraFoldFromEnv({ AGENTTUNE_LORA_FOLD: "sideways" }), /AGENTTUNE_LORA_FOLD is "sideways"/);
 });
 
 const gpu = openGpuOrSkip();
