@@ -33,8 +33,9 @@ const { values } = parseArgs({
     "all-rows": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     "no-fuse-lora": { type: "boolean", default: false },
-    // the q/k/v and gate/up adapters' B side folded into the base products: auto, off, forward, both (LoraOptions.foldLoraB)
-    "fold-lora": { type: "string", default: "auto" },
+    // the q/k/v and gate/up adapters' B side folded into the base products: auto, off, forward, both
+    // (LoraOptions.foldLoraB; unset: $AGENTTUNE_LORA_FOLD, else auto)
+    "fold-lora": { type: "string" },
     // where the input embeddings live: auto (page-locked host memory when untied), device, host (EmbeddingPlacement)
     embeddings: { type: "string", default: "auto" },
     // dA and dB on a second stream beside the input-gradient products (LoraOptions.overlapWeightGrads)
