@@ -175,7 +175,8 @@ console.log(
     scored_rows_only: values["all-rows"] !== true,
     fused_lora: values["no-fuse-lora"] !== true,
     embeddings_on_host: embeddingOnHost(config, embeddings),
-    fold_lora: values["no-fuse-lora"] !== true && dropout === 0 ? loraFoldFor(config, values["fold-lora"] as LoraFold | "auto") : "off",
+    // projections one by one (dropout, or --no-fuse-lora) fold the forward only
+    fold_lora: ((mode) => (values["no-fuse-lora"] !== true && dropout === 0) || mode === "off" ? mode : "forward")(loraFoldFor(config, values["fold-lora"] as LoraFold | "auto" | undefined)),
     ...(overlapWeightGrads ? { overlap_weight_grads: true } : {}),
     nf4_expansion: nf4ExpansionFromEnv(),
     nf4_matmul: nf4MatmulFromEnv(),

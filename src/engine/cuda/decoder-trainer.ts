@@ -49,8 +49,9 @@ export interface LoraOptions {
   /**
    * Fold the B side of the q/k/v and gate/up adapters into their base products, in the forward
    * pass or in both (the groups read a normalised input that can carry its xa columns;
-   * CudaSharedInputGroup, "Folded"); fused groups only, so not with LoRA dropout, where each
-   * projection runs alone. Default: $AGENTTUNE_LORA_FOLD, else "auto" (loraFoldFor).
+   * CudaSharedInputGroup, "Folded"; both ways for fused groups only: with LoRA dropout, where each
+   * projection runs alone, the forward folds member by member). Default: $AGENTTUNE_LORA_FOLD, else
+   * "auto" (loraFoldFor).
    */
   foldLoraB?: LoraFold | "auto";
   /**

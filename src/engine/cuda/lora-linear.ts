@@ -102,6 +102,13 @@ export class CudaLoraLinear {
     this.device.cublas.gemm({ transA: false, transB: false, m: n, n: k, k: this.outFeatures, a: dy, b: this.scratch.ptr, c: dxExt, ldc: ld, dtype: "bf16", beta: accumulate ? 1 : 0 });
   }
 
+  /** xa: [n, r] (`ld` elements a row) = dropout(x)·Aᵀ, x: [n, in] dense; `seed` names the dropout mask. */
+  loraAForward(xa: DevicePtr, ld: number, x: DevicePtr, n: number, seed: number, lora: LoraAdapter): void {
+    const xd = this.dropped(x, n, seed);
+    this.device.cublas.gemm({ transA: false, transB: true, m: n, n: lora.rank, k: this.inFeatures, a: xd?.ptr ?? x, b: lora.a.shadow.ptr, c: xa, ldc: ld, dtype: "bf16" });
+    xd?.free();
+  }
+
   /** y: [n, out] = s·xa·Bᵀ; xa: [n, r], `ld` elements a row. */
   loraBForward(y: DevicePtr, xa: DevicePtr, n: number, ld: number, lora: LoraAdapter): void {
     const { b, rank, scale } = lora;
@@ -129,11 +136,8 @@ export class CudaLoraLinear {
       this.baseForward(y, x, n, false);
       return;
     }
-    const { a, rank } = this.lora;
-    const xd = this.dropped(x, n, seed);
-    this.device.cublas.gemm({ transA: false, transB: true, m: n, n: rank, k: this.inFeatures, a: xd?.ptr ?? x, b: a.shadow.ptr, c: xa, dtype: "bf16" });
-    xd?.free();
-    this.loraBForward(y, xa, n, rank, this.lora);
+    this.loraAForward(xa, this.lora.rank, x, n, seed, this.lora);
+    this.loraBForward(y, xa, n, this.lora.rank, this.lora);
     this.baseForward(y, x, n, true);
   }
 

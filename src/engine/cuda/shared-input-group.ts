@@ -28,8 +28,8 @@ const bf16 = 2;
  * [n, r] block of the same xa buffer. Either way the group's xa buffer is [n, L·r] bf16. As in
  * CudaLoraLinear, the base products come last and add onto the adapters' outputs.
  *
- * Folded (a fused group whose members all have an adapter, `fold` asked for): the group's input (and,
- * folding both ways, its input gradient) is an [n, in + L·r] matrix (`stride`, `gradStride` elements
+ * Folded (a group whose members all have an adapter, `fold` asked for): the group's input (and, for a
+ * fused group folding both ways, its input gradient) is an [n, in + L·r] matrix (`stride`, `gradStride` elements
  * a row) whose last L·r columns hold xa_G (dxa_G), and the B side goes into each base product
  * (CudaLoraLinear.foldedForward):
  *
@@ -44,7 +44,9 @@ const bf16 = 2;
  * (bench/cuda-beta-rounding.ts), so unfolded y = bf16(bf16(x·Wᵀ) + s·xa·Bᵀ) loses every share under
  * half an ulp of y (right after B leaves zero, most of it); folded, it joins the fp32 sum. Hence the
  * trainer folds the forward whatever the size (loraFoldFor). xa_G is also copied out into the xa
- * buffer, since the input may be freed before the backward pass (selective recomputation).
+ * buffer, since the input may be freed before the backward pass (selective recomputation). A group
+ * whose members run one by one (LoRA dropout: a mask each) folds its forward member by member,
+ * each adapter's xa from its own dropout(x), in its own columns.
  */
 export class CudaSharedInputGroup {
   /** The members with an adapter, in order: their xa blocks or columns, in order. */
@@ -55,7 +57,7 @@ export class CudaSharedInputGroup {
   private readonly rank: number;
   /** Whether the forward's B-side products are folded into the base products (then `stride` > in). */
   readonly folded: boolean;
-  /** Whether the backward's are too (then `gradStride` > in). */
+  /** Whether the backward's are too (fused groups only; then `gradStride` > in). */
   readonly foldedBackward: boolean;
   /** Elements a row of the input x: in, or in + L·r when folded. */
   readonly stride: number;
@@ -79,8 +81,9 @@ export class CudaSharedInputGroup {
     const alike = this.adapted.every(({ lora }) => lora.rank === this.rank && lora.dropout <= 0);
     this.fused = fuse && this.adapted.length > 0 && sideBySide && alike;
     // the folded expansion writes W's rows 8 elements at a time and the tail in pairs
-    this.folded = fold !== "off" && this.fused && this.adapted.length === members.length && inFeatures % 8 === 0 && this.rank % 2 === 0;
-    this.foldedBackward = this.folded && fold === "both";
+    const oneRank = this.adapted.every(({ lora }) => lora.rank === this.rank);
+    this.folded = fold !== "off" && this.adapted.length > 0 && this.adapted.length === members.length && oneRank && inFeatures % 8 === 0 && this.rank % 2 === 0;
+    this.foldedBackward = this.folded && this.fused && fold === "both";
     this.stride = (inFeatures ?? 0) + (this.folded ? this.xaColumns : 0);
     this.gradStride = (inFeatures ?? 0) + (this.foldedBackward ? this.xaColumns : 0);
   }
@@ -101,7 +104,8 @@ export class CudaSharedInputGroup {
    */
   forward(ys: readonly DevicePtr[], x: DevicePtr, n: number, xa: DevicePtr | null, seeds: readonly number[]): void {
     if (this.folded && xa !== null) {
-      this.foldedForward(ys, x, n, xa);
+      if (this.fused) this.foldedForward(ys, x, n, xa);
+      else this.foldedForwardEach(ys, x, n, xa, seeds);
       return;
     }
     if (!this.fused || xa === null) {
@@ -128,6 +132,31 @@ export class CudaSharedInputGroup {
   }
 
   /**
+   * The folded forward member by member (no shared A side): member i's xa_i = dropout_i(x)·A_iᵀ into
+   * its columns beside x, copied out to its [n, r] block of xa, then its folded product. The
+   * adapters read a dense copy of x (the dropout masks index [n, in]).
+   */
+  private foldedForwardEach(ys: readonly DevicePtr[], x: DevicePtr, n: number, xa: DevicePtr, seeds: readonly number[]): void {
+    const k = this.members[0].inFeatures;
+    const dense = this.denseCopy(x, n);
+    for (const [i, { linear, lora }] of this.adapted.entries()) {
+      const own = offsetPtr(x, (k + i * this.rank) * bf16);
+      linear.loraAForward(own, this.stride, dense.ptr, n, seeds[i], lora);
+      this.ops.copyColumns(this.slice(xa, i, n), own, n, this.rank, this.stride);
+      linear.foldedForward(ys[i], x, this.stride, n, (i + 1) * this.rank, lora);
+    }
+    dense.free();
+  }
+
+  /** x: [n, in] read `stride` elements a row, copied into a new dense buffer (free it after). */
+  private denseCopy(x: DevicePtr, n: number): { ptr: DevicePtr; free(): void } {
+    const k = this.members[0].inFeatures;
+    const dense = this.device.alloc(n * k * bf16);
+    this.ops.copyColumns(dense.ptr, x, n, k, this.stride);
+    return dense;
+  }
+
+  /**
    * dys[j]: [n, out_j] → dx: [n, in] (`gradStride` elements a row) = Σ_j member j's input gradient
    * (written, or added to when accumulate; groups folded both ways only write); every adapter's dA,
    * dB += their gradients. x: `stride` elements a row. dxa: [n, L·r] bf16 scratch (unused when the
@@ -135,11 +164,14 @@ export class CudaSharedInputGroup {
    */
   backward(dx: DevicePtr, dys: readonly DevicePtr[], x: DevicePtr, xa: DevicePtr | null, dxa: DevicePtr, n: number, accumulate: boolean, seeds: readonly number[]): void {
     if (!this.fused || xa === null) {
+      // members one by one read a dense x (their dropout masks index [n, in])
+      const dense = this.stride === this.members[0].inFeatures ? null : this.denseCopy(x, n);
       let slot = 0;
       for (const [j, m] of this.members.entries()) {
         const own = m.lora && xa !== null ? this.slice(xa, slot++, n) : null;
-        m.backward(dx, dys[j], x, own, dxa, n, accumulate || j > 0, seeds[j]);
+        m.backward(dx, dys[j], dense?.ptr ?? x, own, dxa, n, accumulate || j > 0, seeds[j]);
       }
+      dense?.free();
       return;
     }
     this.fusedBackward(dx, dys, x, xa, dxa, n, accumulate);

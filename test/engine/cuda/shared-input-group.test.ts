@@ -1,6 +1,7 @@
 // One shared-input group (q/k/v-like: three projections reading one input) on the GPU against a
 // float64 reference written from the LoRA definitions, with its B side apart, folded into the
-// forward's base products, and folded both ways. The reference takes the bf16 values the GPU
+// forward's base products, and folded both ways; its A side shared (fused) or member by member.
+// The reference takes the bf16 values the GPU
 // holds (x, W, A, B, dy, and xa and dxa rounded as the GPU rounds them), so what is left is the
 // products' own rounding: a column of the wrong member, a missing product or a product added
 // twice shows as an error of order 1.
@@ -63,8 +64,8 @@ describe("a shared-input LoRA group on the GPU against float64", { skip: gpu.ski
 
   // 256 + 3·8 takes the 16-byte stores; 64 + 3·2 and 32 + 3·4 (the qwen3 fixture's q/k/v) the 4-byte ones
   for (const [inFeatures, rank, outs] of [[256, 8, [96, 32, 48]], [64, 2, [96, 32, 48]], [32, 4, [64, 32, 32]]] as const) {
-    for (const fold of LORA_FOLDS) {
-      test(`in ${inFeatures}, rank ${rank}, fold ${fold}: outputs, the input gradient and every dA, dB`, () => {
+    for (const [fold, fuse] of [...LORA_FOLDS.map((f) => [f, true] as const), ["both", false] as const]) {
+      test(`in ${inFeatures}, rank ${rank}, fold ${fold}${fuse ? "" : ", members one by one"}: outputs, the input gradient and every dA, dB`, () => {
         const n = 40;
         const scale = 2.5;
         const L = outs.length * rank;
@@ -80,10 +81,11 @@ describe("a shared-input LoRA group on the GPU against float64", { skip: gpu.ski
         const weights = hostW.map(({ q }) => new CudaNf4Weight(device, q));
         const scratch = device.alloc(Math.max(...outs) * (inFeatures + L) * 2);
         const linears = weights.map((w, i) => new CudaLoraLinear(device, ops, w, null, { a: arena.params[2 * i], b: arena.params[2 * i + 1], rank, scale, dropout: 0 }, scratch));
-        const group = new CudaSharedInputGroup(device, ops, linears, true, fold);
+        const group = new CudaSharedInputGroup(device, ops, linears, fuse, fold);
         assert.equal(group.folded, fold !== "off");
         assert.equal(group.stride, inFeatures + (fold === "off" ? 0 : L));
-        assert.equal(group.gradStride, inFeatures + (fold === "both" ? L : 0));
+        // one by one, only the forward folds
+        assert.equal(group.gradStride, inFeatures + (fold === "both" && fuse ? L : 0));
         const buffers: { free(): void }[] = [{ free: () => arena.dispose() }, scratch, ...weights.map((w) => ({ free: () => w.dispose() }))];
         const alloc = (bytes: number) => {
           const buffer = device.alloc(bytes);
@@ -111,8 +113,10 @@ describe("a shared-input LoRA group on the GPU against float64", { skip: gpu.ski
             return decodeBf16(bits);
           };
           // xa_i = bf16(x·A_iᵀ), as kept for the backward pass: [n, L] with member i's r columns at i·r
+          // (fused), or member i's [n, r] block at i·n·r (one by one)
           const gotXa = down(xa.ptr, n * L);
-          const xaOf = (i: number) => Float32Array.from({ length: n * rank }, (_, j) => gotXa[Math.floor(j / rank) * L + i * rank + (j % rank)]);
+          const xaOf = (i: number) =>
+            Float32Array.from({ length: n * rank }, (_, j) => (fuse ? gotXa[Math.floor(j / rank) * L + i * rank + (j % rank)] : gotXa[i * n * rank + j]));
           outs.forEach((out, i) => {
             check(`xa${i}`, xaOf(i), matmul(x, a[i], n, rank, inFeatures, true), 8e-3);
             const lora = matmul(xaOf(i), b[i], n, out, rank, true);
@@ -145,7 +149,7 @@ describe("a shared-input LoRA group on the GPU against float64", { skip: gpu.ski
             check(`dB${i}`, grads[2 * i + 1], wantDb, 1e-2);
           });
           check("dx", gotDx, wantDx, 1e-2);
-          console.log(`in ${inFeatures}, rank ${rank}, fold ${fold}: ${errors.join(", ")}`);
+          console.log(`in ${inFeatures}, rank ${rank}, fold ${fold}${fuse ? "" : ", one by one"}: ${errors.join(", ")}`);
         } finally {
           for (const buffer of buffers) buffer.free();
         }

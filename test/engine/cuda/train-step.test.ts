@@ -47,7 +47,7 @@ describe("a QLoRA training step on the GPU against the CPU backend", { skip: gpu
       // q/k/v and gate/up sharing their A-side products with their B side folded into the base
       // products both ways (the default: "auto" at these sizes), the same with the B side apart or
       // folded forward only, and every projection alone
-      for (const [label, fuseSharedInputs, foldLoraB] of [["fast", true, "auto"], ["fast, B side apart", true, "off"], ["fast, B side folded forward", true, "forward"], ["fast, unfused", false, "off"]] as const) {
+      for (const [label, fuseSharedInputs, foldLoraB] of [["fast", true, "auto"], ["fast, B side apart", true, "off"], ["fast, B side folded forward", true, "forward"], ["fast, unfused", false, "off"], ["fast, unfused, folded forward member by member", false, "auto"]] as const) {
         const fast = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 0, fuseSharedInputs, foldLoraB });
         try {
           assert.deepEqual(fast.loraNames(), cpu.parameters().map((p) => p.name));
