@@ -104,6 +104,7 @@ const EVAL_FLAGS: Record<string, FlagSpec> = {
   device: { type: "string", description: "cpu or cuda: where the evaluation's engine runs", default: "cpu" },
   "eval-max-steps": { type: "number", description: "model replies an evaluation run may take", default: 8 },
   "max-tokens": { type: "number", description: "tokens a reply may have", default: 256, aliases: ["max_new_tokens"] },
+  concurrency: { type: "number", description: "tasks in flight at once in an evaluation (our engine batches them)", default: 1 },
 };
 
 function evalSettings(flags: FlagValues) {
@@ -113,6 +114,7 @@ function evalSettings(flags: FlagValues) {
     device: deviceFlag(flags.device),
     evalMaxSteps: wholeFlag(flags, "eval-max-steps", 1),
     maxTokens: wholeFlag(flags, "max-tokens", 1),
+    evalConcurrency: wholeFlag(flags, "concurrency", 1),
   };
 }
 

@@ -16,6 +16,8 @@ export interface ExperimentEvalOptions {
   maxSteps?: number;
   /** Tokens a reply may have. Default 256. */
   maxTokens?: number;
+  /** Tasks in flight at once (batched on our engine). Default 1. */
+  concurrency?: number;
   openModel?: OpenModel;
   onProgress?(p: EvalProgress): void;
   signal?: AbortSignal;
@@ -36,6 +38,7 @@ export async function evaluateModel(request: ModelRequest, options: ExperimentEv
       tasks: options.tasks,
       maxSteps: options.maxSteps ?? 8,
       maxTokens: options.maxTokens ?? 256,
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
       ...(request.engine === undefined ? {} : { engine: request.engine }),
       ...(request.adapter === undefined ? {} : { adapter: request.adapter }),
       ...(options.tasksFile === undefined ? {} : { tasksFile: options.tasksFile }),

@@ -24,6 +24,8 @@ export interface PairSettings extends ExperimentTaskSource {
   evalMaxSteps?: number;
   /** Tokens a reply may have. Default 256. */
   maxTokens?: number;
+  /** Tasks in flight at once in each evaluation. Default 1. */
+  evalConcurrency?: number;
   /** The command line, written into the report. */
   command?: string;
   /** Default: this machine (with the GPU's name when the device is cuda). */
@@ -46,6 +48,7 @@ export function sideEvalOptions(settings: PairSettings, tasks: readonly Task[], 
     ...(settings.tasksFile === undefined ? {} : { tasksFile: settings.tasksFile }),
     ...(settings.evalMaxSteps === undefined ? {} : { maxSteps: settings.evalMaxSteps }),
     ...(settings.maxTokens === undefined ? {} : { maxTokens: settings.maxTokens }),
+    ...(settings.evalConcurrency === undefined ? {} : { concurrency: settings.evalConcurrency }),
     ...(settings.openModel === undefined ? {} : { openModel: settings.openModel }),
     onProgress,
   };

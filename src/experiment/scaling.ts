@@ -92,6 +92,11 @@ export interface ScalingOptions {
   evalMaxSteps?: number;
   /** Tokens a reply may have. Default 256. */
   maxTokens?: number;
+  /**
+   * Tasks in flight at once in each evaluation. Default 1. Not a setting of the study: greedy
+   * replies do not depend on it, so a study may resume with another.
+   */
+  evalConcurrency?: number;
   /** The command line, written into the report. */
   command?: string;
   /** Default: this machine, with the GPU's name when the backend is cuda. */
@@ -378,6 +383,7 @@ export async function runScalingStudy(options: ScalingOptions): Promise<{ result
           ...(options.tasksFile === undefined ? {} : { tasksFile: options.tasksFile }),
           maxSteps: settings.evalMaxSteps,
           maxTokens: settings.maxTokens,
+          ...(options.evalConcurrency === undefined ? {} : { concurrency: options.evalConcurrency }),
           ...(options.openModel === undefined ? {} : { openModel: options.openModel }),
           onProgress: (p) => options.onEvalProgress?.(id, p),
         },

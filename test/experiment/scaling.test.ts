@@ -170,6 +170,20 @@ describe("the scaling study", () => {
     await assert.rejects(study(split, { trainOnly: true, reportOnly: true }).run(), (e: unknown) => e instanceof InvalidInputError && /exclude each other/.test(e.message));
   });
 
+  it("evaluates with the tasks in flight it is given, which a resumed study may change", async () => {
+    const dir = join(root, "concurrency");
+    await study(dir, { sizes: [3], seeds: [0], evalConcurrency: 3 }).run();
+    const evalOf = (id: string) => JSON.parse(readFileSync(join(dir, "runs", id, "eval.json"), "utf8")) as { settings: { concurrency: number } };
+    assert.equal(evalOf("3-s0").settings.concurrency, 3);
+    // not a setting of the study: the finished run is kept, the new one evaluates one task at a time
+    const again = study(dir, { sizes: [3], seeds: [0, 1] });
+    const { result } = await again.run();
+    assert.deepEqual(result.runs.map((r) => r.id), ["3-s0", "3-s1"]);
+    assert.deepEqual(again.calls.map((c) => c.lora?.seed), [1]);
+    assert.equal(evalOf("3-s0").settings.concurrency, 3);
+    assert.equal(evalOf("3-s1").settings.concurrency, 1);
+  });
+
   it("refuses to mix runs made with other settings", async () => {
     const s = study(out, { epochs: 3 });
     await assert.rejects(s.run(), (e: unknown) => e instanceof InvalidInputError && /run 3-s0 .* other settings: epochs 2 then, 3 now/.test(e.message));
