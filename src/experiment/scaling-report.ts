@@ -5,6 +5,7 @@ import { formatRate, shortMetricLabel } from "../eval/metrics.js";
 import { markdownCell, markdownTable } from "../eval/report.js";
 import { formatSpread } from "../eval/stats.js";
 import { SCALING_METRICS } from "./charts.js";
+import { formatMachine } from "./machine.js";
 import { formatProvenance } from "./provenance.js";
 import type { ScalingResult } from "./scaling-summary.js";
 
@@ -26,12 +27,31 @@ export function formatTokensPerSecond(v: number): string {
   return v >= 1000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0);
 }
 
+/**
+ * Where the runs were trained, when that is not (only) the machine that wrote the report: a study
+ * trained on a GPU and evaluated or reported elsewhere (--train-only, --report-only).
+ */
+function formatTrainedOn(result: ScalingResult): string[] {
+  const here = formatMachine(result.machine);
+  const byMachine = new Map<string, string[]>();
+  for (const r of result.runs) {
+    if (r.trainedOn === undefined) continue;
+    const m = formatMachine(r.trainedOn);
+    byMachine.set(m, [...(byMachine.get(m) ?? []), r.id]);
+  }
+  if (byMachine.size === 0 || (byMachine.size === 1 && byMachine.has(here))) return [];
+  const dates = result.runs.flatMap((r) => (r.trainedAt === undefined ? [] : [r.trainedAt])).sort();
+  const when = dates.length === 0 ? "" : ` (${dates[0]} to ${dates.at(-1)})`;
+  const where = [...byMachine].map(([m, ids]) => (byMachine.size === 1 ? m : `${m}: ${ids.join(", ")}`)).join("; ");
+  return [`- Runs trained on: ${where}${when}`];
+}
+
 /** The Markdown report of a scaling study. */
 export function formatScalingReport(result: ScalingResult): string {
   const s = result.settings;
   const planned = result.sizes.length * result.seeds.length;
   const out: string[] = [`# Data scaling: ${result.model}`, ""];
-  out.push(...formatProvenance(result));
+  out.push(...formatProvenance(result), ...formatTrainedOn(result));
   out.push(
     `- Training: QLoRA on the ${s.backend === "cuda" ? "GPU (CUDA backend)" : "CPU"}, NF4 base, LoRA r${s.lora.rank}/α${s.lora.alpha} dropout ${s.lora.dropout} on ${s.lora.targets.join(", ")}${s.lora.neftuneAlpha === undefined ? "" : `, NEFTune noise α ${s.lora.neftuneAlpha}`}; ` +
       `lr ${s.lr} cosine with ${(s.warmupRatio * 100).toFixed(0)} % warm-up; ${s.epochs} epoch${s.epochs === 1 ? "" : "s"}; batch ${s.batchSize} × accumulation ${s.gradAccum}; max length ${s.maxLength}` +

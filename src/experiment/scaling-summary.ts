@@ -69,6 +69,9 @@ export interface RunTrainingFigures {
   tokensPerS: number | null;
   /** True when training continued from a checkpoint of an interrupted invocation. */
   resumedTraining: boolean;
+  /** Where and when it was trained (absent in runs recorded before these fields). */
+  trainedOn?: MachineInfo;
+  trainedAt?: string;
 }
 
 /** One size × seed: trained, then evaluated. */

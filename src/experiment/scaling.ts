@@ -358,6 +358,8 @@ export async function runScalingStudy(options: ScalingOptions): Promise<{ result
           tokens: figures.tokens,
           tokensPerS: figures.stepS > 0 ? figures.tokens / figures.stepS : null,
           resumedTraining: resume,
+          trainedOn: machine,
+          trainedAt: new Date().toISOString(),
         };
         // a GGUF base gets the GGUF LoRA too: node-llama-cpp evaluates it, and the parity experiment compares both
         if (ggufBase) {

@@ -75,6 +75,7 @@ describe("the scaling study", () => {
     assert.deepEqual(json.sizes, [3, 6]);
     assert.equal(json.settings.evalEngine, "own");
     assert.equal(json.machine.cpu, "Test CPU 9000");
+    assert.doesNotMatch(readFileSync(files.markdown, "utf8"), /Runs trained on/, "trained where reported: one Machine line");
   });
 
   it("records each run's training figures from its log", () => {
@@ -152,9 +153,10 @@ describe("the scaling study", () => {
     await assert.rejects(study(damaged, { reportOnly: true }).run(), (e: unknown) => e instanceof FileFormatError && e.file === file && /delete that run's folder/.test(describeError(e)));
   });
 
-  it("with trainOnly trains every run and evaluates none; the same study without it then only evaluates", async () => {
+  it("with trainOnly trains every run and evaluates none; the same study without it then only evaluates, and its report says where the runs were trained", async () => {
     const split = join(root, "split");
-    const gpu = study(split, { trainOnly: true });
+    const gpuMachine = { ...MACHINE, cpu: "Test GPU host", cores: 16, gpu: "Test GPU" };
+    const gpu = study(split, { trainOnly: true, machine: gpuMachine });
     await gpu.run();
     assert.equal(gpu.calls.length, 4);
     assert.equal(gpu.opened.length, 0);
@@ -167,6 +169,10 @@ describe("the scaling study", () => {
     assert.equal(cpu.calls.length, 0);
     assert.equal(cpu.opened.length, 4);
     assert.equal(result.runs.length, 4);
+    assert.deepEqual(result.runs[0].trainedOn, gpuMachine);
+    const md = readFileSync(join(split, "scaling.md"), "utf8");
+    assert.match(md, /^- Machine: Test CPU 9000 /m);
+    assert.match(md, /^- Runs trained on: Test GPU host \(16 cores, 8 GiB\).*GPU Test GPU \(\d{4}-\d\d-\d\dT.* to \d{4}-/m);
     await assert.rejects(study(split, { trainOnly: true, reportOnly: true }).run(), (e: unknown) => e instanceof InvalidInputError && /exclude each other/.test(e.message));
   });
 
