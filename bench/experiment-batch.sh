@@ -11,29 +11,36 @@
 #                                                          evaluated when asked) or SECONDS pass; print each one's state
 # RUNS: one run a line, `name|samples|seed|epochs|data flags|train flags`; `#` starts a comment.
 # Environment: MODEL (the base GGUF, required), AGENTTUNE (how to run the CLI; default
-# `node bin/agenttune.js`), TASKS (default data/eval/tasks.jsonl), EVAL=0 to leave the evaluation
-# out of each run (for `evaluate`, or to evaluate adapter.gguf elsewhere: evaluations run at once
-# share the GPU by turns, so one after another with more tasks at once each goes further),
+# `node <this checkout>/bin/agenttune.js`; kept for `evaluate`), LR (the peak learning rate;
+# default 1e-3), TASKS (default data/eval/tasks.jsonl), EVAL=0 to leave the evaluation out of each
+# run (for `evaluate`, or to evaluate adapter.gguf elsewhere: evaluations run at once share the GPU
+# by turns, so one after another with more tasks at once each goes further),
 # CONCURRENCY (tasks at once per evaluation; default 8),
 # LIMIT (evaluate the first N tasks only), BACKEND (cuda, the default, or cpu for a trial run).
 # Runs are started with setsid, so they outlive the shell that started them.
 set -uo pipefail
 USAGE="usage: experiment-batch.sh start RUNS WORK | evaluate WORK | wait WORK SECONDS"
 verb=${1:?$USAGE}
+# each run works in its own folder, so the CLI and the tasks are named by absolute paths
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+AGENTTUNE=${AGENTTUNE:-node $root/bin/agenttune.js}
+export AGENTTUNE
 
 run_one() { # name samples seed epochs "data flags" "train flags" (in the run's folder)
   local name=$1 samples=$2 seed=$3 epochs=$4 dflags=$5 tflags=$6 t0
-  local cli=${AGENTTUNE:-node bin/agenttune.js} backend=${BACKEND:-cuda} limit=()
+  local cli=$AGENTTUNE backend=${BACKEND:-cuda} lr=${LR:-1e-3} limit=()
   [[ -n "${LIMIT:-}" ]] && limit=(--limit "$LIMIT")
   {
+    # the engine's switches (AGENTTUNE_LORA_FOLD, …) change what a run computes: keep them with it
+    env | grep '^AGENTTUNE_' | sort | sed 's/^/environment: /'
     echo "agenttune data build --samples $samples --seed $seed $dflags --out train.jsonl"
-    echo "agenttune train --model $(basename "$MODEL") --data train.jsonl --output-dir ft --backend $backend --save-every 0 --seed $seed --lr 1e-3 --epochs $epochs --batch-size 4 --grad-accum 1 $tflags"
+    echo "agenttune train --model $(basename "$MODEL") --data train.jsonl --output-dir ft --backend $backend --save-every 0 --seed $seed --lr $lr --epochs $epochs --batch-size 4 --grad-accum 1 $tflags"
   } > run.txt
   # shellcheck disable=SC2086 # the flag lists are meant to split
   $cli data build --samples "$samples" --seed "$seed" $dflags --out train.jsonl >> run.txt 2>&1 || { echo "FAILED: data build" >> run.txt; touch DONE; return; }
   t0=$(date +%s)
   # shellcheck disable=SC2086
-  $cli train --model "$MODEL" --data train.jsonl --output-dir ft --backend "$backend" --save-every 0 --seed "$seed" --lr 1e-3 \
+  $cli train --model "$MODEL" --data train.jsonl --output-dir ft --backend "$backend" --save-every 0 --seed "$seed" --lr "$lr" \
     --epochs "$epochs" --batch-size 4 --grad-accum 1 $tflags > train.txt 2>&1 || { echo "FAILED: train" >> run.txt; touch DONE; return; }
   echo "wall time of the train call: $(( $(date +%s) - t0 )) s ($(date -u +%FT%TZ) end)" >> run.txt
   cp ft/train_log.jsonl . 2>/dev/null
@@ -44,7 +51,7 @@ run_one() { # name samples seed epochs "data flags" "train flags" (in the run's 
 }
 
 eval_one() { # (in the run's folder, after its training)
-  local cli=${AGENTTUNE:-node bin/agenttune.js} backend=${BACKEND:-cuda} limit=() t0
+  local cli=$AGENTTUNE backend=${BACKEND:-cuda} limit=() t0
   [[ -n "${LIMIT:-}" ]] && limit=(--limit "$LIMIT")
   [[ -d ft/adapter ]] || { echo "FAILED: eval (no adapter)" >> run.txt; return; }
   t0=$(date +%s)
@@ -60,7 +67,9 @@ case "$verb" in
     work=${3:?$USAGE}
     : "${MODEL:?set MODEL to the base model GGUF file}"
     [[ -f "$runs" ]] || { echo "experiment-batch.sh: no runs file $runs" >&2; exit 1; }
-    MODEL=$(realpath "$MODEL"); TASKS=$(realpath "${TASKS:-data/eval/tasks.jsonl}")
+    TASKS=${TASKS:-$root/data/eval/tasks.jsonl}
+    [[ -f "$MODEL" && -f "$TASKS" ]] || { echo "experiment-batch.sh: no file $([[ -f "$MODEL" ]] && echo "$TASKS" || echo "$MODEL")" >&2; exit 1; }
+    MODEL=$(realpath "$MODEL"); TASKS=$(realpath "$TASKS")
     export MODEL TASKS
     mkdir -p "$work"
     while IFS='|' read -r name samples seed epochs dflags tflags; do
@@ -72,14 +81,14 @@ case "$verb" in
       echo "started $name"
     done < "$runs"
     # what `evaluate` needs later, kept beside the runs
-    printf 'MODEL=%q\nTASKS=%q\n' "$MODEL" "$TASKS" > "$work/batch.env"
+    printf 'MODEL=%q\nTASKS=%q\nAGENTTUNE=%q\n' "$MODEL" "$TASKS" "$AGENTTUNE" > "$work/batch.env"
     ;;
   evaluate)
     work=${2:?$USAGE}
     [[ -f "$work/batch.env" ]] || { echo "experiment-batch.sh: $work holds no batch (no batch.env)" >&2; exit 1; }
     # shellcheck disable=SC1091
     source "$work/batch.env"
-    export MODEL TASKS
+    export MODEL TASKS AGENTTUNE
     (setsid bash -c "$(declare -f eval_one); for d in \"\$@\"; do [[ -f \$d/DONE && ! -f \$d/EVALUATED ]] && (cd \$d && eval_one); done" evaluate "$work"/*/ > "$work/evaluate.log" 2>&1 < /dev/null &)
     echo "evaluating $(find "$work" -mindepth 1 -maxdepth 1 -type d | wc -l) runs one after another (log: $work/evaluate.log)"
     ;;
