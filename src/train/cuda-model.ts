@@ -1,11 +1,14 @@
 // The CUDA QLoRA step (src/engine/cuda/decoder-trainer.ts) behind the trainer's TrainableModel:
-// forward and backward run on the GPU. On one GPU the trainer asks for `deviceOptimizer`, and
-// clipping and AdamW run there too (the arena's two launches), so a step sends no gradient or value
-// over the bus; checkpoints read the values and moments back. Data-parallel ranks keep the host
-// path: the gradients come down, are summed over the ranks, and the trainer's AdamW updates the
-// host copies, which go up before the next step.
+// forward and backward run on the GPU. The trainer asks for `deviceOptimizer`, and clipping and
+// AdamW run there too (the arena's two launches), so a step sends no gradient or value over the
+// bus; checkpoints read the values and moments back. Data-parallel ranks with an NCCL reducer do
+// the same, the arena's gradients summed over the ranks in place first (every rank then applies
+// the same update to the same values); with any other reducer they keep the host path: the
+// gradients come down, are summed over the ranks, and the trainer's AdamW updates the host
+// copies, which go up before the next step.
 
 import type { CudaDecoderTrainer } from "../engine/cuda/decoder-trainer.js";
+import { type DeviceGradientReducer, type GradientReducer, isDeviceGradientReducer } from "./distributed.js";
 import type { LoraWeights } from "./export-peft.js";
 import { callsOfRandomState, initialLoraA, type LoraSettings, loraWeightsOf } from "./lora-decoder.js";
 import { ADAMW_DEFAULTS, clipCoefficient, type OptimizerSnapshot, type Parameter, type StepOptimizer } from "./optimizer.js";
@@ -21,7 +24,28 @@ class CudaStepOptimizer implements StepOptimizer {
     private readonly trainer: CudaDecoderTrainer,
     private readonly weightDecay: number,
     private readonly onRestore: (values: readonly Float32Array[]) => void,
-  ) {}
+    reducer?: DeviceGradientReducer,
+  ) {
+    if (reducer !== undefined) this.reduce = (loss) => this.reduceOverRanks(reducer, loss);
+  }
+
+  reduce?: (loss: number) => Promise<number>;
+
+  /** The arena's gradients and the loss summed over the ranks, in place, on the trainer's stream. */
+  private async reduceOverRanks(reducer: DeviceGradientReducer, loss: number): Promise<number> {
+    const { device, arena } = this.trainer;
+    const total = Float32Array.of(loss);
+    const lossOnDevice = device.alloc(4);
+    try {
+      device.upload(lossOnDevice.ptr, total);
+      reducer.allReduceSumDevice(arena.grad.ptr, arena.numel, device.stream);
+      reducer.allReduceSumDevice(lossOnDevice.ptr, 1, device.stream);
+      device.download(total, lossOnDevice.ptr); // waits for both sums
+    } finally {
+      lossOnDevice.free();
+    }
+    return total[0] as number;
+  }
 
   clipGradients(maxNorm: number): number {
     const norm = this.trainer.arena.gradNorm();
@@ -78,12 +102,15 @@ export class CudaTrainableModel implements TrainableModel {
     return this.params;
   }
 
-  deviceOptimizer(options: { weightDecay: number }): StepOptimizer {
+  deviceOptimizer(options: { weightDecay: number; reducer?: GradientReducer }): StepOptimizer | undefined {
+    const { reducer } = options;
+    if (reducer !== undefined && !isDeviceGradientReducer(reducer)) return undefined; // host gradients, then
     this.onDevice = true;
-    return new CudaStepOptimizer(this.trainer, options.weightDecay, (values) => {
+    const onRestore = (values: readonly Float32Array[]) => {
       for (const [k, p] of this.params.entries()) p.value.set(values[k] as Float32Array);
       this.stale = false; // restore uploaded them
-    });
+    };
+    return new CudaStepOptimizer(this.trainer, options.weightDecay, onRestore, reducer);
   }
 
   zeroGrad(): void {

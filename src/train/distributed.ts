@@ -7,6 +7,8 @@
 // tokens) is computed from the whole list, so the summed gradients equal one rank's exactly up to
 // the order of the additions. Only rank 0 writes the log, checkpoints and the adapter.
 
+import type { Handle } from "../engine/cuda/driver.js";
+import type { DevicePtr } from "../engine/cuda/ffi.js";
 import { InvalidInputError } from "../errors.js";
 
 /** Sums arrays over the ranks of a group. */
@@ -16,6 +18,19 @@ export interface GradientReducer {
   /** Replaces each array, on every rank, by its elementwise sum over all ranks. Arrays are given in the same order on every rank. */
   allReduceSum(values: readonly Float32Array[]): Promise<void>;
   close?(): void;
+}
+
+/** A reducer that can also sum a GPU buffer over the ranks in place (NcclReducer). */
+export interface DeviceGradientReducer extends GradientReducer {
+  /**
+   * Replaces `count` fp32 values at `ptr` by their sum over the ranks, queued on `stream` (the
+   * caller's, in the same CUDA context as the reducer's GPU); the caller synchronises.
+   */
+  allReduceSumDevice(ptr: DevicePtr, count: number, stream: Handle): void;
+}
+
+export function isDeviceGradientReducer(reducer: GradientReducer): reducer is DeviceGradientReducer {
+  return typeof (reducer as Partial<DeviceGradientReducer>).allReduceSumDevice === "function";
 }
 
 /** The distributed part of the trainer's options. */

@@ -1,12 +1,16 @@
 // The GradientReducer of a data-parallel run on several GPUs: every rank's host gradients packed
-// into one fp32 buffer on its GPU, summed over the ranks by one NCCL all-reduce, unpacked.
+// into one fp32 buffer on its GPU, summed over the ranks by one NCCL all-reduce, unpacked; or, for
+// a model that keeps its gradients and optimizer on the GPU (CudaTrainableModel), a GPU buffer
+// summed in place on the model's stream, with nothing crossing the bus.
 
 import type { CudaDevice } from "../engine/cuda/device.js";
-import { NcclComm } from "../engine/cuda/nccl.js";
+import type { Handle } from "../engine/cuda/driver.js";
+import type { DevicePtr } from "../engine/cuda/ffi.js";
 import type { DeviceBuffer } from "../engine/cuda/memory.js";
-import type { GradientReducer } from "./distributed.js";
+import { NcclComm } from "../engine/cuda/nccl.js";
+import type { DeviceGradientReducer } from "./distributed.js";
 
-export class NcclReducer implements GradientReducer {
+export class NcclReducer implements DeviceGradientReducer {
   private readonly comm: NcclComm;
   private staging = new Float32Array(0);
   private buffer: DeviceBuffer | null = null;
@@ -43,6 +47,10 @@ export class NcclReducer implements GradientReducer {
       v.set(packed.subarray(at, at + v.length));
       at += v.length;
     }
+  }
+
+  allReduceSumDevice(ptr: DevicePtr, count: number, stream: Handle): void {
+    if (count > 0) this.comm.allReduceSum(ptr, ptr, count, stream);
   }
 
   close(): void {

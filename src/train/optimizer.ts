@@ -123,6 +123,12 @@ export interface StepOptimizer {
   snapshot(): OptimizerSnapshot;
   /** Sets what `snapshot` returned (a resume). */
   restore(snapshot: OptimizerSnapshot): void;
+  /**
+   * Data-parallel ranks whose optimizer keeps the gradients where they are (a model's
+   * deviceOptimizer given the ranks' reducer): sums the accumulated gradients and `loss` over the
+   * ranks there, and returns the summed loss. Absent, the trainer sums host gradients.
+   */
+  reduce?(loss: number): Promise<number>;
 }
 
 /** AdamW and clipping on the host, over the parameters' own float32 arrays. */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { AgentTuneError } from "../errors.js";
 import { collate, epochBatchIndices } from "./batches.js";
 import { type CheckpointFs, CheckpointMismatchError, findCheckpoint, fingerprint, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
-import { type DistributedOptions, rankShare } from "./distributed.js";
+import { type DistributedOptions, type GradientReducer, rankShare } from "./distributed.js";
 import { HostStepOptimizer, NonFiniteLossError, type Parameter, type StepOptimizer } from "./optimizer.js";
 import { cosineWithWarmup, warmupStepsFor } from "./schedule.js";
 import type { TokenizedExample } from "./tokenize.js";
@@ -34,10 +34,12 @@ export interface TrainableModel {
   /**
    * Moves clipping and AdamW to where the gradients are (a GPU), so a step sends no gradient or
    * value over the bus. From this call on, lossAndGrad leaves the host gradients alone and the host
-   * values are current only in the optimizer's snapshot. Not used by data-parallel ranks, which
-   * sum their host gradients.
+   * values are current only in the optimizer's snapshot. Given the data-parallel ranks' reducer,
+   * the optimizer also sums the gradients over the ranks there (StepOptimizer.reduce); a model that
+   * cannot with that reducer returns undefined and changes nothing, and the ranks sum host
+   * gradients.
    */
-  deviceOptimizer?(options: { weightDecay: number }): StepOptimizer;
+  deviceOptimizer?(options: { weightDecay: number; reducer?: GradientReducer }): StepOptimizer | undefined;
 }
 
 /** One line of the step log (`train_log.jsonl`). */
@@ -148,7 +150,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const params = model.parameters();
   const reducer = options.distributed?.reducer;
   const weightDecay = options.weightDecay ?? 0;
-  const optimizer: StepOptimizer = (reducer === undefined ? model.deviceOptimizer?.({ weightDecay }) : undefined) ?? new HostStepOptimizer(params, { weightDecay });
+  const onDevice = model.deviceOptimizer?.(reducer === undefined ? { weightDecay } : { weightDecay, reducer });
+  if (reducer !== undefined && onDevice !== undefined && onDevice.reduce === undefined) {
+    throw new TrainSetupError("the model's device optimizer cannot sum gradients over data-parallel ranks", { hint: "a model's deviceOptimizer given a reducer returns an optimizer with reduce(), or undefined" });
+  }
+  const optimizer: StepOptimizer = onDevice ?? new HostStepOptimizer(params, { weightDecay });
   const checkpointDir = join(options.outputDir, "checkpoint");
   const logFile = join(options.outputDir, "train_log.jsonl");
   // a resume with nothing to resume fails before it makes an empty output folder
@@ -229,9 +235,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           model.seekRandom?.(microBatches + i);
           lossSum += model.lossAndGrad(b.ids, b.targets, b.batch, b.tokens, 1 / Math.max(1, count));
         }
-        const total = Float32Array.of(lossSum);
-        await reducer.allReduceSum([...params.map((p) => p.grad), total]);
-        lossSum = total[0] as number;
+        if (optimizer.reduce !== undefined) lossSum = await optimizer.reduce(lossSum);
+        else {
+          const total = Float32Array.of(lossSum);
+          await reducer.allReduceSum([...params.map((p) => p.grad), total]);
+          lossSum = total[0] as number;
+        }
         model.seekRandom?.(microBatches + group.length);
       }
       microBatches += group.length;

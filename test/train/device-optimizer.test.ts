@@ -1,6 +1,6 @@
 // The trainer with a model that keeps its optimizer where its gradients are (a GPU, faked here):
-// the same losses as the host AdamW, resumable from its checkpoints, and never used by
-// data-parallel ranks (they sum host gradients).
+// the same losses as the host AdamW, resumable from its checkpoints; data-parallel ranks sum their
+// gradients there too when the model can, and host gradients when it cannot.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,10 +8,10 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { ChatMessage } from "../../src/agent/chat-model.js";
 import { readCheckpoint } from "../../src/train/checkpoint.js";
-import { inProcessGroup } from "../../src/train/distributed.js";
+import { type GradientReducer, inProcessGroup } from "../../src/train/distributed.js";
 import { HostStepOptimizer, type StepOptimizer } from "../../src/train/optimizer.js";
 import { chatmlTemplate, tokenizeDataset } from "../../src/train/tokenize.js";
-import { type StepLog, train } from "../../src/train/trainer.js";
+import { type StepLog, TrainSetupError, train } from "../../src/train/trainer.js";
 import { byteTokenize, SoftmaxModel } from "./fake-model.js";
 
 const root = mkdtempSync(join(tmpdir(), "agenttune-device-opt-"));
@@ -25,7 +25,11 @@ after(() => rmSync(root, { recursive: true, force: true }));
 class DeviceSoftmaxModel extends SoftmaxModel {
   device: SoftmaxModel | undefined;
   deviceOptimizerCalls = 0;
-  deviceOptimizer(options: { weightDecay: number }): StepOptimizer {
+  /** Whether the fake GPU can sum its gradients over data-parallel ranks (as NCCL does for the CUDA model). */
+  reducesOnDevice = true;
+  deviceOptimizer(options: { weightDecay: number; reducer?: GradientReducer }): StepOptimizer | undefined {
+    const { reducer } = options;
+    if (reducer !== undefined && !this.reducesOnDevice) return undefined;
     this.deviceOptimizerCalls++;
     const device = new SoftmaxModel(this.vocab);
     device.w.value.set(this.w.value);
@@ -41,6 +45,16 @@ class DeviceSoftmaxModel extends SoftmaxModel {
         return { t: s.t, values: copies(s.values), m: copies(s.m), v: copies(s.v) };
       },
       restore: (s) => inner.restore(s),
+      // the fake device's gradients summed over the ranks where they are
+      ...(reducer === undefined
+        ? {}
+        : {
+            reduce: async (loss: number) => {
+              const total = Float32Array.of(loss);
+              await reducer.allReduceSum([...device.parameters().map((p) => p.grad), total]);
+              return total[0] as number;
+            },
+          }),
     };
   }
   override zeroGrad(): void {
@@ -90,10 +104,39 @@ describe("the trainer with a model's own (device) optimizer", () => {
     assert.deepEqual(logOf(resumed), logOf(straight));
   });
 
-  it("data-parallel ranks keep the host optimizer", async () => {
+  it("two data-parallel ranks summing on the device log what one rank logs, and leave the host gradients alone", async () => {
+    const one = join(root, "one-rank");
+    await train({ ...base, model: new DeviceSoftmaxModel(), outputDir: one });
+    const models = [new DeviceSoftmaxModel(), new DeviceSoftmaxModel()];
+    const reducers = inProcessGroup(2);
+    const dirs = [join(root, "rank0"), join(root, "rank1")];
+    await Promise.all(models.map((model, r) => train({ ...base, model, outputDir: dirs[r] as string, distributed: { reducer: reducers[r]! } })));
+    for (const model of models) {
+      assert.equal(model.deviceOptimizerCalls, 1);
+      assert.ok(model.w.grad.every((g) => g === 0), "no host gradient was made");
+    }
+    // the sums differ from one rank's in the order of the additions: a few ulps
+    const [want, got] = [logOf(one), logOf(dirs[0] as string)];
+    assert.equal(got.length, want.length);
+    for (const [i, row] of got.entries()) {
+      for (const [j, v] of row.entries()) assert.ok(Math.abs(v - (want[i]?.[j] as number)) <= 1e-6 * Math.max(1, Math.abs(v)), `step ${i + 1}, column ${j}: ${v} against ${want[i]?.[j]}`);
+    }
+    assert.deepEqual(models[0]?.device?.w.value, models[1]?.device?.w.value, "every rank applies the same update");
+  });
+
+  it("ranks of a model that cannot sum on the device keep the host optimizer, and one that returns no reduce is refused", async () => {
     const [reducer] = inProcessGroup(1);
     const model = new DeviceSoftmaxModel();
+    model.reducesOnDevice = false;
     await train({ ...base, model, outputDir: join(root, "ranks"), distributed: { reducer: reducer! } });
     assert.equal(model.deviceOptimizerCalls, 0);
+    const careless = new DeviceSoftmaxModel();
+    const plain = careless.deviceOptimizer.bind(careless);
+    careless.deviceOptimizer = (o) => {
+      const { reduce: _reduce, ...rest } = plain({ weightDecay: o.weightDecay, reducer: o.reducer }) as StepOptimizer;
+      return rest;
+    };
+    const [again] = inProcessGroup(1);
+    await assert.rejects(train({ ...base, model: careless, outputDir: join(root, "careless"), distributed: { reducer: again! } }), (e: unknown) => e instanceof TrainSetupError && /cannot sum gradients over data-parallel ranks/.test(e.message));
   });
 });

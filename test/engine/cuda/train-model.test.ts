@@ -1,7 +1,7 @@
-// `agenttune train --backend cuda`'s model (CudaTrainableModel) under the trainer: on one GPU the
-// trainer hands clipping and AdamW to the device; the losses follow the host AdamW's run of the
-// same model, and a checkpoint (values and moments read back from the device) resumes to the same
-// losses as one run.
+// `agenttune train --backend cuda`'s model (CudaTrainableModel) under the trainer: the trainer
+// hands clipping and AdamW to the device; the losses follow the host AdamW's run of the same
+// model, a checkpoint (values and moments read back from the device) resumes to the same losses
+// as one run, and a one-rank NCCL group (gradients summed on the device) gives the plain run.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,16 +9,17 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { encodeBf16 } from "../../../src/engine/cuda/bf16-host.js";
 import { ALL_LORA_TARGETS, CudaDecoderTrainer } from "../../../src/engine/cuda/decoder-trainer.js";
+import { ncclUniqueId } from "../../../src/engine/cuda/nccl.js";
 import { uploadDecoderWeights } from "../../../src/engine/cuda/upload-weights.js";
 import { hostModelFromHfFolder } from "../../../src/model/host-weights.js";
 import { collate } from "../../../src/train/batches.js";
 import { CudaTrainableModel } from "../../../src/train/cuda-model.js";
 import { hostDecoderWeights } from "../../../src/train/decoder-engine.js";
-import type { LoraSettings } from "../../../src/train/lora-decoder.js";
+import { NcclReducer } from "../../../src/train/nccl-reducer.js";
 import { HostStepOptimizer, type Parameter } from "../../../src/train/optimizer.js";
-import type { TokenizedExample } from "../../../src/train/tokenize.js";
 import { type StepLog, type TrainableModel, train } from "../../../src/train/trainer.js";
 import { openGpuOrSkip } from "./gpu.js";
+import { examples, openTinyModel, options, QWEN2_FIXTURE, settings, uploadTinyQwen2 } from "./tiny-training.js";
 
 const gpu = openGpuOrSkip();
 const root = mkdtempSync(join(tmpdir(), "agenttune-cuda-train-"));
@@ -27,13 +28,6 @@ after(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const settings: LoraSettings = { rank: 4, alpha: 8, dropout: 0.1, targets: ["q", "k", "v", "o", "gate", "up", "down"], seed: 3 };
-// eight short sequences over the tiny vocabulary (32), the second half of each trained
-const examples: TokenizedExample[] = Array.from({ length: 8 }, (_, i) => {
-  const n = 12 + 3 * i;
-  return { ids: Int32Array.from({ length: n }, (_, t) => (7 * i + 5 * t + 1) % 32), mask: Uint8Array.from({ length: n }, (_, t) => (t >= n / 2 ? 1 : 0)), messages: 2, truncated: false };
-});
-const options = { modelId: "tiny-qwen2", examples, epochs: 2, batchSize: 2, gradAccum: 2, lr: 5e-3, warmupRatio: 0.1, seed: 5 };
 const logOf = (dir: string) =>
   readFileSync(join(dir, "train_log.jsonl"), "utf8")
     .trim()
@@ -43,14 +37,12 @@ const logOf = (dir: string) =>
 describe("CudaTrainableModel under the trainer", { skip: gpu.skip }, () => {
   test("qwen2: the device optimizer follows the host AdamW, and resumes to the same losses", async () => {
     const device = gpu.device!;
-    const host = hostModelFromHfFolder(new URL("../../fixtures/decoder/qwen2", import.meta.url).pathname);
-    const weights = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ALL_LORA_TARGETS));
+    const uploaded = uploadTinyQwen2(device);
     const open = (hostOptimizer: boolean) => {
-      const trainer = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 3, dropout: 0.1 });
-      const model: TrainableModel = new CudaTrainableModel(trainer, settings, "tiny-qwen2");
-      // without deviceOptimizer the trainer keeps AdamW on the host (as data-parallel ranks do)
+      const { model, dispose } = openTinyModel(device, uploaded);
+      // without deviceOptimizer the trainer keeps AdamW on the host (as ranks of a host reducer do)
       if (hostOptimizer) Object.defineProperty(model, "deviceOptimizer", { value: undefined });
-      return { model, dispose: () => trainer.dispose() };
+      return { model: model as TrainableModel, dispose };
     };
     const run = async (dir: string, hostOptimizer: boolean, extra: object = {}) => {
       const { model, dispose } = open(hostOptimizer);
@@ -79,12 +71,25 @@ describe("CudaTrainableModel under the trainer", { skip: gpu.skip }, () => {
       logOf(join(root, "resumed")).map((l) => [l.step, l.loss, l.grad_norm]),
       d.map((l) => [l.step, l.loss, l.grad_norm]),
     );
+
+    // a data-parallel rank of a one-rank NCCL group: the arena's gradients summed in place (a sum
+    // over one rank leaves them as they are) and AdamW on the device, so the run is the plain one
+    const reducer = new NcclReducer(device, 0, 1, ncclUniqueId());
+    try {
+      await run(join(root, "one-rank"), false, { distributed: { reducer } });
+    } finally {
+      reducer.close();
+    }
+    assert.deepEqual(
+      logOf(join(root, "one-rank")).map((l) => [l.step, l.loss, l.grad_norm]),
+      d.map((l) => [l.step, l.loss, l.grad_norm]),
+    );
   });
 
   test("qwen2: from the same gradients, a device AdamW step moves every LoRA master as the host AdamW does", () => {
     // Isolates the optimizer: the device's gradients feed both; the host copy follows its own values.
     const device = gpu.device!;
-    const host = hostModelFromHfFolder(new URL("../../fixtures/decoder/qwen2", import.meta.url).pathname);
+    const host = hostModelFromHfFolder(QWEN2_FIXTURE);
     const weights = uploadDecoderWeights(device, host.config, hostDecoderWeights(host, ALL_LORA_TARGETS));
     const trainer = new CudaDecoderTrainer(device, host.config, weights, { rank: 4, alpha: 8, targets: ALL_LORA_TARGETS, recompute: "off", seed: 3, dropout: 0 });
     try {
@@ -92,6 +97,7 @@ describe("CudaTrainableModel under the trainer", { skip: gpu.skip }, () => {
       const mirror: Parameter[] = model.parameters().map((p) => ({ ...p, value: Float32Array.from(p.value), grad: new Float32Array(p.value.length) }));
       const onHost = new HostStepOptimizer(mirror, { weightDecay: 0.01 });
       const onDevice = model.deviceOptimizer({ weightDecay: 0.01 });
+      assert.ok(onDevice);
       const batch = collate(examples, [6, 7]);
       // the first step at lr 0, as under warm-up; a small max norm so that clipping acts
       for (const [step, lr, maxNorm] of [[1, 0, 1], [2, 5e-3, 1], [3, 5e-3, 0.05], [4, 5e-3, 1]] as const) {
