@@ -2,22 +2,27 @@
 // (NF4 base), LoRA r16/α32 on all seven projections, AdamW, a fixed number of steps.
 // Usage (on a GPU machine):
 //   node .devbuild/bench/cuda-train.js --config bench/configs/qwen2.5-0.5b.json --batch 4 --tokens 1024 --steps 6 [--recompute off|selective|full] [--rank 16] [--dropout 0] [--target-share 1] [--all-rows] [--profile] [--no-fuse-lora] [--fold-lora auto|off|forward|both] [--embeddings auto|device|host] [--overlap-weight-grads]
-// Prints one JSON line with tokens/s, peak memory and MFU. --profile times every launch of one
+// As a rank of bench/cuda-train-dp.ts (AGENTTUNE_RANK etc. in the environment) it trains on its
+// rank's GPU and sums the LoRA gradients over the ranks by NCCL on the device before each optimizer
+// step, as `agenttune train --gpus N` does; tokens/s then counts every rank's tokens.
+// Prints one JSON line with tokens/s, peak memory and MFU (and writes it to --json-out). --profile times every launch of one
 // more step with CUDA events and adds where its GPU time went (by kernel and GEMM kind, and the
 // idle time between launches) to the line, and a Markdown table of it on stderr. --no-fuse-lora
 // runs every projection's LoRA products alone instead of sharing q/k/v's and gate/up's A side.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { gemmRouteFromEnv } from "../src/engine/cuda/cublas.js";
 import { ALL_LORA_TARGETS, CudaDecoderTrainer, loraFoldFor, RECOMPUTE_MODES, type Recompute } from "../src/engine/cuda/decoder-trainer.js";
 import { openCudaDevice } from "../src/engine/cuda/device.js";
-import { CudaOps } from "../src/engine/cuda/ops.js";
 import { nf4ExpansionFromEnv, nf4MatmulFromEnv } from "../src/engine/cuda/nf4-weight.js";
+import { CudaOps } from "../src/engine/cuda/ops.js";
 import type { LaunchTime } from "../src/engine/cuda/profiler.js";
 import { projectionShape, randomDecoderWeights } from "../src/engine/cuda/random-weights.js";
 import type { LoraFold } from "../src/engine/cuda/shared-input-group.js";
 import { type EmbeddingPlacement, embeddingOnHost } from "../src/engine/cuda/upload-weights.js";
 import { configFromHf } from "../src/model/config.js";
+import { workerRank } from "../src/train/launch.js";
+import { NcclReducer } from "../src/train/nccl-reducer.js";
 
 const { values } = parseArgs({
   options: {
@@ -40,6 +45,8 @@ const { values } = parseArgs({
     embeddings: { type: "string", default: "auto" },
     // dA and dB on a second stream beside the input-gradient products (LoraOptions.overlapWeightGrads)
     "overlap-weight-grads": { type: "boolean", default: false },
+    // the JSON line written to this file too (rank 0 alone, in a data-parallel run)
+    "json-out": { type: "string" },
   },
 });
 const config = configFromHf(JSON.parse(readFileSync(values.config as string, "utf8")));
@@ -58,7 +65,11 @@ const overlapWeightGrads = values["overlap-weight-grads"] === true;
 // the profiler times the main stream's launches only
 if (overlapWeightGrads && values.profile === true) throw new Error("--profile times the main stream only: leave out --overlap-weight-grads");
 
-const device = openCudaDevice(0);
+// a rank of bench/cuda-train-dp.ts's group, or undefined
+const me = workerRank();
+const world = me?.world ?? 1;
+const device = openCudaDevice(me?.rank ?? 0);
+const reducer = me === undefined ? undefined : new NcclReducer(device, me.rank, me.world, me.ncclId);
 const baseline = device.driver.memGetInfo();
 const ops = new CudaOps(device);
 const embeddings = values.embeddings as EmbeddingPlacement;
@@ -84,6 +95,7 @@ for (let i = 0; i < warmup + steps; i++) {
   device.synchronize();
   const t0 = process.hrtime.bigint();
   const loss = trainer.forwardBackward(ids, targets, batch, tokens, 1 / unmasked);
+  reducer?.allReduceSumDevice(trainer.arena.grad.ptr, trainer.arena.numel, device.stream);
   trainer.optimizerStep({ lr: 2e-4, maxGradNorm: 1 });
   device.synchronize();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -91,8 +103,22 @@ for (let i = 0; i < warmup + steps; i++) {
   if (i >= warmup) stepTimes.push(ms);
 }
 stepTimes.sort((a, b) => a - b);
-const median = stepTimes[Math.floor(stepTimes.length / 2)];
-const tokensPerSecond = (batch * tokens) / (median / 1e3);
+const median = stepTimes[Math.floor(stepTimes.length / 2)] as number;
+// every rank's tokens: each runs its own batch × tokens a step
+const tokensPerSecond = (world * batch * tokens) / (median / 1e3);
+// the gradients' all-reduce alone, the median of five
+let allReduceMs: number | undefined;
+if (reducer !== undefined) {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    device.synchronize();
+    const t0 = process.hrtime.bigint();
+    reducer.allReduceSumDevice(trainer.arena.grad.ptr, trainer.arena.numel, device.stream);
+    device.synchronize();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  allReduceMs = times.sort((a, b) => a - b)[2];
+}
 // Model FLOPs a token (MFU counts no recomputation): the projections' and the head's forward (2N)
 // and input gradients (2N; the frozen base gets no weight gradients), and causal attention
 // (forward 2·T·H·hd, backward twice that, a layer).
@@ -161,10 +187,10 @@ if (values.profile === true) {
   ];
   process.stderr.write(`${lines.join("\n")}\n`);
 }
-console.log(
-  JSON.stringify({
+const line = JSON.stringify({
     engine: "agenttune-cuda",
     device: device.info.name,
+    gpus: world,
     config: values.config,
     batch,
     tokens,
@@ -184,13 +210,17 @@ console.log(
     steps,
     median_step_ms: Number(median.toFixed(1)),
     tokens_per_s: Math.round(tokensPerSecond),
-    mfu: Number(((tokensPerSecond * flopsPerToken) / H100_BF16_DENSE).toFixed(3)),
+    // a GPU's share: MFU is per chip
+    mfu: Number(((tokensPerSecond / world) * flopsPerToken / H100_BF16_DENSE).toFixed(3)),
     peak_allocated_gib: Number((stats.peakInUse / 2 ** 30).toFixed(2)),
     device_used_gib: Number(((baseline.free - after.free) / 2 ** 30).toFixed(2)),
     trainable_params: trainer.trainableParameters,
+    ...(allReduceMs === undefined ? {} : { allreduce_ms: Number(allReduceMs.toFixed(2)) }),
     losses: losses.map((l) => Number(l.toFixed(4))),
     ...(profile === undefined ? {} : { profile }),
-  }),
-);
+  });
+console.log(line);
+if (values["json-out"] !== undefined && (me?.rank ?? 0) === 0) writeFileSync(values["json-out"], `${line}\n`);
+reducer?.close();
 trainer.dispose();
 device.dispose();

@@ -202,4 +202,18 @@ describe("the CUDA backend's host side against stand-in libraries", { skip: "ski
     assert.deepEqual(await loggedSteps(run), [1, 2], "one log line a step: rank 1 writes none");
     assert.ok(existsSync(join(run, "adapter", "adapter_model.safetensors")));
   });
+  test("bench/cuda-train-dp.ts runs the training bench on one GPU and as two ranks, and prints the scaling between them", () => {
+    const bench = new URL("../../../bench/cuda-train-dp.ts", import.meta.url).pathname;
+    const config = new URL("../../fixtures/decoder/qwen2/config.json", import.meta.url).pathname;
+    const r = spawnSync(process.execPath, ["--import", "tsx", bench, "--gpus", "2", "--", "--config", config, "--batch", "1", "--tokens", "16", "--steps", "2", "--warmup", "0"], {
+      encoding: "utf8",
+      env: { ...process.env, AGENTTUNE_STAND_IN_GPUS: "2" },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => l.gpus), [1, 2, 2], "the one-GPU line, rank 0's line, the comparison");
+    assert.equal(typeof lines[1]?.allreduce_ms, "number", "a rank times the gradients' all-reduce");
+    const comparison = lines[2] as { one_gpu_tokens_per_s: number; n_gpu_tokens_per_s: number; scaling: number };
+    assert.equal(comparison.scaling, Number((comparison.n_gpu_tokens_per_s / comparison.one_gpu_tokens_per_s).toFixed(3)));
+  });
 });
