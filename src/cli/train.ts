@@ -72,7 +72,24 @@ GPU with the same --grad-accum. Rank 0 writes the log, the checkpoints and the a
       const worker = workerRank();
       if (gpus > 1 && worker === undefined) {
         if (flags.backend !== "cuda") throw new InvalidInputError("--gpus needs --backend cuda", { field: "gpus" });
-        const { ncclUniqueId } = await import("../engine/cuda/nccl.js");
+        const gradAccum = whole(flags, "grad-accum", 1);
+        if (gradAccum < gpus) {
+          throw new InvalidInputError(`--gpus ${gpus} with --grad-accum ${gradAccum} leaves ${gpus - gradAccum} GPU${gpus - gradAccum === 1 ? "" : "s"} without a micro-batch a step`, {
+            field: "grad-accum",
+            hint: `each GPU takes every ${gpus}th of a step's --grad-accum micro-batches: use --grad-accum ${gpus} or a multiple of it (the global batch is --grad-accum × --batch-size sequences)`,
+          });
+        }
+        if (gradAccum % gpus !== 0) io.err(`warning: --grad-accum ${gradAccum} does not divide among ${gpus} GPUs: some take ${Math.ceil(gradAccum / gpus)} micro-batches a step, others ${Math.floor(gradAccum / gpus)}, and wait for them\n`);
+        const [{ CudaDriver }, { ncclUniqueId }] = await Promise.all([import("../engine/cuda/driver.js"), import("../engine/cuda/nccl.js")]);
+        const driver = new CudaDriver();
+        driver.init();
+        const visible = driver.deviceCount();
+        if (visible < gpus) {
+          throw new InvalidInputError(`--gpus ${gpus} asks for ${gpus} GPUs; CUDA sees ${visible} on this machine`, {
+            field: "gpus",
+            hint: `use --gpus ${visible}${process.env.CUDA_VISIBLE_DEVICES === undefined ? "" : ` or widen CUDA_VISIBLE_DEVICES (now ${process.env.CUDA_VISIBLE_DEVICES})`}`,
+          });
+        }
         io.err(`starting ${gpus} workers, one a GPU\n`);
         return launchWorkers({ world: gpus, ncclId: ncclUniqueId(), command: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], err: io.err });
       }

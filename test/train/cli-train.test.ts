@@ -84,6 +84,21 @@ describe("agenttune train / export", () => {
     }
   });
 
+  it("--gpus needs --backend cuda and at least as many micro-batches a step as GPUs, checked before anything starts", async () => {
+    const command = createTrainCommand(async () => {
+      throw new Error("not reached");
+    });
+    const base = ["train", "--model", "m", "--data", dataFile, "--output-dir", join(root, "g"), "--gpus", "4"];
+    const cpu = await cli([...base, "--grad-accum", "4"], [command]);
+    assert.equal(cpu.code, 2);
+    assert.match(cpu.err, /--gpus needs --backend cuda/);
+    const few = await cli([...base, "--backend", "cuda", "--grad-accum", "3"], [command]);
+    assert.equal(few.code, 2);
+    assert.match(few.err, /--gpus 4 with --grad-accum 3 leaves 1 GPU without a micro-batch a step/);
+    assert.match(few.err, /use --grad-accum 4 or a multiple of it/);
+    assert.equal(existsSync(join(root, "g")), false, "nothing is written");
+  });
+
   it("--recompute is checked before anything loads, and reaches the engine on cuda", async () => {
     const seen: unknown[] = [];
     const command = createTrainCommand(async (request) => {

@@ -198,6 +198,11 @@ describe("the CUDA backend's host side against stand-in libraries", { skip: "ski
     const r = cli(["train", "--model", SMOLLM2_GGUF as string, "--data", data, "--output-dir", run, "--backend", "cuda", "--gpus", "2", "--train-samples", "8", "--batch-size", "1", "--grad-accum", "4", "--epochs", "1", "--save-every", "1", "--rank", "4"]);
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stderr, /starting 2 workers, one a GPU/);
+    // more GPUs than CUDA sees: said before any worker starts
+    const three = cli(["train", "--model", SMOLLM2_GGUF as string, "--data", data, "--output-dir", join(work, "three"), "--backend", "cuda", "--gpus", "3", "--grad-accum", "3"]);
+    assert.equal(three.status, 2, three.stderr);
+    assert.match(three.stderr, /--gpus 3 asks for 3 GPUs; CUDA sees 2 on this machine/);
+    assert.doesNotMatch(three.stderr, /starting/);
     assert.match(r.stdout, /trained 2\/2 steps/);
     assert.deepEqual(await loggedSteps(run), [1, 2], "one log line a step: rank 1 writes none");
     assert.ok(existsSync(join(run, "adapter", "adapter_model.safetensors")));
