@@ -143,16 +143,26 @@ function shellWord(text: string): string {
 }
 
 /**
- * The command line that gives these flag values, every flag spelled out (defaults included) in
- * the order the command lists them: what an experiment's report records to be run again.
+ * The arguments that give these flag values again (the command's words, the positionals, then
+ * every flag set, defaults included, in the order the command lists them): what a command hands
+ * the copies of itself it starts.
  */
-export function formatCommandLine(spec: CommandSpec, flags: FlagValues, positionals: readonly string[] = []): string {
-  const words = ["agenttune", ...spec.name.split(" "), ...positionals.map(shellWord)];
+export function commandArgs(spec: CommandSpec, flags: FlagValues, positionals: readonly string[] = []): string[] {
+  const words = [...spec.name.split(" "), ...positionals];
   for (const [name, flag] of Object.entries(spec.flags)) {
     const value = flags[name];
     if (value === undefined || value === false) continue;
     if (flag.type === "boolean") words.push(`--${name}`);
-    else for (const v of Array.isArray(value) ? value : [value]) words.push(`--${name}`, shellWord(String(v)));
+    else for (const v of Array.isArray(value) ? value : [value]) words.push(`--${name}`, String(v));
   }
-  return words.join(" ");
+  return words;
+}
+
+/**
+ * The command line that gives these flag values, every flag spelled out (defaults included) in
+ * the order the command lists them: what an experiment's report records to be run again.
+ */
+export function formatCommandLine(spec: CommandSpec, flags: FlagValues, positionals: readonly string[] = []): string {
+  const name = spec.name.split(" ");
+  return ["agenttune", ...name, ...commandArgs(spec, flags, positionals).slice(name.length).map(shellWord)].join(" ");
 }

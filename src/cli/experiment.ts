@@ -1,15 +1,19 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { PACKAGE_TASKS, tasksFileFor } from "../data/package-tasks.js";
-import { InvalidInputError } from "../errors.js";
+import { AgentTuneError, InvalidInputError } from "../errors.js";
 import type { EvalProgress } from "../eval/runner.js";
 import { runComparison } from "../experiment/compare.js";
 import type { OpenModel } from "../experiment/evaluate-model.js";
 import type { MachineInfo } from "../experiment/machine.js";
+import { fetchedModel } from "../experiment/model-files.js";
 import { runParity } from "../experiment/parity.js";
 import { runScalingStudy } from "../experiment/scaling.js";
 import { formatSeconds } from "../experiment/scaling-report.js";
 import type { FetchProgress } from "../model/fetch-pypi.js";
 import type { FinetuneOptions, FinetuneResult } from "../train/finetune.js";
-import { type CommandIO, type CommandSpec, defineCommand, type FlagSpec, type FlagValues, formatCommandLine } from "./command.js";
+import { runCliChild, runPool } from "./child-runs.js";
+import { type CommandIO, type CommandSpec, commandArgs, defineCommand, type FlagSpec, type FlagValues, formatCommandLine } from "./command.js";
 import { DATA_SHAPE_FLAGS, dataShapeOptions } from "./data-build.js";
 import { deviceFlag } from "./device-flag.js";
 import { dropoutFlag, NEFTUNE_FLAG, neftuneFlag, optionalWholeFlag, positiveFlag, wholeFlag } from "./flag-values.js";
@@ -143,6 +147,7 @@ export function createExperimentCommands(deps: ExperimentCommandDeps = {}): Comm
       "keep-checkpoints": { type: "boolean", description: "keep each run's training checkpoint once its adapter is written" },
       "report-only": { type: "boolean", description: "train and evaluate nothing: write the table and charts of the runs already finished in --out" },
       "train-only": { type: "boolean", description: "train and export every run, evaluate none (evaluate later, elsewhere, with the same command)" },
+      jobs: { type: "number", description: "runs trained and evaluated at once, each in a process of its own (a GPU that one small model leaves mostly idle takes several); their output goes to DIR/logs/", default: 1 },
       ...DATA_SHAPE_FLAGS,
       engine: { type: "string", description: "evaluation engine: own (PEFT adapter) or llama (GGUF LoRA) (default: llama for a GGUF, own for a folder)", placeholder: "engine" },
       ...EVAL_FLAGS,
@@ -155,6 +160,9 @@ Resumable: run the same command again after a crash; runs whose eval.json exists
 said so), a trained run is only evaluated, an interrupted training continues from its checkpoint.
 To train on a GPU machine and evaluate on another: --train-only there, copy --out, then the same
 command without it here (it evaluates the trained runs and trains none).
+With --jobs N, N copies of this command run at once, one size and seed each, and then this one
+writes the table of every run that finished; a run that failed is named with its log, and the
+same command again retries it.
 The recipe is the reference's: NF4 base, LoRA r16/α32 dropout 0.05 on all seven projections,
 lr 2e-4 cosine, 3 epochs, max length 2048. The data flags (${Object.keys(DATA_SHAPE_FLAGS)
       .map((f) => `--${f}`)
@@ -172,6 +180,9 @@ Examples:
       const model = required(flags, "model", scaling.name);
       const backend = backendFlag(flags);
       const lines = progressLines(io);
+      const jobs = wholeFlag(flags, "jobs", 1);
+      const parallel = jobs > 1 && flags["report-only"] !== true;
+      const failed = parallel ? await runCopies(flags, sizes, seeds, jobs, lines) : [];
       const { result, files } = await runScalingStudy({
         model,
         sizes,
@@ -186,7 +197,8 @@ Examples:
         maxLength: wholeFlag(flags, "max-length", 2),
         saveEvery: wholeFlag(flags, "save-every", 0),
         keepCheckpoints: flags["keep-checkpoints"] === true,
-        reportOnly: flags["report-only"] === true,
+        // after the copies, this one only writes the table
+        reportOnly: flags["report-only"] === true || parallel,
         trainOnly: flags["train-only"] === true,
         data: dataShapeOptions(flags),
         ...defined({ maxSteps: optionalWholeFlag(flags, "max-steps", 1), engine: engineFlag(flags), finetune: deps.finetune }),
@@ -200,9 +212,37 @@ Examples:
         io.out(`${String(g.size).padStart(6)} samples × ${g.seeds.length} seed(s): tool selection ${ts === null ? "—" : `${(ts.mean * 100).toFixed(1)} %`}, final loss ${g.finalLoss === null ? "—" : g.finalLoss.mean.toFixed(3)}, training ${g.wallS === null ? "—" : formatSeconds(g.wallS.mean)}\n`);
       }
       io.out(`wrote ${files.markdown}, ${files.json}, ${files.lossChart}, ${files.metricsChart}\n`);
+      if (failed.length > 0) {
+        throw new AgentTuneError(`${failed.length} run${failed.length === 1 ? "" : "s"} of the study failed: ${failed.map((f) => `${f.id} (${f.log})`).join(", ")}`, {
+          hint: "read each log for the error; the same command again retries what failed and keeps what finished",
+          exitCode: 1,
+        });
+      }
       return 0;
     },
   });
+
+  /**
+   * `experiment scaling --jobs N`: the study's size × seed runs as copies of this command, N at once,
+   * one run each, logs under DIR/logs/. Returns the runs that failed.
+   */
+  async function runCopies(flags: FlagValues, sizes: number[], seeds: number[], jobs: number, lines: ReturnType<typeof progressLines>) {
+    const outputDir = required(flags, "out", scaling.name);
+    // a catalog model is fetched once, here, not by every copy at the same time
+    await fetchedModel(required(flags, "model", scaling.name), (p) => lines.fetch(p));
+    const logs = join(outputDir, "logs");
+    mkdirSync(logs, { recursive: true });
+    const runs = sizes.flatMap((size) => seeds.map((seed) => ({ size, seed, id: `${size}-s${seed}`, log: join(logs, `${size}-s${seed}.txt`) })));
+    const codes = await runPool(runs.length, jobs, async (i) => {
+      const run = runs[i] as (typeof runs)[number];
+      const at = `[${i + 1}/${runs.length}]`;
+      lines.stage(`${at} start: ${run.id} (log: ${run.log})`);
+      const code = await runCliChild(commandArgs(scaling, { ...flags, sizes: String(run.size), seeds: String(run.seed), jobs: 1 }), run.log);
+      lines.stage(`${at} ${code === 0 ? "finished" : `failed (exit ${code})`}: ${run.id}`);
+      return code;
+    });
+    return runs.filter((_, i) => codes[i] !== 0);
+  }
 
   const compare: CommandSpec = defineCommand({
     name: "experiment compare",

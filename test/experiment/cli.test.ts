@@ -55,7 +55,7 @@ describe("agenttune experiment", () => {
     const md = readFileSync(join(out, "scaling.md"), "utf8");
     assert.ok(
       md.includes(
-        `agenttune experiment scaling --model ${model} --sizes 3,6 --seeds 0 --out ${out} --backend cpu --epochs 1 --lr 0.0002 --rank 16 --alpha 32 --dropout 0.05 --neftune-alpha 0 --batch-size 1 --grad-accum 1 --max-length 2048 --save-every 50 --tasks ${tasks} --device cpu --eval-max-steps 8 --max-tokens 256 --concurrency 1`,
+        `agenttune experiment scaling --model ${model} --sizes 3,6 --seeds 0 --out ${out} --backend cpu --epochs 1 --lr 0.0002 --rank 16 --alpha 32 --dropout 0.05 --neftune-alpha 0 --batch-size 1 --grad-accum 1 --max-length 2048 --save-every 50 --jobs 1 --tasks ${tasks} --device cpu --eval-max-steps 8 --max-tokens 256 --concurrency 1`,
       ),
     );
     const again = await cli(argv);
