@@ -376,24 +376,24 @@ export class CudaDecoderTrainer {
     this.ops.ropeFromTable(k.ptr, table, N, c.numKvHeads, c.headDim);
     const a = dev.alloc(N * qd * bf16);
     const attn = this.attention.forward(a.ptr, q.ptr, k.ptr, v.ptr, this.shape(batch, tokens, l));
+    // a sublayer's output through its own RMSNorm where the model has one (Gemma 3's sandwich
+    // norm): the normed output, and the raw output and rstd its backward needs
+    const postNorm = (raw: DeviceBuffer, weight: DeviceBuffer | null | undefined) => {
+      if (!c.sandwichNorm || !weight) return { out: raw, raw: null, rstd: null };
+      const rstd = dev.alloc(N * f32);
+      const out = dev.alloc(N * d * bf16);
+      this.ops.rmsnormForward(out.ptr, rstd.ptr, raw.ptr, weight.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
+      return { out, raw, rstd };
+    };
     const o = dev.alloc(N * d * bf16);
     project("o", [o.ptr], a.ptr);
-    let oRaw: DeviceBuffer | null = null;
-    let oRstd: DeviceBuffer | null = null;
-    let attnOut = o;
-    if (c.sandwichNorm && w.postAttnNorm) {
-      oRaw = o;
-      oRstd = dev.alloc(N * f32);
-      attnOut = dev.alloc(N * d * bf16);
-      this.ops.rmsnormForward(attnOut.ptr, oRstd.ptr, oRaw.ptr, w.postAttnNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
-    }
+    const attnOut = postNorm(o, w.postAttnNorm);
     // x2 = x + attention output, h2 = RMSNorm(x2): one fused pass
     const x2 = dev.alloc(N * d * bf16);
     const h2 = dev.alloc(N * groups.gateUp.stride * bf16);
     const rstd2 = dev.alloc(N * f32);
-    this.ops.addRmsnormForward(x2.ptr, h2.ptr, rstd2.ptr, x, attnOut.ptr, w.mlpNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset, groups.gateUp.stride);
-    if (attnOut !== o) attnOut.free();
-    else o.free();
+    this.ops.addRmsnormForward(x2.ptr, h2.ptr, rstd2.ptr, x, attnOut.out.ptr, w.mlpNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset, groups.gateUp.stride);
+    attnOut.out.free(); // the raw output stays when normed (for the backward)
     const g = dev.alloc(N * I * bf16);
     const u = dev.alloc(N * I * bf16);
     const m = dev.alloc(N * I * bf16);
@@ -403,20 +403,11 @@ export class CudaDecoderTrainer {
     const dn = dev.alloc(N * d * bf16);
     project("down", [dn.ptr], m.ptr);
     const mKept = kept(m);
-    let dnRaw: DeviceBuffer | null = null;
-    let dnRstd: DeviceBuffer | null = null;
-    let mlpOut = dn;
-    if (c.sandwichNorm && w.postMlpNorm) {
-      dnRaw = dn;
-      dnRstd = dev.alloc(N * f32);
-      mlpOut = dev.alloc(N * d * bf16);
-      this.ops.rmsnormForward(mlpOut.ptr, dnRstd.ptr, dnRaw.ptr, w.postMlpNorm.ptr, N, d, c.rmsNormEps, c.normUnitOffset);
-    }
+    const mlpOut = postNorm(dn, w.postMlpNorm);
     const out = dev.alloc(N * d * bf16);
-    this.ops.add(out.ptr, x2.ptr, mlpOut.ptr, N * d);
-    if (mlpOut !== dn) mlpOut.free();
-    else dn.free();
-    return { x, h1: h1Kept, rstd1, qRaw, kRaw, qkRstd, q, k, v, attn, a, oRaw, oRstd, x2, h2: h2Kept, rstd2, g, u, m: mKept, dnRaw, dnRstd, xa, out };
+    this.ops.add(out.ptr, x2.ptr, mlpOut.out.ptr, N * d);
+    mlpOut.out.free();
+    return { x, h1: h1Kept, rstd1, qRaw, kRaw, qkRstd, q, k, v, attn, a, oRaw: attnOut.raw, oRstd: attnOut.rstd, x2, h2: h2Kept, rstd2, g, u, m: mKept, dnRaw: mlpOut.raw, dnRstd: mlpOut.rstd, xa, out };
   }
 
   /** Frees what a layer's forward kept, except its output (`keepOut`) which feeds the next layer. */
