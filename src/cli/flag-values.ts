@@ -49,3 +49,12 @@ export function warmupRatioFlag(flags: FlagValues): number {
   }
   return v;
 }
+
+/** --weight-decay: AdamW's decoupled weight decay, a number ≥ 0 (TRL's default 0). */
+export function weightDecayFlag(flags: FlagValues): number {
+  const v = flags["weight-decay"];
+  if (typeof v !== "number" || !(v >= 0 && Number.isFinite(v))) {
+    throw new InvalidInputError(`--weight-decay must be a number ≥ 0, got ${String(v)}`, { field: "weight-decay", hint: "0 (the default) turns it off; 0.01 to 0.1 are usual" });
+  }
+  return v;
+}

@@ -7,7 +7,7 @@ import { finetune } from "../train/finetune.js";
 import { launchWorkers, type WorkerRank, workerRank } from "../train/launch.js";
 import { DEFAULT_MAX_LENGTH } from "../train/tokenize.js";
 import { type CommandSpec, defineCommand, type FlagValues } from "./command.js";
-import { dropoutFlag, NEFTUNE_FLAG, neftuneFlag, positiveFlag, warmupRatioFlag } from "./flag-values.js";
+import { dropoutFlag, NEFTUNE_FLAG, neftuneFlag, positiveFlag, warmupRatioFlag, weightDecayFlag } from "./flag-values.js";
 import { createProgress } from "./progress.js";
 
 function num(flags: FlagValues, name: string): number {
@@ -41,6 +41,8 @@ export function createTrainCommand(loadEngine?: TrainEngineLoader): CommandSpec 
       epochs: { type: "number", description: "passes over the data", default: 3, aliases: ["num_train_epochs"] },
       lr: { type: "number", description: "peak learning rate (cosine with warm-up)", default: 2e-4, aliases: ["learning_rate"] },
       "warmup-ratio": { type: "number", description: "share of steps spent warming up", default: 0.03 },
+      "weight-decay": { type: "number", description: "AdamW's decoupled weight decay", default: 0, aliases: ["weight_decay"] },
+      "max-grad-norm": { type: "number", description: "clip the gradients' global L2 norm to this", default: 1, aliases: ["max_grad_norm"] },
       rank: { type: "number", description: "LoRA rank r", default: 16 },
       alpha: { type: "number", description: "LoRA alpha", default: 32 },
       dropout: { type: "number", description: "LoRA dropout", default: 0.05 },
@@ -118,6 +120,8 @@ GPU with the same --grad-accum. Rank 0 writes the log, the checkpoints and the a
       const maxLength = whole(flags, "max-length", 2);
       const lr = positiveFlag(flags, "lr");
       const warmupRatio = warmupRatioFlag(flags);
+      const weightDecay = weightDecayFlag(flags);
+      const maxGradNorm = positiveFlag(flags, "max-grad-norm");
       let examples = await readTrainingExamples(data);
       if (examples.length === 0) {
         // before the model loads: an empty file should not cost a model load to find out
@@ -141,6 +145,8 @@ GPU with the same --grad-accum. Rank 0 writes the log, the checkpoints and the a
         epochs: whole(flags, "epochs", 1),
         lr,
         warmupRatio,
+        weightDecay,
+        maxGradNorm,
         batchSize: whole(flags, "batch-size", 1),
         gradAccum: whole(flags, "grad-accum", 1),
         saveEvery: whole(flags, "save-every", 0),

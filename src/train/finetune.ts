@@ -27,6 +27,10 @@ export interface FinetuneOptions {
   epochs?: number;
   lr?: number;
   warmupRatio?: number;
+  /** AdamW's decoupled weight decay. Default 0. */
+  weightDecay?: number;
+  /** The gradients' global L2 norm is clipped to this. Default 1. */
+  maxGradNorm?: number;
   batchSize?: number;
   gradAccum?: number;
   saveEvery?: number;
@@ -83,6 +87,8 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneResult
       epochs: options.epochs,
       lr: options.lr,
       warmupRatio: options.warmupRatio,
+      ...(options.weightDecay === undefined ? {} : { weightDecay: options.weightDecay }),
+      ...(options.maxGradNorm === undefined ? {} : { maxGradNorm: options.maxGradNorm }),
       batchSize: options.batchSize,
       gradAccum: options.gradAccum,
       seed: lora.seed,

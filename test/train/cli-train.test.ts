@@ -84,6 +84,30 @@ describe("agenttune train / export", () => {
     }
   });
 
+  it("--weight-decay and --max-grad-norm (TRL's spellings too) reach the optimizer: a checkpoint made with others is not resumed, and bad values are named", async () => {
+    const command = createTrainCommand(async (request) => ({ model: new SoftmaxModel(256), tokenize: byteTokenize, template: chatmlTemplate, adapter: () => ({ ...tinyAdapter(), baseModel: request.model }) }));
+    const dir = join(root, "decay");
+    const run = (extra: string[]) => cli(["train", "--model", "tiny", "--data", dataFile, "--output-dir", dir, "--train-samples", "4", "--epochs", "2", "--grad-accum", "1", "--lr", "0.01", "--save-every", "1", ...extra], [command]);
+    const first = await run(["--weight_decay", "0.1", "--max_grad_norm", "0.5"]);
+    assert.equal(first.code, 0, first.err);
+    // decay and clipping change the updates, so a resume must ask for the same
+    const again = await run(["--weight-decay", "0.1", "--max-grad-norm", "0.5", "--resume"]);
+    assert.equal(again.code, 0, again.err);
+    for (const other of [["--weight-decay", "0", "--max-grad-norm", "0.5"], ["--weight-decay", "0.1"]]) {
+      const r = await run([...other, "--resume"]);
+      assert.equal(r.code, 2, `${other.join(" ")}: ${r.err}`);
+      assert.match(r.err, /is a checkpoint of another model or other training options/);
+    }
+    for (const [flag, value, message] of [
+      ["--weight-decay", "-0.1", /--weight-decay must be a number ≥ 0, got -0\.1/],
+      ["--max-grad-norm", "0", /--max-grad-norm must be a positive number, got 0/],
+    ] as const) {
+      const r = await run([`${flag}=${value}`]);
+      assert.equal(r.code, 2, `${flag}=${value}: ${r.err}`);
+      assert.match(r.err, message);
+    }
+  });
+
   it("--gpus needs --backend cuda and at least as many micro-batches a step as GPUs, checked before anything starts", async () => {
     const command = createTrainCommand(async () => {
       throw new Error("not reached");
