@@ -3,12 +3,13 @@ import { FAILURE_LABELS, formatRate, type MetricKey, metricLabel, type Rate } fr
 import { markdownCell, markdownTable, runLabel } from "./report.js";
 import type { EvalResult } from "./result.js";
 import { formatSpread, spreadOf } from "./stats.js";
+import { mostMissedTasks } from "./task-misses.js";
 
 /**
  * One table for many evaluations (an ablation, a sweep, several seeds): a row a run with every
  * metric, a row a category group to show where each run gains and loses, and — when several runs
  * share a label (seeds of one setting) — the mean, sample standard deviation (n − 1) and range
- * over them. `compareRuns` stays the two-run view with deltas.
+ * over them, and the tasks missed in the most runs. `compareRuns` stays the two-run view with deltas.
  */
 
 export interface CompareManyOptions {
@@ -98,6 +99,26 @@ export function compareMany(results: EvalResult[], options: CompareManyOptions =
       markdownTable(["Setting", ...HEADLINE.slice(0, 5).map(metricLabel)], groupRows),
       "",
     );
+  }
+  if (results.length > 1) {
+    const missed = mostMissedTasks(results);
+    if (missed.length > 0) {
+      const missRows = missed.map((t) => [
+        markdownCell(t.id),
+        markdownCell(t.query),
+        t.expectedTools.length > 0 ? markdownCell(t.expectedTools.join(" > ")) : "(none)",
+        `${t.missed}/${t.runs}`,
+        markdownCell(t.outcomes.map((o) => `${o.did} ×${o.runs}`).join("; ")),
+      ]);
+      out.push(
+        "## Tasks missed most often",
+        "",
+        "By tool selection where the task needs tools, by abstention where it needs none; what the runs that missed did, with how many did it.",
+        "",
+        markdownTable(["Task", "Query", "Needs", "Missed in", "What the runs that missed did"], missRows, [0, 1, 2, 4]),
+        "",
+      );
+    }
   }
   return `${out.join("\n").trimEnd()}\n`;
 }

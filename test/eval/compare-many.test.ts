@@ -50,3 +50,17 @@ test("the ± is the sample standard deviation (n − 1), as in scaling.json", as
   assert.match(md, /\| s \(3 runs\) \| 33\.3 ± 57\.7 \(0\.0–100\.0\) \|/);
   assert.match(md, /mean ± sample standard deviation \(n − 1\)/);
 });
+
+test("the tasks missed in the most runs are listed with what those runs did", async () => {
+  const good = await evaluate({ model: competentModel("good"), tasks, tools: testTools });
+  const lazyRun = await evaluate({ model: lazy(), tasks, tools: testTools });
+  const md = compareMany([lazyRun, good, lazyRun], { labels: ["s@0", "s@1", "s@2"] });
+  const section = md.slice(md.indexOf("## Tasks missed most often"));
+  assert.ok(md.includes("## Tasks missed most often"));
+  // the lazy runs answer without a call: both tool tasks missed twice in three, the fact question never
+  assert.match(section, /\| weather-oslo \| .* \| get_weather \| 2\/3 \| no call \(answered\) ×2 \|/);
+  assert.match(section, /\| weather-ramen \| .* \| 2\/3 \| no call \(answered\) ×2 \|/);
+  assert.doesNotMatch(section, /\| capital \|/, "a task no run missed is left out");
+  assert.doesNotMatch(compareMany([good, good], { labels: ["a", "b"] }), /Tasks missed most often/, "nothing missed, no section");
+  assert.doesNotMatch(compareMany([lazyRun]), /Tasks missed most often/, "one run: its own report lists its misses");
+});
