@@ -18,11 +18,13 @@ function vectorizable(n: number, ...pointers: DevicePtr[]): boolean {
 }
 
 /**
- * Rows the 8-at-a-time RMSNorm kernels take: dim divisible by 8 and at most 2 words a thread
- * (RMS_VEC_MAX), and a strided operand's row length (`stride`, elements) divisible by 8.
+ * The RMSNorm kernel for these rows, and the strided operand's row length (`stride`, elements) in
+ * the units it counts: the 8-at-a-time one (words) where dim and stride are divisible by 8, dim is
+ * at most 2 words a thread (RMS_VEC_MAX) and the pointers are aligned; else the plain one.
  */
-function rowsVectorizable(dim: number, stride: number, ...pointers: DevicePtr[]): boolean {
-  return dim <= 2 * 8 * THREADS && stride % 8 === 0 && vectorizable(dim, ...pointers);
+function rowKernel(plain: Kernel, x8: Kernel, dim: number, stride: number, ...pointers: DevicePtr[]): [Kernel, number] {
+  const wide = dim <= 2 * 8 * THREADS && stride % 8 === 0 && vectorizable(dim, ...pointers);
+  return wide ? [x8, stride / 8] : [plain, stride];
 }
 
 /** One AdamW step's hyperparameters; `step` counts from 1, `gradScale` multiplies the gradient first (clipping). */
@@ -116,16 +118,14 @@ export class CudaOps {
    * columns of a wider matrix, `yStride` elements a row (the other columns are left alone).
    */
   rmsnormForward(y: DevicePtr, rstd: DevicePtr, x: DevicePtr, weight: DevicePtr, rows: number, dim: number, eps: number, unitOffset: boolean, yStride = dim): void {
-    const wide = rowsVectorizable(dim, yStride, x, y, weight);
-    const kernel = wide ? this.k.rmsnorm_forward_x8 : this.k.rmsnorm_forward;
-    kernel.launch([rows], [THREADS], 0, x, weight, y, rstd, dim, eps, unitOffset ? 1 : 0, wide ? yStride / 8 : yStride);
+    const [kernel, stride] = rowKernel(this.k.rmsnorm_forward, this.k.rmsnorm_forward_x8, dim, yStride, x, y, weight);
+    kernel.launch([rows], [THREADS], 0, x, weight, y, rstd, dim, eps, unitOffset ? 1 : 0, stride);
   }
 
   /** sum: [rows, dim] = a + b (the residual stream), then y = RMSNorm(sum), rstd: [rows] — one pass. y: `yStride` elements a row. */
   addRmsnormForward(sum: DevicePtr, y: DevicePtr, rstd: DevicePtr, a: DevicePtr, b: DevicePtr, weight: DevicePtr, rows: number, dim: number, eps: number, unitOffset: boolean, yStride = dim): void {
-    const wide = rowsVectorizable(dim, yStride, a, b, sum, y, weight);
-    const kernel = wide ? this.k.add_rmsnorm_forward_x8 : this.k.add_rmsnorm_forward;
-    kernel.launch([rows], [THREADS], 0, a, b, weight, sum, y, rstd, dim, eps, unitOffset ? 1 : 0, wide ? yStride / 8 : yStride);
+    const [kernel, stride] = rowKernel(this.k.add_rmsnorm_forward, this.k.add_rmsnorm_forward_x8, dim, yStride, a, b, sum, y, weight);
+    kernel.launch([rows], [THREADS], 0, a, b, weight, sum, y, rstd, dim, eps, unitOffset ? 1 : 0, stride);
   }
 
   /**
@@ -133,9 +133,8 @@ export class CudaOps {
    * dy may be the first dim columns of a wider matrix, `dyStride` elements a row.
    */
   rmsnormBackward(dx: DevicePtr, dy: DevicePtr, x: DevicePtr, weight: DevicePtr, rstd: DevicePtr, rows: number, dim: number, unitOffset: boolean, accumulate: boolean, dyStride = dim): void {
-    const wide = rowsVectorizable(dim, dyStride, dy, x, dx, weight);
-    const kernel = wide ? this.k.rmsnorm_backward_x8 : this.k.rmsnorm_backward;
-    kernel.launch([rows], [THREADS], 0, dy, x, weight, rstd, dx, dim, unitOffset ? 1 : 0, accumulate ? 1 : 0, wide ? dyStride / 8 : dyStride);
+    const [kernel, stride] = rowKernel(this.k.rmsnorm_backward, this.k.rmsnorm_backward_x8, dim, dyStride, dy, x, dx, weight);
+    kernel.launch([rows], [THREADS], 0, dy, x, weight, rstd, dx, dim, unitOffset ? 1 : 0, accumulate ? 1 : 0, stride);
   }
 
   /** gate, up: [n] → h = act(gate) · up: [n]. 8 elements a thread where n and the pointers allow. */
