@@ -12,7 +12,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { gemmRouteFromEnv } from "../src/engine/cuda/cublas.js";
-import { ALL_LORA_TARGETS, CudaDecoderTrainer, loraFoldFor, RECOMPUTE_MODES, type Recompute } from "../src/engine/cuda/decoder-trainer.js";
+import { ALL_LORA_TARGETS, CudaDecoderTrainer, RECOMPUTE_MODES, type Recompute } from "../src/engine/cuda/decoder-trainer.js";
 import { openCudaDevice } from "../src/engine/cuda/device.js";
 import { nf4ExpansionFromEnv, nf4MatmulFromEnv } from "../src/engine/cuda/nf4-weight.js";
 import { CudaOps } from "../src/engine/cuda/ops.js";
@@ -201,8 +201,8 @@ const line = JSON.stringify({
     scored_rows_only: values["all-rows"] !== true,
     fused_lora: values["no-fuse-lora"] !== true,
     embeddings_on_host: embeddingOnHost(config, embeddings),
-    // projections one by one (dropout, or --no-fuse-lora) fold the forward only
-    fold_lora: ((mode) => (values["no-fuse-lora"] !== true && dropout === 0) || mode === "off" ? mode : "forward")(loraFoldFor(config, values["fold-lora"] as LoraFold | "auto" | undefined)),
+    // what the q/k/v groups fold (one by one, under dropout or --no-fuse-lora, the forward only)
+    fold_lora: trainer.loraFold,
     ...(overlapWeightGrads ? { overlap_weight_grads: true } : {}),
     nf4_expansion: nf4ExpansionFromEnv(),
     nf4_matmul: nf4MatmulFromEnv(),

@@ -294,6 +294,15 @@ export class CudaDecoderTrainer {
     this.arena.zeroGrads();
   }
 
+  /**
+   * What the q/k/v groups fold (CudaSharedInputGroup, "Folded"): the fold asked for as the groups
+   * can take it (one by one, under LoRA dropout, the forward only).
+   */
+  get loraFold(): LoraFold {
+    const qkv = this.groups[0]?.qkv;
+    return qkv?.foldedBackward ? "both" : qkv?.folded ? "forward" : "off";
+  }
+
   /** Number of trainable parameters (the matrices' elements, not the arena's padding). */
   get trainableParameters(): number {
     return this.arena.trainableParameters;
