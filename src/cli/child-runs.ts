@@ -17,11 +17,11 @@ export function cliEntry(): string {
 /** Runs `agenttune ARGS` in a child process, its standard output and error into `logFile`; resolves to its exit code. */
 export function runCliChild(args: readonly string[], logFile: string): Promise<number> {
   const log = openSync(logFile, "w");
-  return new Promise((resolve) => {
+  return new Promise<number>((resolve) => {
     const child = spawn(process.execPath, [cliEntry(), ...args], { stdio: ["ignore", log, log] });
     child.on("error", () => resolve(1));
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
-  }).finally(() => closeSync(log)) as Promise<number>;
+  }).finally(() => closeSync(log));
 }
 
 /** Runs `count` jobs, at most `jobs` at once, started in order; resolves to their results in order. */

@@ -182,7 +182,7 @@ Examples:
       const lines = progressLines(io);
       const jobs = wholeFlag(flags, "jobs", 1);
       const parallel = jobs > 1 && flags["report-only"] !== true;
-      const failed = parallel ? await runCopies(flags, sizes, seeds, jobs, lines) : [];
+      const failed = parallel ? await runCopies(flags, model, sizes, seeds, jobs, lines) : [];
       const { result, files } = await runScalingStudy({
         model,
         sizes,
@@ -226,10 +226,10 @@ Examples:
    * `experiment scaling --jobs N`: the study's size × seed runs as copies of this command, N at once,
    * one run each, logs under DIR/logs/. Returns the runs that failed.
    */
-  async function runCopies(flags: FlagValues, sizes: number[], seeds: number[], jobs: number, lines: ReturnType<typeof progressLines>) {
+  async function runCopies(flags: FlagValues, model: string, sizes: number[], seeds: number[], jobs: number, lines: ReturnType<typeof progressLines>) {
     const outputDir = required(flags, "out", scaling.name);
     // a catalog model is fetched once, here, not by every copy at the same time
-    await fetchedModel(required(flags, "model", scaling.name), (p) => lines.fetch(p));
+    await fetchedModel(model, (p) => lines.fetch(p));
     const logs = join(outputDir, "logs");
     mkdirSync(logs, { recursive: true });
     const runs = sizes.flatMap((size) => seeds.map((seed) => ({ size, seed, id: `${size}-s${seed}`, log: join(logs, `${size}-s${seed}.txt`) })));
