@@ -4,7 +4,9 @@
 
 import type { ChatMessage } from "../agent/chat-model.js";
 import type { Backend } from "../engine/backend.js";
+import { totalmem } from "node:os";
 import { createCpuBackend } from "../engine/cpu/backend.js";
+import { envChoice } from "../env-choice.js";
 import { InvalidInputError } from "../errors.js";
 import { jinjaTemplateFn } from "../model/chat-template.js";
 import type { ModelConfig } from "../model/config.js";
@@ -28,6 +30,26 @@ export function trainingTemplate(tokenizer: Tokenizer, template: string | undefi
 
 function loraSettings(request: TrainEngineRequest): LoraSettings {
   return { ...request.lora, targets: request.lora.targets as LoraTarget[] };
+}
+
+/** Weights in the seven projections of all layers: what an expanded NF4 base holds in float32. */
+export function projectionWeights(c: Pick<ModelConfig, "numLayers" | "hiddenSize" | "intermediateSize" | "numHeads" | "numKvHeads" | "headDim">): number {
+  const D = c.hiddenSize;
+  const attention = 2 * c.numHeads * c.headDim * D + 2 * c.numKvHeads * c.headDim * D; // q, o; k, v
+  return c.numLayers * (attention + 3 * c.intermediateSize * D);
+}
+
+/**
+ * Whether the CPU trainer keeps the NF4 base's float32 expansion between uses
+ * (LoraDecoderOptions.keepExpanded): $AGENTTUNE_CPU_KEEP_EXPANDED = on | off, or by default
+ * ("auto") when the expansion takes at most a quarter of the machine's memory — 0.4 GB for
+ * SmolLM2-135M, 1.4 GB for Qwen2.5-0.5B. Expanding every projection twice a step is a tenth of
+ * a SmolLM2 step on this project's 2-core machine (bench/README.md).
+ */
+export function keepExpansionByDefault(config: Parameters<typeof projectionWeights>[0], env: NodeJS.ProcessEnv = process.env, memoryBytes = totalmem()): boolean {
+  const choice = envChoice(env, "AGENTTUNE_CPU_KEEP_EXPANDED", ["auto", "on", "off"], "auto");
+  if (choice !== "auto") return choice === "on";
+  return projectionWeights(config) * 4 <= memoryBytes / 4;
 }
 
 /** Opens a base model for LoRA training (the `TrainEngineLoader` of `agenttune train`). */
@@ -60,7 +82,8 @@ async function openTrainModel(request: TrainEngineRequest, backend?: Backend): P
     const model = await openCudaModel(host, lora, request.model, request.deviceOrdinal ?? 0, request.recompute ?? "off");
     return { ...text, model, adapter: () => model.adapter(), close: () => model.close() };
   }
-  const model = new LoraDecoder(backend ?? createCpuBackend(), host.config, host.weights, lora, { baseFormat: "nf4", baseModel: request.model });
+  const keepExpanded = keepExpansionByDefault(host.config);
+  const model = new LoraDecoder(backend ?? createCpuBackend(), host.config, host.weights, lora, { baseFormat: "nf4", baseModel: request.model, keepExpanded });
   host.weights.clear(); // the NF4 codes and the backend's copies are all that is needed now
   return { ...text, model, adapter: () => model.adapter(), close: () => model.dispose() };
 }

@@ -45,13 +45,22 @@ export interface LoraDecoderOptions {
   baseModel?: string;
   /** Rows of logits materialised at once by the loss head; default keeps a chunk ≤ 16M floats. */
   lossChunkRows?: number;
+  /**
+   * With an NF4 base: keep each projection's float32 expansion on the backend after its first use
+   * instead of expanding it again at every use (twice a step). The same values either way (the
+   * codes never change), for 4 bytes a weight beside the codes' half byte. Default false; the
+   * trainer decides with `keepExpansionByDefault`.
+   */
+  keepExpanded?: boolean;
 }
 
 /** The seven projections in the order adapters are counted and named. */
 export const PROJECTIONS: readonly LoraTarget[] = ["q", "k", "v", "o", "gate", "up", "down"];
 
 /** A frozen projection: f32 on the backend, or NF4 codes on the host dequantised per use. */
-type FrozenWeight = { kind: "f32"; t: Tensor; rows: number; cols: number } | { kind: "nf4"; nf4: Nf4Tensor; absmax: Float32Array; rows: number; cols: number };
+type FrozenWeight =
+  | { kind: "f32"; t: Tensor; rows: number; cols: number }
+  | { kind: "nf4"; nf4: Nf4Tensor; absmax: Float32Array; rows: number; cols: number; expanded?: Tensor };
 
 interface Adapter {
   a: Parameter; // [r, in]
@@ -158,6 +167,7 @@ export class LoraDecoder implements TrainableModel {
   private calls = 0;
   private readonly chunkRows: number;
   private readonly baseModel: string;
+  private readonly keepExpanded: boolean;
   /** The config's sizes under the names the layer passes use (D hidden, F intermediate, H/Hkv heads of width d). */
   private readonly dims: { D: number; F: number; H: number; Hkv: number; d: number; eps: number; off: boolean };
 
@@ -175,6 +185,7 @@ export class LoraDecoder implements TrainableModel {
     checkNeftuneAlpha(lora.neftuneAlpha ?? 0);
     for (const t of lora.targets) if (!PROJECTIONS.includes(t)) throw new InvalidInputError(`unknown LoRA target "${t}"`, { field: "targets", hint: `use any of ${PROJECTIONS.join(", ")}` });
     this.baseModel = options.baseModel ?? "";
+    this.keepExpanded = options.keepExpanded === true;
     this.dims = { D: c.hiddenSize, F: c.intermediateSize, H: c.numHeads, Hkv: c.numKvHeads, d: c.headDim, eps: c.rmsNormEps, off: c.normUnitOffset };
     this.chunkRows = options.lossChunkRows ?? Math.max(1, Math.min(1024, Math.floor(2 ** 24 / c.vocabSize)));
     const nf4 = (options.baseFormat ?? "nf4") === "nf4";
@@ -319,10 +330,16 @@ export class LoraDecoder implements TrainableModel {
     }
   }
 
-  /** The frozen weight as an f32 backend tensor (NF4 dequantised into a per-step scratch). */
+  /** The frozen weight as an f32 backend tensor (NF4 dequantised into a per-step scratch, or kept from its first use). */
   private weight(run: StepScope, w: FrozenWeight): Tensor {
     if (w.kind === "f32") return w.t;
-    return run.dequantized(w.nf4, w.absmax, w.rows, w.cols);
+    if (!this.keepExpanded) return run.dequantized(w.nf4, w.absmax, w.rows, w.cols);
+    if (w.expanded === undefined) {
+      const t = this.backend.alloc([w.rows, w.cols]);
+      this.backend.upload(t, dequantizeNf4Rows(w.nf4, 0, w.rows, new Float32Array(w.rows * w.cols), w.absmax));
+      w.expanded = t;
+    }
+    return w.expanded;
   }
 
   private loraShape(rows: number, p: Projection, call: number): LoraShape {
@@ -585,6 +602,10 @@ export class LoraDecoder implements TrainableModel {
       for (const p of Object.values(L.proj)) {
         free(p.bias);
         if (p.w.kind === "f32") free(p.w.t);
+        else if (p.w.expanded !== undefined) {
+          free(p.w.expanded);
+          p.w.expanded = undefined;
+        }
       }
     }
   }

@@ -11,7 +11,7 @@ import { randomWeights } from "../../src/experiment/tiny-model.js";
 import { ModelPathError } from "../../src/model/locate.js";
 import { writeSafetensors } from "../../src/model/safetensors.js";
 import { loadTokenizerJson } from "../../src/model/tokenizer.js";
-import { loadTrainModel, trainingTemplate } from "../../src/train/decoder-engine.js";
+import { keepExpansionByDefault, loadTrainModel, projectionWeights, trainingTemplate } from "../../src/train/decoder-engine.js";
 import { readPeftAdapter } from "../../src/train/export-peft.js";
 
 const root = mkdtempSync(join(tmpdir(), "agenttune-engine-"));
@@ -117,5 +117,21 @@ describe("the training engine", () => {
 
   it("a recompute mode on the CPU is refused before the model is read", async () => {
     await assert.rejects(loadTrainModel({ model: join(root, "nope.gguf"), backend: "cpu", recompute: "selective", lora: { rank: 4, alpha: 8, dropout: 0, targets: ["q"], seed: 0 } }), /activation recomputation \("selective"\) is a CUDA option/);
+  });
+});
+
+describe("keeping the NF4 base expanded on the CPU", () => {
+  // SmolLM2-135M's shape: 30 layers, hidden 576, 9 heads (3 kv) of 64, intermediate 1536
+  const smollm2 = { numLayers: 30, hiddenSize: 576, intermediateSize: 1536, numHeads: 9, numKvHeads: 3, headDim: 64 };
+  it("counts the seven projections' weights", () => {
+    assert.equal(projectionWeights(smollm2), 30 * (2 * 576 * 576 + 2 * 192 * 576 + 3 * 1536 * 576));
+  });
+  it("keeps it when the float32 copy takes at most a quarter of the memory, and follows the variable", () => {
+    const bytes = projectionWeights(smollm2) * 4;
+    assert.equal(keepExpansionByDefault(smollm2, {}, bytes * 4), true);
+    assert.equal(keepExpansionByDefault(smollm2, {}, bytes * 4 - 1), false);
+    assert.equal(keepExpansionByDefault(smollm2, { AGENTTUNE_CPU_KEEP_EXPANDED: "off" }, bytes * 100), false);
+    assert.equal(keepExpansionByDefault(smollm2, { AGENTTUNE_CPU_KEEP_EXPANDED: "on" }, 1), true);
+    assert.throws(() => keepExpansionByDefault(smollm2, { AGENTTUNE_CPU_KEEP_EXPANDED: "yes" }), /AGENTTUNE_CPU_KEEP_EXPANDED is "yes"/);
   });
 });

@@ -157,6 +157,42 @@ describe("LoRA decoder", () => {
     for (let i = 0; i < pa.length; i++) assert.deepEqual(pa[i]?.grad, pb[i]?.grad, pa[i]?.name);
   });
 
+  it("an NF4 base kept expanded between uses gives the bits of one expanded at every use, step after step", () => {
+    const fx = readPeftFixture("llama");
+    const m = hostModelFromHfFolder(fixtureDir("llama"));
+    const settings: LoraSettings = { rank: 4, alpha: 8, dropout: 0.2, targets: ALL, seed: 1 };
+    const uploads = { kept: 0, each: 0 };
+    const counting = (key: keyof typeof uploads): Backend => {
+      const be = createCpuBackend();
+      return new Proxy(be, {
+        get(target, prop, receiver) {
+          const v = Reflect.get(target, prop, receiver);
+          if (prop !== "upload" || typeof v !== "function") return v;
+          return (t: Parameters<Backend["upload"]>[0], data: Parameters<Backend["upload"]>[1]) => {
+            if (t.shape.length === 2 && data.length >= 64 && data.length === (t.shape[0] as number) * (t.shape[1] as number)) uploads[key]++;
+            return v.call(target, t, data);
+          };
+        },
+      });
+    };
+    const kept = new LoraDecoder(counting("kept"), m.config, m.weights, settings, { baseFormat: "nf4", keepExpanded: true });
+    const each = new LoraDecoder(counting("each"), m.config, m.weights, settings, { baseFormat: "nf4" });
+    kept.setAdapter(fx.values);
+    each.setAdapter(fx.values);
+    for (let step = 0; step < 2; step++) {
+      kept.zeroGrad();
+      each.zeroGrad();
+      assert.equal(kept.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 1), each.lossAndGrad(fx.ids, fx.targets, fx.batch, fx.tokens, 1), `step ${step}`);
+      const pa = kept.parameters();
+      const pb = each.parameters();
+      for (let i = 0; i < pa.length; i++) assert.deepEqual(pa[i]?.grad, pb[i]?.grad, `step ${step}: ${pa[i]?.name}`);
+    }
+    // the kept decoder uploaded fewer matrices: its projections once, not at every use
+    assert.ok(uploads.kept < uploads.each, `${uploads.kept} uploads kept against ${uploads.each} expanded each use`);
+    kept.dispose();
+    each.dispose();
+  });
+
   it("starts as the base model (B = 0), with A Kaiming-uniform within ±1/√in, and names its tensors as PEFT does", () => {
     const m = hostModelFromHfFolder(fixtureDir("llama"));
     const model = new LoraDecoder(createCpuBackend(), m.config, m.weights, { rank: 4, alpha: 8, dropout: 0, targets: ["q", "v"], seed: 3 }, { baseModel: "tiny-llama" });
